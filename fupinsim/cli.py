@@ -77,6 +77,58 @@ def schema() -> None:
     click.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
 
 
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Registry file to write: .parquet, .csv or .xlsx (villages beside it).",
+)
+@planner_errors
+def registry(scenario: str, out: str) -> None:
+    """Generate the scenario's synthetic registry and write it to OUT."""
+    from fupinsim.io.registry_files import write_registry, write_registry_chunks
+    from fupinsim.registry import generate_registry, iter_registry_chunks, registry_summary
+    from fupinsim.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    if not loaded.registry.include_nonregistered:
+        n_households, n_people = write_registry_chunks(iter_registry_chunks(loaded), out)
+        click.echo(f"{out}: {n_households:,} registered households, {n_people:,} people")
+        return
+    generated = generate_registry(loaded)
+    write_registry(generated, out)
+    summary = registry_summary(generated)
+    by_county = summary.groupby("county_id", sort=False)[["households", "people"]].sum()
+    reg = generated.registered
+    click.echo(
+        f"{out}: {len(generated.households):,} households in {len(generated.villages):,} villages; "
+        f"{len(reg):,} registered poor households with {int(reg['n_members'].sum()):,} people "
+        f"in {len(by_county)} counties"
+    )
+    for county, row in by_county.iterrows():
+        click.echo(
+            f"  {county:<9} {int(row['households']):>6,} households {int(row['people']):>7,} people"
+        )
+
+
+@cli.command("check-registry")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@planner_errors
+def check_registry_command(path: str) -> None:
+    """Validate a registry file (CSV, XLSX or Parquet) and report every bad row."""
+    from fupinsim.io.registry_files import read_registry
+
+    loaded = read_registry(path)
+    reg = loaded.registered
+    click.echo(
+        f"{path}: valid registry: {len(loaded.households):,} households, "
+        f"{len(reg):,} registered with {int(reg['n_members'].sum()):,} people"
+    )
+
+
 def main() -> None:
     """Entry point of the ``fupinsim`` script."""
     cli(prog_name="fupinsim")

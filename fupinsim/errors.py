@@ -48,7 +48,9 @@ class Problem:
     fix: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.where}: {self.rule}; got {self.value!r}"
+        text = f"{self.where}: {self.rule}"
+        if self.value is not None:
+            text += f"; got {self.value!r}"
         return f"{text}. {self.fix}" if self.fix else text
 
 
@@ -93,4 +95,4 @@ class SolverError(FupinsimError):
 
 
 class TargetsNotMetError(FupinsimError):
-    """The allocation cannot meet every exit target (raised only when the caller asks to be strict)."""
+    """The allocation cannot meet every exit target (raised only when asked to be strict)."""

@@ -74,8 +74,8 @@ class IdentificationSettings(_Section):
     """Identification of the poor (plan §5): measured income, application, review, county quota."""
 
     measurement_sigma: float = field(
-        0.30,
-        description="Dispersion of recorded per-capita income around true income (lognormal sigma).",
+        0.13,
+        description="Dispersion of recorded per-capita income around true income (lognormal).",
         unit="log points",
         source="ESTIMATE: calibrated so inclusion and exclusion errors fall in the 10-15% / 8-12% "
         "ranges of calibration.md §6.1",
@@ -83,7 +83,7 @@ class IdentificationSettings(_Section):
         le=2.0,
     )
     review_sigma: float = field(
-        0.10,
+        0.05,
         description="Extra noise of group evaluation and village review on the need score.",
         unit="log points",
         source="ESTIMATE: village appraisal adds errors (calibration.md §6.1 participation effect)",
@@ -97,8 +97,9 @@ class IdentificationSettings(_Section):
         source="ESTIMATE: small; a source of exclusion error besides measurement",
     )
     hardship_bonus: float = field(
-        0.15,
-        description="How much visible hardship (dangerous house, chronic illness, no labour) lowers "
+        0.05,
+        description="How much visible hardship (dangerous house, chronic illness, no labour) "
+        "lowers "
         "the need score in the review, as a fraction of recorded income.",
         unit="share",
         source="ESTIMATE: reviewers see housing and illness, not only income",
@@ -123,7 +124,7 @@ class RegistrySettings(_Section):
     )
     n_registered_households: int = field(
         12_600,
-        description="Registered poor households in the base year (the county quotas add up to this).",
+        description="Registered poor households in the base year (county quotas add up to this).",
         unit="households",
         source="PLAN §2: 12,600 households",
         ge=1,
@@ -213,7 +214,7 @@ class HealthSettings(_Section):
         0.18,
         description="Yearly serious-illness probability for a member aged 65+.",
         unit="per person-year",
-        source="ESTIMATE: about twice the adult rate (calibration.md §4.3 'higher for the elderly')",
+        source="ESTIMATE: about twice the adult rate (calibration.md §4.3: higher for the elderly)",
     )
     illness_probability_chronic: Share = field(
         0.35,
@@ -230,7 +231,7 @@ class HealthSettings(_Section):
     )
     gross_cost_sigma: float = field(
         1.18,
-        description="Lognormal sigma of the gross cost; 1.18 gives mean/median = exp(sigma²/2) ≈ 2.",
+        description="Lognormal sigma of the gross cost; 1.18 gives mean/median = exp(σ²/2) ≈ 2.",
         unit="log points",
         source="DERIVED from median 6,000 and mean 12,000 (calibration.md §4.3)",
         gt=0,
@@ -354,7 +355,8 @@ class MicrosimSettings(_Section):
         0.07,
         description="Yearly growth of wage income.",
         unit="per year",
-        source="DERIVED: migrant monthly wage 2,864 (2014) → 3,072 (2015): +7.3% (calibration §5.1)",
+        source="DERIVED: migrant monthly wage 2,864 (2014) → 3,072 (2015): +7.3% "
+        "(calibration §5.1)",
         ge=-0.5,
         le=1,
     )
@@ -368,7 +370,9 @@ class MicrosimSettings(_Section):
         0.04, description="Yearly growth of greenhouse income.", unit="per year", source="ESTIMATE"
     )
     growth_business: float = field(
-        0.06, description="Yearly growth of other business income.", unit="per year",
+        0.06,
+        description="Yearly growth of other business income.",
+        unit="per year",
         source="ESTIMATE",
     )
     growth_property: float = field(
@@ -468,9 +472,16 @@ class FundingSettings(_Section):
         source="ESTIMATE: proportional to registered poor, about 300 yuan per poor person",
     )
     idle_stock_wan: dict[str, float] = field(
-        default_factory=lambda: {"city": 3_000.0, "suzhou": 800.0, "yumen": 700.0,
-                                 "dunhuang": 400.0, "guazhou": 600.0, "jinta": 400.0,
-                                 "subei": 200.0, "aksai": 150.0},
+        default_factory=lambda: {
+            "city": 3_000.0,
+            "suzhou": 800.0,
+            "yumen": 700.0,
+            "dunhuang": 400.0,
+            "guazhou": 600.0,
+            "jinta": 400.0,
+            "subei": 200.0,
+            "aksai": 150.0,
+        },
         description="Stock of idle fiscal funds that can be recovered, by level (2015).",
         unit="wan yuan",
         source="ESTIMATE: about 1-2% of a year's revenue",
@@ -681,7 +692,7 @@ class _SafeLoaderNoDup(yaml.SafeLoader):
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -692,7 +703,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
 
 _SafeLoaderNoDup.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 
@@ -707,7 +718,7 @@ def read_scenario_mapping(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ScenarioError.single(str(path), None, "scenario file must exist")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoaderNoDup)  # noqa: S506
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoaderNoDup)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
@@ -738,7 +749,9 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]
     data = read_scenario_mapping(path)
     if path.resolve() in chain:
         names = " → ".join(p.stem for p in (*chain, path.resolve()))
-        raise ScenarioError.single(str(path), data.get("extends"), f"extends must not loop ({names})")
+        raise ScenarioError.single(
+            str(path), data.get("extends"), f"extends must not loop ({names})"
+        )
     base_id = data.get("extends")
     if base_id is None:
         return data
@@ -775,8 +788,12 @@ def _allowed(error: Mapping[str, Any], model_field: str) -> str:
         return f"must be one of {ctx.get('expected', '')}"
     if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
         bound = next(iter(ctx.values()))
-        word = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-                "less_than": "<"}[kind]
+        word = {
+            "greater_than_equal": ">=",
+            "greater_than": ">",
+            "less_than_equal": "<=",
+            "less_than": "<",
+        }[kind]
         return f"must be {word} {bound}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return message[:1].lower() + message[1:]
@@ -789,7 +806,11 @@ def _known_fields(loc: tuple[int | str, ...]) -> str:
             break
         info = model.model_fields.get(str(part))
         annotation = getattr(info, "annotation", None) if info else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
     return ", ".join(model.model_fields) if model is not None else ""
 
 

@@ -173,7 +173,9 @@ def exit_schedule() -> pd.DataFrame:
 
 def immigrant_income_goal() -> dict[str, float]:
     """The immigrants' income goal (plan §2): base and target year, multiple, growth, level."""
-    return {k: float(v) for k, v in plain(load_raw("exit_schedule")["immigrant_income_goal"]).items()}
+    return {
+        k: float(v) for k, v in plain(load_raw("exit_schedule")["immigrant_income_goal"]).items()
+    }
 
 
 @cache
@@ -196,8 +198,10 @@ def poverty_line(year: int | None = None) -> Any:
     if year is None:
         return table.copy()
     if year not in table.index:
-        raise KeyError(f"no poverty line for {year}; the packaged series covers "
-                       f"{table.index.min()}-{table.index.max()}")
+        raise KeyError(
+            f"no poverty line for {year}; the packaged series covers "
+            f"{table.index.min()}-{table.index.max()}"
+        )
     return float(table.loc[year])
 
 

@@ -1,0 +1,272 @@
+"""The registry of households and villages: the plan's "files and cards" (§3-5).
+
+* :func:`generate_registry` builds a seeded synthetic registry calibrated to the scenario
+  (exactly the plan's registered households and people).
+* :func:`iter_registry_chunks` yields it in chunks of whole blocks (national scale).
+* :func:`check_registry` (in :mod:`.checks`) validates any registry table; files are read and
+  written by :mod:`fupinsim.io.registry_files`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fupinsim import rng
+from fupinsim.data import CAUSES, registry_calibration
+from fupinsim.registry.identify import (
+    adjust_people,
+    assign_helpers,
+    classify_support,
+    identification_rates,
+    measure_incomes,
+    record_main_cause,
+    recorded_income_pc,
+    register_by_quota,
+    truly_poor,
+)
+from fupinsim.registry.synthetic import (
+    RegistryPlan,
+    finish_households,
+    finish_villages,
+    generate_households_block,
+    generate_villages,
+    largest_remainder,
+    plan_registry,
+)
+from fupinsim.scenario import Scenario
+from fupinsim.units import BASE_YEAR
+
+__all__ = ["Registry", "generate_registry", "iter_registry_chunks", "registry_summary"]
+
+_PEOPLE_KEY = 5_000_000
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Households and villages (validated schema), plus identification error rates if known."""
+
+    households: pd.DataFrame
+    villages: pd.DataFrame
+    identification: pd.DataFrame | None = None
+
+    @property
+    def registered(self) -> pd.DataFrame:
+        """The registered poor households."""
+        return self.households[self.households["is_registered"].to_numpy()]
+
+    def __repr__(self) -> str:
+        reg = self.registered
+        return (
+            f"Registry({len(self.households):,} households, {len(self.villages):,} villages; "
+            f"{len(reg):,} registered poor households with {int(reg['n_members'].sum()):,} people)"
+        )
+
+
+def _dependants(frame: pd.DataFrame) -> np.ndarray:
+    students = sum(
+        frame[c].to_numpy()
+        for c in (
+            "n_students_primary",
+            "n_students_junior",
+            "n_students_senior",
+            "n_students_vocational",
+            "n_students_tertiary",
+        )
+    )
+    return np.asarray(
+        frame["n_members"].to_numpy()
+        - frame["n_labour"].to_numpy()
+        - students
+        - frame["n_elderly"].to_numpy()
+        - frame["n_dropouts"].to_numpy()
+    )
+
+
+def _set_members(frame: pd.DataFrame, members: np.ndarray) -> None:
+    """Change member counts keeping household incomes; per-capita incomes follow."""
+    true_total = frame["true_income_pc"].to_numpy() * frame["n_members"].to_numpy()
+    frame["n_members"] = members
+    frame["true_income_pc"] = true_total / members
+    frame["income_pc"] = recorded_income_pc(frame)
+
+
+def _fill_registration(
+    frame: pd.DataFrame, registered: np.ndarray, gen: np.random.Generator | None
+) -> None:
+    """Registration columns; with ``gen`` the recorded main cause is drawn from the latent one,
+    without it ``cause`` already holds the recorded cause codes."""
+    codes = (
+        record_main_cause(frame, frame["cause"].to_numpy(), registered, gen)
+        if gen is not None
+        else frame["cause"].to_numpy()
+    )
+    causes = np.array(CAUSES, dtype=object)[np.maximum(codes, 0)]
+    frame["main_cause"] = pd.Series(causes, index=frame.index).where(registered, None)
+    frame["is_registered"] = registered
+    frame["registered_year"] = pd.Series(
+        pd.array(np.full(len(frame), BASE_YEAR), dtype="Int16"), index=frame.index
+    ).where(registered, pd.NA)
+    frame["support_class"] = pd.Series(classify_support(frame), index=frame.index).where(
+        registered, None
+    )
+    helper = assign_helpers(frame, registered)
+    frame["helper_id"] = pd.Series(pd.array(helper, dtype="Int64"), index=frame.index).where(
+        registered, pd.NA
+    )
+
+
+def _finish_villages(villages: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
+    threshold = registry_calibration()["villages"]["poor_village_min_incidence"]
+    ids = households["village_id"].to_numpy()
+    members = households["n_members"].to_numpy()
+    reg = households["is_registered"].to_numpy()
+    size = villages["village_id"].max() + 1
+    population = np.bincount(ids, weights=members, minlength=size)[villages["village_id"]]
+    poor_people = np.bincount(ids, weights=members * reg, minlength=size)[villages["village_id"]]
+    out = villages.copy()
+    out["population"] = population.astype(np.int64)
+    incidence = np.divide(poor_people, population, out=np.zeros(len(out)), where=population > 0)
+    out["is_poor_village"] = out["is_immigrant"].to_numpy() | (incidence >= threshold)
+    return finish_villages(out)
+
+
+def generate_registry(scenario: Scenario) -> Registry:
+    """A synthetic registry for the scenario, in memory.
+
+    With ``registry.include_nonregistered`` (default), the whole population of the villages
+    concerned is generated and identification registers each cell's quota; the registered
+    households and people equal the scenario's totals exactly. Without it, only registered
+    households are generated (use :func:`iter_registry_chunks` at national scale).
+    """
+    plan = plan_registry(scenario)
+    villages = generate_villages(plan)
+    if plan.registered_only:
+        chunks = list(_registered_only_chunks(plan, villages, scenario, plan.n_blocks))
+        households = pd.concat([c.households for c in chunks], ignore_index=True)
+        return Registry(households, chunks[0].villages if chunks else villages, None)
+
+    tap = villages["has_tap_water"].to_numpy()
+    frame = pd.concat(
+        [generate_households_block(plan, b, tap) for b in range(plan.n_blocks)],
+        ignore_index=True,
+    )
+    frame = measure_incomes(frame, plan, scenario.registry.identification.measurement_sigma)
+    registered = register_by_quota(frame, plan, scenario.registry.identification)
+
+    gen = rng.generator(plan.seed, "registry", _PEOPLE_KEY)
+    members = frame["n_members"].to_numpy()
+    dependants = _dependants(frame)
+    cell = frame["cell"].to_numpy()
+    wubao = frame["is_wubao"].to_numpy()
+    for index, spec in enumerate(plan.cells):
+        members = adjust_people(
+            members,
+            dependants,
+            registered & (cell == index) & ~wubao,
+            spec.n_registered_people - int(members[registered & (cell == index) & wubao].sum()),
+            gen,
+        )
+    _set_members(frame, members)
+    poor = truly_poor(frame, plan)
+    _fill_registration(frame, registered, gen)
+    households = finish_households(frame)
+    rates = identification_rates(households, registered, poor)
+    return Registry(households, _finish_villages(villages, households), rates)
+
+
+def _block_people_targets(plan: RegistryPlan) -> np.ndarray:
+    """Registered people per (cell, block), adding up exactly to each cell's total."""
+    cell_sizes = np.bincount(plan.village_cell, weights=plan.village_households).astype(np.int64)
+    cell_end = np.cumsum(cell_sizes)
+    cell_start = cell_end - cell_sizes
+    block_start = np.arange(plan.n_blocks) * plan.block_households
+    block_end = np.minimum(block_start + plan.block_households, plan.n_households)
+    overlap = np.clip(
+        np.minimum(cell_end[:, None], block_end[None, :])
+        - np.maximum(cell_start[:, None], block_start[None, :]),
+        0,
+        None,
+    )
+    targets = np.zeros_like(overlap)
+    for index, spec in enumerate(plan.cells):
+        targets[index] = largest_remainder(spec.n_registered_people, overlap[index])
+    return targets
+
+
+def _registered_only_chunks(
+    plan: RegistryPlan, villages: pd.DataFrame, scenario: Scenario, blocks_per_chunk: int
+) -> Iterator[Registry]:
+    tap = villages["has_tap_water"].to_numpy()
+    targets = _block_people_targets(plan)
+    sigma = scenario.registry.identification.measurement_sigma
+    for first in range(0, plan.n_blocks, blocks_per_chunk):
+        parts = []
+        for block in range(first, min(first + blocks_per_chunk, plan.n_blocks)):
+            frame = generate_households_block(plan, block, tap)
+            frame = measure_incomes(frame, plan, sigma)
+            gen = rng.generator(plan.seed, "registry", _PEOPLE_KEY, block)
+            members = frame["n_members"].to_numpy()
+            dependants = _dependants(frame)
+            cell = frame["cell"].to_numpy()
+            wubao = frame["is_wubao"].to_numpy()
+            for index in np.unique(cell):
+                in_cell = cell == index
+                members = adjust_people(
+                    members,
+                    dependants,
+                    in_cell & ~wubao,
+                    int(targets[index, block]) - int(members[in_cell & wubao].sum()),
+                    gen,
+                )
+            _set_members(frame, members)
+            frame["cause"] = record_main_cause(
+                frame, frame["cause"].to_numpy(), np.ones(len(frame), dtype=bool), gen
+            )
+            parts.append(frame)
+        households = pd.concat(parts, ignore_index=True)
+        _fill_registration(households, np.ones(len(households), dtype=bool), None)
+        yield Registry(finish_households(households), villages, None)
+
+
+def iter_registry_chunks(
+    scenario: Scenario, chunk_households: int | None = None
+) -> Iterator[Registry]:
+    """The registry in chunks of whole blocks (bounded memory; same rows as in one piece).
+
+    Every chunk carries the full village table; its ``population`` column is complete only
+    for the in-memory (population) mode.
+    """
+    plan = plan_registry(scenario)
+    size = chunk_households or scenario.registry.chunk_households
+    blocks_per_chunk = max(1, size // plan.block_households)
+    if plan.registered_only:
+        villages = generate_villages(plan)
+        villages["population"] = 1
+        yield from _registered_only_chunks(plan, villages, scenario, blocks_per_chunk)
+        return
+    registry = generate_registry(scenario)
+    rows = blocks_per_chunk * plan.block_households
+    for start in range(0, len(registry.households), rows):
+        yield Registry(
+            registry.households.iloc[start : start + rows].reset_index(drop=True),
+            registry.villages,
+            registry.identification,
+        )
+
+
+def registry_summary(registry: Registry) -> pd.DataFrame:
+    """Registered households and people by county and village type (immigrant/old)."""
+    reg = registry.registered
+    frame = pd.DataFrame(
+        {
+            "county_id": reg["county_id"].astype(str),
+            "villages": np.where(reg["is_immigrant"], "immigrant", "old"),
+            "households": 1,
+            "people": reg["n_members"].astype(int),
+        }
+    )
+    return frame.groupby(["county_id", "villages"], sort=False).sum().reset_index()

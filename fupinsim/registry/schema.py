@@ -114,7 +114,10 @@ HOUSEHOLD_COLUMNS: tuple[ColumnSpec, ...] = (
     _count("n_students_junior", "Members in junior secondary school."),
     _count("n_students_senior", "Members in senior secondary school."),
     _count("n_students_vocational", "Members in secondary vocational school."),
-    _count("n_students_tertiary", "Members in higher education (undergraduate, higher vocational)."),
+    _count(
+        "n_students_tertiary", "Members in higher education (undergraduate, higher vocational)."
+    ),
+    _count("n_dropouts", "Children of compulsory-school age (7-15) not in school."),
     _count("n_elderly", "Members aged 65 and over."),
     _count("n_disabled", "Members with a disability certificate."),
     _count("n_chronic_ill", "Members with a chronic or serious illness."),
@@ -137,26 +140,66 @@ HOUSEHOLD_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("land_mu", "float64", "mu", "Contracted cultivated land.", 0, 2_000),
     ColumnSpec("sheep", "int32", "head", "Breeding sheep.", 0, 5_000),
     ColumnSpec("greenhouses", "int16", "greenhouses", "Solar or steel-frame greenhouses.", 0, 50),
-    ColumnSpec("housing_grade", "category", "grade", "House appraisal grade (A safe … D dangerous).",
-               allowed=HOUSING_GRADES),
+    ColumnSpec(
+        "housing_grade",
+        "category",
+        "grade",
+        "House appraisal grade (A safe … D dangerous).",
+        allowed=HOUSING_GRADES,
+    ),
     ColumnSpec("has_safe_water", "bool", "flag", "Has safe drinking water."),
-    ColumnSpec("ncms_enrolled", "bool", "flag", "Enrolled in the new rural cooperative medical scheme."),
+    ColumnSpec(
+        "ncms_enrolled", "bool", "flag", "Enrolled in the new rural cooperative medical scheme."
+    ),
     ColumnSpec("is_dibao", "bool", "flag", "Receives the subsistence allowance (dibao)."),
     ColumnSpec("is_wubao", "bool", "flag", "Five-guarantee (wubao / tekun) household."),
     ColumnSpec("is_registered", "bool", "flag", "Registered poor household (has a file and card)."),
-    ColumnSpec("registered_year", "Int16", "year", "Year of registration; empty if not registered.",
-               2010, 2030, nullable=True),
-    ColumnSpec("support_class", "category", "class",
-               "§25: 'development' (has labour) or 'social_security' (no labour, wubao or severe "
-               "disability); empty if not registered.", allowed=SUPPORT_CLASSES, nullable=True),
-    ColumnSpec("helper_id", "Int64", "id", "Assisting cadre (§16); empty if not registered.",
-               1, None, nullable=True),
-    ColumnSpec("income_pc", "float64", "yuan per person per year",
-               "Recorded per-capita net income: (all income sources − production cost) / members.",
-               0, 100_000),
-    ColumnSpec("true_income_pc", "float64", "yuan per person per year",
-               "True per-capita net income (synthetic registries only: what the recorded income "
-               "measures with error).", -100_000, 1_000_000, required=False, synthetic_only=True),
+    ColumnSpec(
+        "registered_year",
+        "Int16",
+        "year",
+        "Year of registration; empty if not registered.",
+        2010,
+        2030,
+        nullable=True,
+    ),
+    ColumnSpec(
+        "support_class",
+        "category",
+        "class",
+        "§25: 'development' (has labour) or 'social_security' (no labour, wubao or severe "
+        "disability); empty if not registered.",
+        allowed=SUPPORT_CLASSES,
+        nullable=True,
+    ),
+    ColumnSpec(
+        "helper_id",
+        "Int64",
+        "id",
+        "Assisting cadre (§16); empty if not registered.",
+        1,
+        None,
+        nullable=True,
+    ),
+    ColumnSpec(
+        "income_pc",
+        "float64",
+        "yuan per person per year",
+        "Recorded per-capita net income: (all income sources − production cost) / members.",
+        0,
+        100_000,
+    ),
+    ColumnSpec(
+        "true_income_pc",
+        "float64",
+        "yuan per person per year",
+        "True per-capita net income (synthetic registries only: what the recorded income "
+        "measures with error).",
+        -100_000,
+        1_000_000,
+        required=False,
+        synthetic_only=True,
+    ),
 )
 
 VILLAGE_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -198,7 +241,7 @@ def _coerce(frame: pd.DataFrame, columns: tuple[ColumnSpec, ...]) -> pd.DataFram
             dtype = pd.CategoricalDtype(list(spec.allowed or ()))
             out[spec.name] = series.astype("object").where(series.notna(), None).astype(dtype)
         else:
-            out[spec.name] = series.astype(spec.dtype)
+            out[spec.name] = series.astype(pd.api.types.pandas_dtype(spec.dtype))
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -214,7 +257,7 @@ def coerce_villages(frame: pd.DataFrame) -> pd.DataFrame:
 
 def empty_households() -> pd.DataFrame:
     """A households table with no rows and the schema's dtypes."""
-    data = {}
+    data: dict[str, object] = {}
     for spec in HOUSEHOLD_COLUMNS:
         if spec.dtype == "category":
             data[spec.name] = pd.Categorical([], categories=list(spec.allowed or ()))

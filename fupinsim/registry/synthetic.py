@@ -1,0 +1,616 @@
+"""A synthetic registry calibrated to the plan: households and villages, poor and non-poor.
+
+What is generated
+-----------------
+The whole rural population of the villages concerned: every household of the 60 immigrant
+villages (plan §10) and of the old villages where registered poor live, so that village
+incidence, identification errors and the immigrants' income goal can be measured. The plan's
+totals come out exactly: 12,600 registered households with 47,700 people for ``plan_2015``,
+split over the county × village-type cells of ``fupinsim/data/registry_calibration.yaml``.
+With ``registry.include_nonregistered = false`` only registered households are generated (the
+national-scale scenario), in chunks of whole blocks so memory stays bounded.
+
+How a household is made (all vectorised, one block of households at a time)
+-------------------------------------------------------------------------
+1. A latent cause of hardship (the registry's 13 causes) shapes the household: illness → a
+   chronically ill member, disability → a disabled member, schooling → a student in senior,
+   vocational or higher education, lack of labour → at most one labourer, and so on.
+2. Members, labour, students by stage, elderly; labourers working away; land, sheep,
+   greenhouses, other business and property from the calibration rates.
+3. Market income from assets and labour at the calibrated unit returns, times a household
+   productivity factor (lognormal) and a cell scale that makes the cell's mean per-capita net
+   income hit its calibration target (solved once on a fixed pilot sample, so it does not
+   depend on chunking).
+4. Transfers by rule: pension, farm subsidy, dibao top-up (with incomplete take-up), wubao.
+5. Housing grade (worse for the poor), safe water (from the village's tap water), NCMS.
+
+Identification (plan §5) then registers exactly each cell's quota (:mod:`.identify`).
+
+Randomness: block ``b`` of households uses ``rng.generator(seed, "registry", b)``; cell-level
+steps use their own keys. Results do not depend on the chunk size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from fupinsim import data, rng
+from fupinsim.registry.schema import (
+    HOUSING_GRADES,
+    INCOME_SOURCES,
+    VILLAGE_INFRASTRUCTURE,
+    coerce_households,
+    coerce_villages,
+)
+from fupinsim.scenario import Scenario
+from fupinsim.units import BASE_YEAR
+
+__all__ = [
+    "CellSpec",
+    "RegistryPlan",
+    "generate_households_block",
+    "largest_remainder",
+    "plan_registry",
+]
+
+MAX_MEMBERS = 12
+#: Households per random-number block of the registry. Chunks are whole blocks, so a registry
+#: is the same however it is chunked.
+REGISTRY_BLOCK = 65_536
+PILOT_HOUSEHOLDS = 20_000
+_PILOT_KEY = 2_000_000
+_VILLAGE_KEY = 3_000_000
+CAUSE_CODES = {name: i for i, name in enumerate(data.CAUSES)}
+
+
+def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split a whole number in proportion to ``weights`` so the parts add up exactly.
+
+    >>> largest_remainder(10, np.array([1.0, 1.0, 1.0])).tolist()
+    [4, 3, 3]
+    """
+    weights = np.asarray(weights, dtype=float)
+    if total < 0 or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError("total must be >= 0 and weights non-negative with a positive sum")
+    exact = total * weights / weights.sum()
+    parts = np.floor(exact).astype(np.int64)
+    short = total - int(parts.sum())
+    if short:
+        order = np.argsort(-(exact - parts), kind="stable")
+        parts[order[:short]] += 1
+    return parts
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One county × village-type cell after scaling to the scenario's totals."""
+
+    county_id: str
+    is_immigrant: bool
+    n_registered: int
+    n_registered_people: int
+    n_households: int
+    n_villages: int
+    income_target_pc: float
+
+
+@dataclass(frozen=True)
+class RegistryPlan:
+    """Everything needed to generate any block of the registry, decided before drawing it."""
+
+    seed: int
+    cells: tuple[CellSpec, ...]
+    village_households: np.ndarray  # households per village, villages ordered by cell
+    village_cell: np.ndarray  # cell index of each village
+    block_households: int
+    registered_only: bool
+    scales: np.ndarray  # market-income scale per cell (calibrated)
+
+    @property
+    def n_households(self) -> int:
+        """Households in the registry."""
+        return int(self.village_households.sum())
+
+    @property
+    def n_blocks(self) -> int:
+        """Blocks of ``block_households`` (the last may be shorter)."""
+        return -(-self.n_households // self.block_households)
+
+    @cached_property
+    def village_end(self) -> np.ndarray:
+        """Position (exclusive) of each village's last household."""
+        return np.cumsum(self.village_households)
+
+    def positions(self, block: int) -> np.ndarray:
+        """Household positions (0-based) of a block."""
+        start = block * self.block_households
+        return np.arange(start, min(start + self.block_households, self.n_households))
+
+
+# ----------------------------------------------------------------------------------------------
+# Planning: cells, villages, scales
+
+
+def _calibration_arrays() -> dict[str, np.ndarray]:
+    """Household-model parameters as arrays indexed by ``is_immigrant`` (0 old, 1 immigrant)."""
+    model = data.registry_calibration()["households"]
+    out: dict[str, np.ndarray] = {}
+    for key, value in model.items():
+        if isinstance(value, dict) and set(value) == {"immigrant", "old"}:
+            if isinstance(value["old"], dict):  # housing grade shares
+                for grade in HOUSING_GRADES:
+                    out[f"housing_{grade}"] = np.array(
+                        [value["old"][grade], value["immigrant"][grade]], dtype=float
+                    )
+            else:
+                out[key] = np.array([value["old"], value["immigrant"]], dtype=float)
+        else:
+            out[key] = np.array([float(value), float(value)])
+    return out
+
+
+def _cells(scenario: Scenario) -> tuple[CellSpec, ...]:
+    calibration = data.registry_calibration()
+    raw = [c for c in calibration["cells"] if c["county"] in scenario.counties]
+    settings = scenario.registry
+    reg_weights = np.array([c["registered_households"] for c in raw], dtype=float)
+    ppl_weights = np.array([c["registered_people"] for c in raw], dtype=float)
+    n_reg = largest_remainder(settings.n_registered_households, reg_weights)
+    n_ppl = largest_remainder(settings.n_registered_people, ppl_weights)
+    scale = settings.n_registered_households / reg_weights.sum()
+    income = calibration["households"]["registered_income_pc_mean"]
+    cells = []
+    for i, c in enumerate(raw):
+        if n_reg[i] == 0:
+            continue
+        if settings.include_nonregistered:
+            households = max(int(n_reg[i]), round(c["households"] * scale))
+            villages = max(1, round(c["villages"] * scale))
+            target = float(c["income_pc_mean"])
+        else:
+            households = int(n_reg[i])
+            reg_per_village = c["registered_households"] / c["villages"]
+            villages = max(1, round(households / reg_per_village))
+            target = float(income["immigrant" if c["immigrant"] else "old"])
+        people = int(max(n_ppl[i], n_reg[i]))
+        cells.append(
+            CellSpec(
+                county_id=c["county"],
+                is_immigrant=bool(c["immigrant"]),
+                n_registered=int(n_reg[i]),
+                n_registered_people=people,
+                n_households=households,
+                n_villages=min(villages, households),
+                income_target_pc=target,
+            )
+        )
+    # Keep the people total exact if a cell had to be raised to one person per household.
+    surplus = sum(c.n_registered_people for c in cells) - settings.n_registered_people
+    if surplus:
+        fixed = []
+        for c in cells:
+            room = c.n_registered_people - c.n_registered
+            take = min(room, surplus)
+            surplus -= take
+            fixed.append(
+                CellSpec(**{**c.__dict__, "n_registered_people": c.n_registered_people - take})
+            )
+        cells = fixed
+    return tuple(cells)
+
+
+def _village_sizes(seed: int, cells: tuple[CellSpec, ...]) -> tuple[np.ndarray, np.ndarray]:
+    sizes, owner = [], []
+    for index, cell in enumerate(cells):
+        gen = rng.generator(seed, "registry", _VILLAGE_KEY + index)
+        shares = gen.dirichlet(np.full(cell.n_villages, 12.0)) if cell.n_villages > 1 else [1.0]
+        counts = largest_remainder(cell.n_households, np.asarray(shares))
+        # Every village keeps at least one household.
+        counts = np.maximum(counts, 1)
+        excess = int(counts.sum() - cell.n_households)
+        while excess > 0:
+            big = int(np.argmax(counts))
+            take = min(excess, int(counts[big]) - 1)
+            counts[big] -= take
+            excess -= take
+        sizes.append(counts)
+        owner.append(np.full(cell.n_villages, index))
+    return np.concatenate(sizes).astype(np.int64), np.concatenate(owner).astype(np.int64)
+
+
+def plan_registry(scenario: Scenario) -> RegistryPlan:
+    """Decide cells, villages and the calibrated income scales for a scenario."""
+    cells = _cells(scenario)
+    village_households, village_cell = _village_sizes(scenario.seed, cells)
+    draft = RegistryPlan(
+        seed=scenario.seed,
+        cells=cells,
+        village_households=village_households,
+        village_cell=village_cell,
+        block_households=REGISTRY_BLOCK,
+        registered_only=not scenario.registry.include_nonregistered,
+        scales=np.ones(len(cells)),
+    )
+    return RegistryPlan(**{**draft.__dict__, "scales": _calibrate_scales(draft)})
+
+
+def _calibrate_scales(plan: RegistryPlan) -> np.ndarray:
+    """Market-income scale per cell so the cell's mean per-capita income hits its target.
+
+    Solved on a fixed pilot sample per cell (its own random stream), by a few fixed-point
+    steps because dibao top-ups depend on market income.
+    """
+    scales = np.ones(len(plan.cells))
+    for index, cell in enumerate(plan.cells):
+        gen = rng.generator(plan.seed, "registry", _PILOT_KEY + index)
+        n = min(PILOT_HOUSEHOLDS, max(cell.n_households, 2_000))
+        people_mean = cell.n_registered_people / cell.n_registered if plan.registered_only else None
+        cell_index = np.full(n, index)
+        draws = _draw_households(gen, plan, cell_index, people_mean_override=people_mean)
+        scale = 1.0
+        for _ in range(6):
+            income = _incomes(draws, scale, tap_water=np.ones(n, bool))
+            members = draws["n_members"].sum()
+            market = (income["market_net"]).sum() / members
+            transfers = income["transfers"].sum() / members
+            if market <= 0:
+                break
+            scale *= max(cell.income_target_pc - transfers, 0.1 * cell.income_target_pc) / market
+        scales[index] = scale
+    return scales
+
+
+# ----------------------------------------------------------------------------------------------
+# Drawing households
+
+
+def _draw_households(
+    gen: np.random.Generator,
+    plan: RegistryPlan,
+    cell_index: np.ndarray,
+    people_mean_override: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Demography, causes and assets for households of the given cells (no incomes yet)."""
+    n = cell_index.size
+    p = _calibration_arrays()
+    returns = data.registry_calibration()["returns"]
+    imm = np.array([c.is_immigrant for c in plan.cells], dtype=np.int64)[cell_index]
+
+    cause_shares = np.array([data.registry_calibration()["causes"][c] for c in data.CAUSES])
+    cause = gen.choice(len(data.CAUSES), size=n, p=cause_shares / cause_shares.sum())
+    is_cause = {name: cause == code for name, code in CAUSE_CODES.items()}
+
+    # Members: 1 + Poisson, mean from the calibration (or the cell's registered people per
+    # household when registered households are generated alone).
+    if plan.registered_only:
+        means = np.array([c.n_registered_people / c.n_registered for c in plan.cells], dtype=float)[
+            cell_index
+        ]
+    else:
+        means = p["size_mean"][imm]
+    if people_mean_override is not None:
+        means = np.full(n, people_mean_override)
+    members = 1 + np.minimum(gen.poisson(np.maximum(means - 1.0, 0.05)), MAX_MEMBERS - 1)
+
+    # Lack of labour: half are elderly households of one or two people (wubao candidates),
+    # the others have at most one labourer.
+    elderly_home = is_cause["lack_labour"] & (gen.random(n) < 0.5)
+    members = np.where(elderly_home, 1 + (gen.random(n) < 0.55), members)
+    elderly = np.where(elderly_home, members, gen.binomial(members, p["elderly_share"][imm]))
+    rest = members - elderly
+    student_share = p["student_share"][imm] / (1 - p["elderly_share"][imm])
+    students = gen.binomial(rest, np.minimum(student_share, 0.95))
+    rest = rest - students
+    labour_share = p["labour_share"][imm] / (1 - p["elderly_share"][imm] - p["student_share"][imm])
+    labour = gen.binomial(rest, np.minimum(labour_share, 1.0))
+    # Lack of labour: at most one labourer, and the others are dependants.
+    labour = np.where(is_cause["lack_labour"], np.minimum(labour, 1), labour)
+
+    # Schooling as a cause needs a student in senior, vocational or higher education.
+    need_student = is_cause["schooling"] & (students == 0)
+    can_convert = need_student & ((members - elderly - students - labour) > 0)
+    students = students + can_convert
+    add_member = need_student & ~can_convert & (members < MAX_MEMBERS)
+    members = members + add_member
+    students = students + add_member
+    # Students by stage: primary, junior, senior, vocational, tertiary.
+    stage_p = np.array([0.40, 0.22, 0.14, 0.09, 0.15])
+    stages = _multinomial_rows(gen, students, stage_p)
+    upper = stages[:, 2] + stages[:, 3] + stages[:, 4]
+    move = is_cause["schooling"] & (upper == 0) & (students > 0)
+    # Move one student from primary/junior to tertiary/vocational for schooling-caused poverty.
+    from_primary = move & (stages[:, 0] > 0)
+    stages[from_primary, 0] -= 1
+    stages[move & ~from_primary, 1] -= 1
+    stages[move, 4 - gen.integers(0, 2, n)[move]] += 1
+
+    disabled = (gen.random(n) < p["disabled_rate"][imm]).astype(np.int64)
+    disabled = np.maximum(disabled, is_cause["disability"].astype(np.int64))
+    chronic = (gen.random(n) < p["chronic_ill_rate"][imm]).astype(np.int64)
+    chronic = np.maximum(chronic, is_cause["illness"].astype(np.int64))
+    chronic += (is_cause["illness"] & (members > 2) & (gen.random(n) < 0.2)).astype(np.int64)
+    # A disabled or ill member is often a would-be labourer.
+    lose = ((disabled + chronic) > 0) & (labour > 1) & (gen.random(n) < 0.3)
+    labour = labour - lose
+
+    away_share = p["away_share"][imm] * np.where(is_cause["lack_skills"], 0.3, 1.0)
+    away_share = away_share * np.where(is_cause["illness"] | is_cause["disability"], 0.6, 1.0)
+    away = gen.binomial(labour, np.minimum(away_share, 1.0))
+
+    land = members * p["land_per_person"][imm] * gen.lognormal(0.0, 0.25, n)
+    land = land * np.where(is_cause["lack_land"], 0.35, 1.0)
+
+    funds = np.where(is_cause["lack_funds"], 0.4, 1.0)
+    has_sheep = gen.random(n) < p["sheep_rate"][imm] * funds
+    sheep = np.where(
+        has_sheep,
+        np.maximum(1, np.round(returns["sheep_median"] * gen.lognormal(0.0, 0.6, n))),
+        0,
+    ).astype(np.int64)
+    greenhouses = (gen.random(n) < p["greenhouse_rate"][imm] * funds).astype(np.int64)
+    greenhouses += (greenhouses > 0) & (gen.random(n) < 0.15)
+    business = np.where(
+        gen.random(n) < p["business_rate"][imm] * funds,
+        returns["business_median"] * gen.lognormal(0.0, 0.6, n),
+        0.0,
+    )
+    prop = np.where(
+        gen.random(n) < p["property_rate"][imm],
+        gen.exponential(returns["property_mean"], n),
+        0.0,
+    )
+    productivity = gen.lognormal(0.0, p["productivity_sigma"][imm], n)
+    productivity *= np.where(is_cause["lack_motivation"], 0.6, 1.0)
+    crop_factor = np.where(is_cause["lack_water"], 0.6, 1.0) * np.where(
+        is_cause["disaster"], 0.5, 1.0
+    )
+    dropouts = (
+        (gen.random(n) < p["dropout_rate"][imm] * np.where(is_cause["schooling"], 0.0, 1.0))
+        & ((members - elderly - labour - students) > 0)
+    ).astype(np.int64)
+    grade_u = gen.random(n)
+    ncms = gen.random(n) < p["ncms_enrolment"][imm]
+    water_u = gen.random(n)
+    wubao_u = gen.random(n)
+    dibao_u = gen.random(n)
+    return {
+        "cell": cell_index,
+        "is_immigrant": imm.astype(bool),
+        "cause": cause,
+        "n_members": members,
+        "n_labour": labour,
+        "n_away": away,
+        "n_students_primary": stages[:, 0],
+        "n_students_junior": stages[:, 1],
+        "n_students_senior": stages[:, 2],
+        "n_students_vocational": stages[:, 3],
+        "n_students_tertiary": stages[:, 4],
+        "n_dropouts": dropouts,
+        "n_elderly": elderly,
+        "n_disabled": disabled,
+        "n_chronic_ill": chronic,
+        "land_mu": land,
+        "sheep": sheep,
+        "greenhouses": greenhouses,
+        "business": business,
+        "property": prop,
+        "productivity": productivity,
+        "crop_factor": crop_factor,
+        "grade_u": grade_u,
+        "ncms": ncms,
+        "water_u": water_u,
+        "wubao_u": wubao_u,
+        "dibao_u": dibao_u,
+        "scale": np.ones(n),
+    }
+
+
+def _multinomial_rows(
+    gen: np.random.Generator, counts: np.ndarray, probs: np.ndarray
+) -> np.ndarray:
+    """One multinomial draw per row with a shared probability vector (vectorised)."""
+    out = np.zeros((counts.size, probs.size), dtype=np.int64)
+    remaining = counts.astype(np.int64).copy()
+    left = 1.0
+    for k in range(probs.size - 1):
+        share = min(probs[k] / left, 1.0) if left > 0 else 0.0
+        out[:, k] = gen.binomial(remaining, share)
+        remaining -= out[:, k]
+        left -= probs[k]
+    out[:, -1] = remaining
+    return out
+
+
+def _incomes(
+    d: dict[str, np.ndarray], scale: float | np.ndarray, tap_water: np.ndarray
+) -> dict[str, np.ndarray]:
+    """True incomes (yuan per household per year) from assets, labour, scale and transfer rules."""
+    returns = data.registry_calibration()["returns"]
+    social = data.social_protection()
+    p = _calibration_arrays()
+    imm = d["is_immigrant"].astype(np.int64)
+    k = d["productivity"] * scale
+    ill_factor = np.where(d["n_chronic_ill"] > 0, 0.85, 1.0)
+    wages = (
+        (d["n_away"] * returns["wage_away"] + (d["n_labour"] - d["n_away"]) * returns["wage_local"])
+        * k
+        * ill_factor
+    )
+    crops = d["land_mu"] * returns["crop_gross_per_mu"] * k * d["crop_factor"]
+    livestock = d["sheep"] * returns["sheep_gross_per_head"] * k
+    greenhouse = d["greenhouses"] * returns["greenhouse_gross"] * k
+    business = d["business"] * k
+    prop = d["property"]
+    cost = (
+        crops * returns["crop_cost_share"]
+        + livestock * (returns["sheep_cost_per_head"] / returns["sheep_gross_per_head"])
+        + greenhouse * (returns["greenhouse_cost"] / returns["greenhouse_gross"])
+    )
+    market_net = wages + crops + livestock + greenhouse + business + prop - cost
+
+    pension = d["n_elderly"] * 12 * social["pension"]["monthly_basic"]
+    subsidy = d["land_mu"] * social["farm_subsidy"]["per_mu"]
+    members = d["n_members"]
+    pre_pc = (market_net + pension + subsidy) / members
+
+    standard = float(data.dibao_standard([BASE_YEAR])[0])
+    wubao_eligible = (
+        (d["n_labour"] == 0) & (members <= 2) & ((d["n_elderly"] + d["n_disabled"]) >= members)
+    )
+    is_wubao = wubao_eligible & (d["wubao_u"] < p["wubao_rate_eligible"][imm])
+    weak = (
+        (d["n_labour"] == 0)
+        | (d["n_disabled"] > 0)
+        | (d["n_chronic_ill"] > 0)
+        | (d["n_elderly"] > 0)
+    )
+    is_dibao = (
+        ~is_wubao & weak & (pre_pc < standard) & (d["dibao_u"] < social["dibao_rules"]["take_up"])
+    )
+    min_pay = social["dibao_rules"]["min_payment_share"] * standard
+    dibao = np.where(is_dibao, np.maximum(standard - pre_pc, min_pay) * members, 0.0)
+    wubao = np.where(is_wubao, float(data.wubao_support([BASE_YEAR])[0]) * members, 0.0)
+    transfers = pension + subsidy + dibao + wubao
+    return {
+        "income_wages": wages,
+        "income_crops": crops,
+        "income_livestock": livestock,
+        "income_greenhouse": greenhouse,
+        "income_business": business,
+        "income_property": prop,
+        "income_transfers": transfers,
+        "production_cost": cost,
+        "market_net": market_net,
+        "transfers": transfers,
+        "is_dibao": is_dibao,
+        "is_wubao": is_wubao,
+    }
+
+
+def generate_households_block(
+    plan: RegistryPlan, block: int, tap_water_by_village: np.ndarray
+) -> pd.DataFrame:
+    """True state of one block of households (before identification), vectorised.
+
+    Returns a frame with the schema's columns (incomes are *true* values; registration
+    columns are filled by identification) plus ``cell``, ``cause`` and ``measure_u`` helpers.
+    """
+    pos = plan.positions(block)
+    gen = rng.generator(plan.seed, "registry", block)
+    village = np.searchsorted(plan.village_end, pos, side="right")
+    cell = plan.village_cell[village]
+    draws = _draw_households(gen, plan, cell)
+    incomes = _incomes(draws, plan.scales[cell], tap_water_by_village[village])
+    p = _calibration_arrays()
+    imm = draws["is_immigrant"].astype(np.int64)
+    members = draws["n_members"]
+    true_pc = (incomes["market_net"] + incomes["transfers"]) / members
+
+    # Housing: the poor live in worse houses (C/D twice as likely below 1.2 × the line).
+    line = data.poverty_line(BASE_YEAR)
+    shares = np.stack([p[f"housing_{g}"][imm] for g in HOUSING_GRADES], axis=1)
+    bad = np.where(true_pc < 1.2 * line, 1.8, 0.8)
+    shares[:, 2:] *= bad[:, None]
+    shares /= shares.sum(axis=1, keepdims=True)
+    grade = (draws["grade_u"][:, None] > np.cumsum(shares, axis=1)[:, :-1]).sum(axis=1)
+
+    unsafe_p = np.where(
+        tap_water_by_village[village],
+        p["unsafe_water_with_tap"][imm],
+        p["unsafe_water_without_tap"][imm],
+    )
+    frame = pd.DataFrame(
+        {
+            "household_id": pos + 1,
+            "village_id": village + 1,
+            "county_id": np.array([c.county_id for c in plan.cells])[cell],
+            "is_immigrant": draws["is_immigrant"],
+            **{
+                key: draws[key]
+                for key in (
+                    "n_members",
+                    "n_labour",
+                    "n_away",
+                    "n_students_primary",
+                    "n_students_junior",
+                    "n_students_senior",
+                    "n_students_vocational",
+                    "n_students_tertiary",
+                    "n_dropouts",
+                    "n_elderly",
+                    "n_disabled",
+                    "n_chronic_ill",
+                )
+            },
+            **{key: incomes[key] for key in (*INCOME_SOURCES, "production_cost")},
+            "land_mu": np.round(draws["land_mu"], 1),
+            "sheep": draws["sheep"],
+            "greenhouses": draws["greenhouses"],
+            "housing_grade": np.array(HOUSING_GRADES)[grade],
+            "has_safe_water": draws["water_u"] >= unsafe_p,
+            "ncms_enrolled": draws["ncms"],
+            "is_dibao": incomes["is_dibao"],
+            "is_wubao": incomes["is_wubao"],
+            "true_income_pc": true_pc,
+            "cell": cell,
+            "cause": draws["cause"],
+        }
+    )
+    return frame
+
+
+def generate_villages(plan: RegistryPlan) -> pd.DataFrame:
+    """Village table (infrastructure drawn; population and poor flag filled later)."""
+    calibration = data.registry_calibration()["villages"]["infrastructure"]
+    gen = rng.generator(plan.seed, "registry", _VILLAGE_KEY - 1)
+    cells = plan.cells
+    imm = np.array([c.is_immigrant for c in cells])[plan.village_cell]
+    county = np.array([c.county_id for c in cells])[plan.village_cell]
+    n = plan.village_cell.size
+    columns: dict[str, object] = {
+        "village_id": np.arange(1, n + 1),
+        "village_name": _village_names(county, imm),
+        "county_id": county,
+        "is_immigrant": imm,
+        "is_poor_village": imm.copy(),
+        "n_households": plan.village_households,
+        "population": np.zeros(n, dtype=np.int64),
+    }
+    for name in VILLAGE_INFRASTRUCTURE:
+        rate = np.where(imm, calibration[name]["immigrant"], calibration[name]["old"])
+        columns[name] = gen.random(n) < rate
+    return pd.DataFrame(columns)
+
+
+def _village_names(county: np.ndarray, imm: np.ndarray) -> np.ndarray:
+    names = data.counties()["name_en"].str.split().str[0].to_dict()
+    frame = pd.DataFrame({"county": county, "imm": imm})
+    number = frame.groupby(["county", "imm"], sort=False).cumcount().to_numpy() + 1
+    kind = np.where(imm, "resettlement village", "village")
+    prefix = np.array([names[c] for c in county])
+    return np.char.add(
+        np.char.add(np.char.add(prefix.astype(str), " "), kind.astype(str)),
+        np.char.add(" ", np.char.zfill(number.astype(str), 2)),
+    )
+
+
+def iter_blocks(plan: RegistryPlan, villages: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """True-state household blocks in order."""
+    tap = villages["has_tap_water"].to_numpy()
+    for block in range(plan.n_blocks):
+        yield generate_households_block(plan, block, tap)
+
+
+def finish_households(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop helper columns and coerce to the schema's dtypes."""
+    return coerce_households(frame)
+
+
+def finish_villages(villages: pd.DataFrame) -> pd.DataFrame:
+    """Coerce a village table to the schema's dtypes."""
+    return coerce_villages(villages)
