@@ -1,0 +1,112 @@
+"""Funding pools (plan §19): earmarks on revenue increases, other sources, pools and units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fupinsim.errors import InputError
+from fupinsim.funding import SOURCES, build_funding, pool_totals
+from fupinsim.scenario import Scenario, load_scenario, merge_overrides
+
+PLAN = Path(__file__).resolve().parents[2] / "scenarios" / "plan_2015.yaml"
+
+
+@pytest.fixture(scope="module")
+def plan() -> Scenario:
+    return load_scenario(PLAN)
+
+
+def with_funding(base: Scenario, **changes: Any) -> Scenario:
+    """The plan with some fields of its ``funding`` section replaced."""
+    data = base.model_dump()
+    data["funding"] = {**data["funding"], **changes}
+    return Scenario.model_validate(data)
+
+
+def amount(table: Any, pool: str, source: str, year: int) -> float:
+    rows = table[(table["pool"] == pool) & (table["source"] == source) & (table["year"] == year)]
+    assert len(rows) == 1, (pool, source, year)
+    return float(rows["amount_yuan"].iloc[0])
+
+
+def test_earmark_is_the_share_of_the_revenue_increase_in_yuan(plan: Scenario) -> None:
+    """City 2014 revenue 120,000 wan, +5% in 2015: increase 6,000 wan; 10% of it = 6,000,000
+    yuan. Suzhou 80,000 wan, +5%: 4,000 wan; 15% = 6,000,000 yuan."""
+    tables = build_funding(plan)
+    assert amount(tables.funding, "city", "earmark", 2015) == pytest.approx(6_000_000)
+    assert amount(tables.funding, "suzhou", "earmark", 2015) == pytest.approx(6_000_000)
+    city_2015 = tables.revenue[(tables.revenue["level"] == "city") & (tables.revenue["year"] == 2015)]
+    assert city_2015["revenue_yuan"].iloc[0] == pytest.approx(1.26e9)
+    assert city_2015["increase_yuan"].iloc[0] == pytest.approx(6.0e7)
+
+
+def test_earmark_is_zero_when_revenue_falls(plan: Scenario) -> None:
+    """2016 revenue falls 5%: no earmark in 2016 anywhere; 2017 grows 6% on the lower base."""
+    growth = {"all": {2015: 0.05, 2016: -0.05, 2017: 0.06}}
+    tables = build_funding(with_funding(plan, revenue_growth=growth))
+    earmarks_2016 = tables.funding[
+        (tables.funding["source"] == "earmark") & (tables.funding["year"] == 2016)
+    ]
+    assert (earmarks_2016["amount_yuan"] == 0.0).all()
+    rev = tables.revenue.set_index(["level", "year"])
+    assert rev.loc[("city", 2016), "increase_yuan"] < 0
+    # 2017: 10% of 6% of 1.2e9 × 1.05 × 0.95.
+    expected = 0.10 * 0.06 * 1.2e9 * 1.05 * 0.95
+    assert amount(tables.funding, "city", "earmark", 2017) == pytest.approx(expected)
+
+
+def test_a_level_growth_overrides_all_year_by_year(plan: Scenario) -> None:
+    growth = {"all": {2015: 0.05, 2016: 0.04, 2017: 0.06}, "guazhou": {2016: 0.10}}
+    tables = build_funding(with_funding(plan, revenue_growth=growth))
+    rev = tables.revenue.set_index(["level", "year"])["revenue_yuan"]
+    assert rev[("guazhou", 2016)] / rev[("guazhou", 2015)] == pytest.approx(1.10)
+    assert rev[("guazhou", 2017)] / rev[("guazhou", 2016)] == pytest.approx(1.06)
+    assert rev[("yumen", 2016)] / rev[("yumen", 2015)] == pytest.approx(1.04)
+
+
+def test_other_sources_and_where_the_money_lives(plan: Scenario) -> None:
+    """Agriculture funds: county, every year; idle funds: 50% of the stock, first year only;
+    provincial transfers and donations: city pool only (wan → yuan)."""
+    table = build_funding(plan).funding
+    assert amount(table, "guazhou", "integrated_agriculture", 2016) == pytest.approx(12_000_000)
+    assert amount(table, "city", "integrated_agriculture", 2016) == 0.0
+    assert amount(table, "city", "idle_recovery", 2015) == pytest.approx(0.5 * 3_000 * 10_000)
+    assert amount(table, "city", "idle_recovery", 2016) == 0.0
+    assert amount(table, "city", "provincial_transfer", 2017) == pytest.approx(70_000_000)
+    assert amount(table, "city", "pairing_donations", 2015) == pytest.approx(8_000_000)
+    counties = table[table["pool"] != "city"]
+    transfers = counties[counties["source"].isin(["provincial_transfer", "pairing_donations"])]
+    assert (transfers["amount_yuan"] == 0.0).all()
+
+
+def test_every_pool_source_and_year_is_present(plan: Scenario) -> None:
+    table = build_funding(plan).funding
+    assert list(table.columns) == ["pool", "source", "year", "amount_yuan"]
+    assert set(table["pool"]) == {"city", *plan.counties}
+    assert set(table["source"]) == set(SOURCES)
+    assert set(table["year"]) == {2015, 2016, 2017}
+    assert len(table) == (1 + len(plan.counties)) * len(SOURCES) * 3
+    assert (table["amount_yuan"] >= 0).all()
+    totals = pool_totals(table)
+    assert totals["amount_yuan"].sum() == pytest.approx(table["amount_yuan"].sum())
+
+
+def test_only_the_scenarios_counties_get_pools(plan: Scenario) -> None:
+    data = merge_overrides(plan.model_dump(), {"counties": ["guazhou", "yumen"]})
+    table = build_funding(Scenario.model_validate(data)).funding
+    assert set(table["pool"]) == {"city", "guazhou", "yumen"}
+
+
+def test_a_missing_growth_year_names_the_year(plan: Scenario) -> None:
+    growth = {"all": {2015: 0.05, 2017: 0.06}}
+    with pytest.raises(InputError, match="2016"):
+        build_funding(with_funding(plan, revenue_growth=growth))
+
+
+def test_an_unknown_level_is_reported(plan: Scenario) -> None:
+    stock = {**plan.funding.idle_stock_wan, "guazou": 100.0}
+    with pytest.raises(InputError, match="guazou"):
+        build_funding(with_funding(plan, idle_stock_wan=stock))
