@@ -38,9 +38,9 @@ def test_earmark_is_the_share_of_the_revenue_increase_in_yuan(plan: Scenario) ->
     tables = build_funding(plan)
     assert amount(tables.funding, "city", "earmark", 2015) == pytest.approx(6_000_000)
     assert amount(tables.funding, "suzhou", "earmark", 2015) == pytest.approx(6_000_000)
-    city_2015 = tables.revenue[(tables.revenue["level"] == "city") & (tables.revenue["year"] == 2015)]
-    assert city_2015["revenue_yuan"].iloc[0] == pytest.approx(1.26e9)
-    assert city_2015["increase_yuan"].iloc[0] == pytest.approx(6.0e7)
+    revenue = tables.revenue.set_index(["level", "year"])
+    assert revenue.loc[("city", 2015), "revenue_yuan"] == pytest.approx(1.26e9)
+    assert revenue.loc[("city", 2015), "increase_yuan"] == pytest.approx(6.0e7)
 
 
 def test_earmark_is_zero_when_revenue_falls(plan: Scenario) -> None:
