@@ -1,0 +1,499 @@
+"""Inputs of the allocation: the tables it takes, checked and brought into shape.
+
+:class:`AllocationInputs` holds plain tables (all money in yuan); :func:`prepare_inputs` checks
+them and returns :class:`PreparedInputs`, which :func:`~fupinsim.allocate.model.build_model`,
+the results and the factor baseline share.
+
+``yields``
+    ``type_id, county_id, villages, n_households, package_id, start_year, year, exit_prob``:
+    the expected share (0-1) of the type's households that have exited by the end of ``year``
+    if they get ``package_id`` from ``start_year``. Package ``"none"`` (no new support; its
+    ``start_year`` is ignored) gives the baseline exits; households left without a package keep
+    the baseline yields, so they still count toward the targets. ``villages`` is the target
+    group the type belongs to: ``all``, or ``immigrant`` / ``old`` in Yumen and Guazhou. Extra
+    type columns (``is_immigrant``, ``labour_class``, ``income_band``) are carried along.
+``package_costs`` (optional; if omitted, the cost columns are taken from ``yields``)
+    ``[type_id,] package_id, start_year, [spend_year,] cost_fiscal_yuan, cost_credit_yuan,
+    cost_household_yuan`` in yuan **per household**. Without ``type_id`` a row applies to every
+    type. Without ``spend_year`` the whole cost falls in the start year; with it, each row is
+    the part paid in that year (a package may have several rows).
+``funding``
+    ``pool, [source,] year, amount_yuan``: money arriving in a pool in a year (the table of
+    :func:`fupinsim.funding.build_funding`). A county pool pays only for its county's
+    households; the ``city`` pool pays for any.
+``targets``
+    ``county_id, villages, year, target_exits``: cumulative households of the group that must
+    have exited by the end of ``year``.
+``capacity_use`` and ``capacity`` (optional)
+    ``package_id, resource, units_per_household`` and ``resource, year, units`` (city-wide per
+    year). A package uses its units in its start year. The resource ``credit_yuan`` is built
+    in: when ``capacity`` lists it and ``capacity_use`` does not, each household uses its
+    package's ``cost_credit_yuan`` in the spend year. A resource without capacity rows is
+    unlimited.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from fupinsim.errors import InputError, Problem
+
+__all__ = [
+    "CITY_POOL",
+    "CREDIT_RESOURCE",
+    "PACKAGE_NONE",
+    "TYPE_ATTRIBUTES",
+    "VILLAGES",
+    "AllocationInputs",
+    "PreparedInputs",
+    "baseline_exits",
+    "option_gains",
+    "prepare_inputs",
+]
+
+#: The package id of "no new support" (baseline yields).
+PACKAGE_NONE = "none"
+#: The municipal pool's id (kept equal to :data:`fupinsim.funding.CITY_POOL`).
+CITY_POOL = "city"
+#: Built-in resource: credit volume in yuan, used through the packages' ``cost_credit_yuan``.
+CREDIT_RESOURCE = "credit_yuan"
+VILLAGES = ("all", "immigrant", "old")
+
+_ID = re.compile(r"^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$")
+_TYPE_COLUMNS = ("type_id", "county_id", "villages", "n_households")
+_YIELD_COLUMNS = (*_TYPE_COLUMNS, "package_id", "start_year", "year", "exit_prob")
+_COST_VALUES = ("cost_fiscal_yuan", "cost_credit_yuan", "cost_household_yuan")
+_COST_COLUMNS = ("package_id", "start_year", *_COST_VALUES)
+_TARGET_COLUMNS = ("county_id", "villages", "year", "target_exits")
+_FUNDING_COLUMNS = ("pool", "year", "amount_yuan")
+_CAPACITY_USE_COLUMNS = ("package_id", "resource", "units_per_household")
+_CAPACITY_COLUMNS = ("resource", "year", "units")
+#: Optional type attributes passed through to the results.
+TYPE_ATTRIBUTES = ("is_immigrant", "labour_class", "income_band")
+
+
+@dataclass(frozen=True)
+class AllocationInputs:
+    """What the allocation needs, as plain tables (see the module docstring for columns).
+
+    Attributes
+    ----------
+    yields:
+        Exit yields per type, package, start year and year (shares 0-1), baseline ``none``
+        included.
+    funding:
+        Money arriving per pool and year (yuan); a ``source`` column is allowed and summed.
+    targets:
+        Cumulative exit targets per county, villages group and year (households).
+    package_costs:
+        Per-household costs by payer (yuan); ``None`` takes them from ``yields``.
+    capacity_use:
+        Units of each resource one household's package uses (in its start year).
+    capacity:
+        City-wide units of each resource per year.
+    """
+
+    yields: pd.DataFrame
+    funding: pd.DataFrame
+    targets: pd.DataFrame
+    package_costs: pd.DataFrame | None = None
+    capacity_use: pd.DataFrame | None = None
+    capacity: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class PreparedInputs:
+    """Validated, normalised inputs (what :func:`build_model` and the results use).
+
+    Attributes
+    ----------
+    types:
+        One row per type: ``type_id, county_id, villages, n_households`` (+ attributes).
+    options:
+        One row per (type, package ≠ none, start year): ``type_id, county_id, villages,
+        package_id, start_year`` and total per-household costs ``cost_*_yuan``.
+    spend:
+        Fiscal and credit cost per household by spend year: ``type_id, package_id,
+        start_year, spend_year, cost_fiscal_yuan, cost_credit_yuan``.
+    yields:
+        ``type_id, package_id, start_year, year, exit_prob`` for packages, and the baseline
+        with ``package_id == "none"`` and ``start_year == 0``.
+    baseline:
+        ``type_id, year, exit_prob`` of the ``none`` package.
+    targets:
+        ``county_id, villages, year, target_exits`` (float).
+    money:
+        ``pool, year, amount_yuan`` for every pool (``city`` and each county with types) and
+        funding year.
+    years:
+        Funding (spending) years, ascending.
+    capacity:
+        ``resource, year, units``; ``capacity_use``: ``package_id, resource,
+        units_per_household``.
+    """
+
+    types: pd.DataFrame
+    options: pd.DataFrame
+    spend: pd.DataFrame
+    yields: pd.DataFrame
+    baseline: pd.DataFrame
+    targets: pd.DataFrame
+    money: pd.DataFrame
+    years: tuple[int, ...]
+    capacity: pd.DataFrame
+    capacity_use: pd.DataFrame
+
+    @property
+    def counties(self) -> list[str]:
+        """County ids that have household types, in order of first appearance."""
+        return list(dict.fromkeys(self.types["county_id"]))
+
+    @property
+    def final_year(self) -> int:
+        """The last target year (``max_exits`` counts exits by the end of it)."""
+        return int(self.targets["year"].max())
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation
+
+
+def _missing_columns(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> list[Problem]:
+    missing = [c for c in columns if c not in frame.columns]
+    if not missing:
+        return []
+    return [
+        Problem(
+            f"{name}",
+            sorted(frame.columns),
+            f"must have the columns {', '.join(columns)}; missing {', '.join(missing)}",
+        )
+    ]
+
+
+def _bad_ids(values: pd.Series, where: str) -> list[Problem]:
+    bad = sorted({str(v) for v in values.unique() if not _ID.match(str(v))})
+    if not bad:
+        return []
+    return [
+        Problem(
+            where,
+            bad[:5],
+            "ids must be ascii letters and digits joined by single underscores "
+            "(they become PuLP names)",
+        )
+    ]
+
+
+def _bad_range(
+    values: pd.Series, where: str, low: float, high: float | None = None
+) -> list[Problem]:
+    numbers = pd.to_numeric(values, errors="coerce")
+    mask = numbers.isna() | (numbers < low)
+    if high is not None:
+        mask |= numbers > high
+    if not mask.any():
+        return []
+    rule = f"must be numbers >= {low:g}" + (f" and <= {high:g}" if high is not None else "")
+    return [Problem(where, values[mask].head(3).tolist(), rule)]
+
+
+def _costs_from_yields(yields: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    missing = [c for c in _COST_VALUES if c not in yields.columns]
+    if missing:
+        return pd.DataFrame(), [
+            Problem(
+                "package_costs",
+                None,
+                "must be given, or yields must carry the columns " + ", ".join(_COST_VALUES),
+            )
+        ]
+    keys = ["type_id", "package_id", "start_year"]
+    extra = ["spend_year"] if "spend_year" in yields.columns else []
+    rows = yields.loc[yields["package_id"] != PACKAGE_NONE, keys + extra + list(_COST_VALUES)]
+    costs = rows.drop_duplicates()
+    if costs.duplicated(keys + extra).any():
+        return costs, [
+            Problem(
+                "yields, cost columns",
+                None,
+                "must be the same in every year row of a type, package and start year",
+            )
+        ]
+    return costs, []
+
+
+def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
+    """Check the input tables and bring them into the shapes the LP needs.
+
+    Raises
+    ------
+    InputError
+        With every problem found: missing columns, ids that cannot be PuLP names, shares out of
+        0-1, negative costs or households, a type in two groups, packages without costs or
+        without yields in a target year, targets for a group without types, or costs falling
+        in a year without funding.
+    """
+    problems: list[Problem] = []
+    y = inputs.yields
+    problems += _missing_columns(y, "yields", _YIELD_COLUMNS)
+    problems += _missing_columns(inputs.targets, "targets", _TARGET_COLUMNS)
+    problems += _missing_columns(inputs.funding, "funding", _FUNDING_COLUMNS)
+    if inputs.package_costs is not None:
+        problems += _missing_columns(inputs.package_costs, "package_costs", _COST_COLUMNS)
+    if inputs.capacity_use is not None and inputs.capacity is None:
+        problems.append(
+            Problem("capacity", None, "must be given when capacity_use is given (or drop both)")
+        )
+    if inputs.capacity_use is not None:
+        problems += _missing_columns(inputs.capacity_use, "capacity_use", _CAPACITY_USE_COLUMNS)
+    if inputs.capacity is not None:
+        problems += _missing_columns(inputs.capacity, "capacity", _CAPACITY_COLUMNS)
+    if problems:
+        raise InputError(problems, summary="allocation inputs: columns missing")
+
+    problems += _bad_ids(y["type_id"], "yields, column type_id")
+    problems += _bad_ids(y["package_id"], "yields, column package_id")
+    problems += _bad_ids(y["county_id"], "yields, column county_id")
+    problems += _bad_ids(inputs.funding["pool"], "funding, column pool")
+    if (y["county_id"] == CITY_POOL).any():
+        problems.append(
+            Problem("yields, column county_id", CITY_POOL, "'city' is the city pool, not a county")
+        )
+    problems += _bad_range(y["exit_prob"], "yields, column exit_prob", 0.0, 1.0)
+    problems += _bad_range(y["n_households"], "yields, column n_households", 0.0)
+    problems += _bad_range(inputs.targets["target_exits"], "targets, column target_exits", 0.0)
+    problems += _bad_range(inputs.funding["amount_yuan"], "funding, column amount_yuan", 0.0)
+    bad_villages = sorted(set(y["villages"]) - set(VILLAGES))
+    if bad_villages:
+        problems.append(
+            Problem("yields, column villages", bad_villages, f"must be one of {VILLAGES}")
+        )
+
+    # Types: one county, group and size each.
+    attributes = [c for c in TYPE_ATTRIBUTES if c in y.columns]
+    types = y[list(_TYPE_COLUMNS) + attributes].drop_duplicates()
+    doubled = types["type_id"][types["type_id"].duplicated()].unique().tolist()
+    if doubled:
+        problems.append(
+            Problem(
+                "yields, column type_id",
+                doubled[:5],
+                "each type must have one county_id, villages and n_households in every row",
+            )
+        )
+
+    # Costs.
+    if inputs.package_costs is None:
+        costs, cost_problems = _costs_from_yields(y)
+        problems += cost_problems
+    else:
+        costs = inputs.package_costs.copy()
+    if problems:
+        raise InputError(problems, summary="allocation inputs are not usable")
+    for column in _COST_VALUES:
+        problems += _bad_range(costs[column], f"package_costs, column {column}", 0.0)
+    problems += _bad_ids(costs["package_id"], "package_costs, column package_id")
+    if (costs["package_id"] == PACKAGE_NONE).any():
+        problems.append(
+            Problem(
+                "package_costs, column package_id",
+                PACKAGE_NONE,
+                "'none' is no new support and has no cost; remove its rows",
+            )
+        )
+
+    types = types.astype({"n_households": "float64"}).reset_index(drop=True)
+    target_years = sorted(int(v) for v in inputs.targets["year"].unique())
+
+    # Yields: baseline and package rows.
+    yy = y[["type_id", "package_id", "start_year", "year", "exit_prob"]].copy()
+    yy["year"] = yy["year"].astype("int64")
+    yy["exit_prob"] = yy["exit_prob"].astype("float64")
+    is_none = yy["package_id"] == PACKAGE_NONE
+    baseline = yy.loc[is_none, ["type_id", "year", "exit_prob"]]
+    if baseline.duplicated(["type_id", "year"]).any():
+        problems.append(
+            Problem("yields", None, "package 'none' must have one row per type and year")
+        )
+    package_yields = yy.loc[~is_none].copy()
+    package_yields["start_year"] = package_yields["start_year"].astype("int64")
+    keys = ["type_id", "package_id", "start_year"]
+    if package_yields.duplicated([*keys, "year"]).any():
+        problems.append(
+            Problem("yields", None, "must have one row per type, package, start year and year")
+        )
+    needed_years = pd.DataFrame({"year": target_years})
+    have_base = baseline.merge(needed_years, on="year")
+    missing_base = set(types["type_id"]) - set(
+        have_base.groupby("type_id")["year"].nunique().loc[lambda s: s == len(target_years)].index
+    )
+    if missing_base:
+        problems.append(
+            Problem(
+                "yields",
+                sorted(missing_base)[:5],
+                f"every type needs 'none' (baseline) rows for each target year {target_years}",
+            )
+        )
+    options = package_yields[keys].drop_duplicates().reset_index(drop=True)
+    counted = (
+        package_yields[package_yields["year"].isin(target_years)]
+        .groupby(keys)["year"]
+        .nunique()
+        .reindex(pd.MultiIndex.from_frame(options), fill_value=0)
+    )
+    if (counted.to_numpy() < len(target_years)).any():
+        short = counted[counted < len(target_years)].index[:3].tolist()
+        problems.append(
+            Problem(
+                "yields",
+                short,
+                f"every package option needs a row for each target year {target_years}",
+            )
+        )
+
+    # Costs per option (broadcast over types when package_costs has no type_id).
+    costs = costs.copy()
+    costs["start_year"] = costs["start_year"].astype("int64")
+    if "spend_year" not in costs.columns:
+        costs["spend_year"] = costs["start_year"]
+    costs["spend_year"] = costs["spend_year"].astype("int64")
+    if "type_id" in costs.columns:
+        spend = options.merge(costs, on=keys, how="left")
+    else:
+        spend = options.merge(costs, on=["package_id", "start_year"], how="left")
+    no_cost = spend[spend["cost_fiscal_yuan"].isna()]
+    if len(no_cost):
+        problems.append(
+            Problem(
+                "package_costs",
+                no_cost[keys].head(3).to_dict("records"),
+                "must give the costs of every package option that has yields",
+            )
+        )
+
+    # Money.
+    money = (
+        inputs.funding.groupby(["pool", "year"])["amount_yuan"]
+        .sum()
+        .reset_index()
+        .astype({"year": "int64", "amount_yuan": "float64"})
+    )
+    years = tuple(sorted(int(v) for v in money["year"].unique()))
+    county_ids = list(dict.fromkeys(types["county_id"]))
+    pools = [CITY_POOL, *county_ids]
+    unknown_pools = sorted(set(money["pool"]) - set(pools))
+    if unknown_pools:
+        problems.append(
+            Problem(
+                "funding, column pool",
+                unknown_pools,
+                f"must be 'city' or a county with households ({', '.join(county_ids)})",
+            )
+        )
+    full = pd.MultiIndex.from_product([pools, list(years)], names=["pool", "year"])
+    money = (
+        money.set_index(["pool", "year"])
+        .reindex(full, fill_value=0.0)
+        .reset_index()[["pool", "year", "amount_yuan"]]
+    )
+    outside = sorted(set(spend["spend_year"].dropna().astype(int)) - set(years))
+    if outside:
+        problems.append(
+            Problem(
+                "package_costs, column spend_year",
+                outside,
+                f"must be a funding year ({', '.join(map(str, years))}): money is spent only then",
+                fix="Spread costs over funding years or extend funding.last_year.",
+            )
+        )
+
+    # Targets.
+    targets = inputs.targets[list(_TARGET_COLUMNS)].copy()
+    targets["year"] = targets["year"].astype("int64")
+    targets["target_exits"] = targets["target_exits"].astype("float64")
+    groups = set(zip(types["county_id"], types["villages"], strict=True))
+    orphan = sorted(
+        {(c, v) for c, v in zip(targets["county_id"], targets["villages"], strict=True)} - groups
+    )
+    if orphan:
+        problems.append(
+            Problem(
+                "targets",
+                orphan[:5],
+                "every target group (county_id, villages) must have household types in yields",
+            )
+        )
+    if targets.duplicated(["county_id", "villages", "year"]).any():
+        problems.append(Problem("targets", None, "one row per county_id, villages and year"))
+
+    # Capacity.
+    if inputs.capacity is not None:
+        capacity = inputs.capacity[list(_CAPACITY_COLUMNS)].astype({"year": "int64"})
+        capacity = capacity.astype({"units": "float64"})
+        problems += _bad_range(capacity["units"], "capacity, column units", 0.0)
+        problems += _bad_ids(capacity["resource"], "capacity, column resource")
+    else:
+        capacity = pd.DataFrame({"resource": [], "year": [], "units": []})
+    if inputs.capacity_use is not None:
+        use = inputs.capacity_use[list(_CAPACITY_USE_COLUMNS)].astype(
+            {"units_per_household": "float64"}
+        )
+        problems += _bad_range(use["units_per_household"], "capacity_use, units_per_household", 0)
+        problems += _bad_ids(use["resource"], "capacity_use, column resource")
+    else:
+        use = pd.DataFrame({"package_id": [], "resource": [], "units_per_household": []})
+    if problems:
+        raise InputError(problems, summary="allocation inputs are not usable")
+
+    totals = spend.groupby(keys, as_index=False)[list(_COST_VALUES)].sum()
+    option_table = options.merge(
+        types[["type_id", "county_id", "villages"]], on="type_id", how="left"
+    ).merge(totals, on=keys, how="left")
+    return PreparedInputs(
+        types=types,
+        options=option_table,
+        spend=spend[[*keys, "spend_year", "cost_fiscal_yuan", "cost_credit_yuan"]].reset_index(
+            drop=True
+        ),
+        yields=package_yields.reset_index(drop=True),
+        baseline=baseline.reset_index(drop=True),
+        targets=targets.reset_index(drop=True),
+        money=money,
+        years=years,
+        capacity=capacity.reset_index(drop=True),
+        capacity_use=use.reset_index(drop=True),
+    )
+
+
+def option_gains(data: PreparedInputs, years: list[int]) -> pd.DataFrame:
+    """Exit yield of each option minus the type's baseline, for the given years.
+
+    Returns
+    -------
+    DataFrame
+        ``type_id, package_id, start_year, year, gain`` (share of the type's households).
+    """
+    rows = data.yields[data.yields["year"].isin(years)]
+    merged = rows.merge(
+        data.baseline.rename(columns={"exit_prob": "base"}), on=["type_id", "year"], how="left"
+    )
+    merged["gain"] = merged["exit_prob"] - merged["base"]
+    return merged[["type_id", "package_id", "start_year", "year", "gain"]]
+
+
+def baseline_exits(data: PreparedInputs) -> pd.DataFrame:
+    """Exits per target group and year if no household got a package.
+
+    Returns
+    -------
+    DataFrame
+        ``county_id, villages, year, baseline_exits`` (households).
+    """
+    base = data.baseline.merge(data.types, on="type_id")
+    base["baseline_exits"] = base["exit_prob"] * base["n_households"]
+    return base.groupby(["county_id", "villages", "year"])["baseline_exits"].sum().reset_index()
