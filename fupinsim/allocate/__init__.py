@@ -9,11 +9,22 @@ Stages, each public so a notebook can stop between them (after PyPSA's optimise)
 3. :func:`extract_results` (:mod:`.results`): → :class:`AllocationResult` (allocation,
    shortfall with the money that would close it, marginal cost, money value, unused money).
 
+Also: the factor-method baseline (:mod:`.factor`) and the household plans (:mod:`.households`).
 :func:`allocate` runs the three stages in one call.
 """
 
 from __future__ import annotations
 
+from fupinsim.allocate.factor import (
+    FactorResult,
+    FactorWeights,
+    compare_allocations,
+    county_factors,
+    factor_allocation,
+    factor_shares,
+    factor_split,
+)
+from fupinsim.allocate.households import assign_households, expected_exit_years, round_quotas
 from fupinsim.allocate.inputs import (
     CITY_POOL,
     CREDIT_RESOURCE,
@@ -46,6 +57,8 @@ __all__ = [
     "AllocationInputs",
     "AllocationModel",
     "AllocationResult",
+    "FactorResult",
+    "FactorWeights",
     "ModelSettings",
     "PreparedInputs",
     "SolveResult",
@@ -53,10 +66,18 @@ __all__ = [
     "SolveStatus",
     "SolverLimitWarning",
     "allocate",
+    "assign_households",
     "build_model",
+    "compare_allocations",
+    "county_factors",
+    "expected_exit_years",
     "extract_results",
+    "factor_allocation",
+    "factor_shares",
+    "factor_split",
     "prepare_inputs",
     "project_exits",
+    "round_quotas",
     "solve_model",
     "solve_problem",
     "target_table",
