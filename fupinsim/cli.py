@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from fupinsim import __version__
 from fupinsim.errors import FupinsimError, InputError, TargetsNotMetError
+
+if TYPE_CHECKING:
+    from fupinsim.batch import BatchSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -127,6 +131,141 @@ def check_registry_command(path: str) -> None:
         f"{path}: valid registry: {len(loaded.households):,} households, "
         f"{len(reg):,} registered with {int(reg['n_members'].sum()):,} people"
     )
+
+
+@cli.command()
+@click.argument("scenarios", nargs=-1, type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--notebooks",
+    "notebooks",
+    multiple=True,
+    type=click.Path(path_type=str),
+    help="Notebook file or folder to execute for every scenario (repeat for more). "
+    "Default: notebooks/*.ipynb.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Scenarios computed at the same time (default: CPU cores).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS|local",
+    default=None,
+    help="Run on Dask: 'local' starts a LocalCluster, an address (tcp://host:8786) uses a "
+    "running cluster. Default: a local process pool.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Skip scenarios whose output is up to date (same scenario hash, code version and "
+    "notebooks).",
+)
+@click.option(
+    "--outputs",
+    default="outputs",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Folder that receives one folder per scenario.",
+)
+@click.option("--pipeline", default=None, hidden=True, help="module:function of the pipeline.")
+@click.option("--progress/--no-progress", default=True, help="Progress bar on stderr.")
+@planner_errors
+def batch(
+    *,
+    scenarios: tuple[str, ...],
+    notebooks: tuple[str, ...],
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+    outputs: str,
+    pipeline: str | None,
+    progress: bool,
+) -> None:
+    """Run the pipeline and the notebooks for each SCENARIO into OUTPUTS/<scenario>/.
+
+    SCENARIO is a scenario file or id (default: every scenarios/*.yaml). Each scenario's
+    results replace its folder only when everything succeeded; a failure goes to
+    <scenario>.failed/ and the last good output stays. Exit status 1 if any scenario failed.
+    """
+    from pathlib import Path
+
+    from fupinsim.batch import DEFAULT_PIPELINE, BatchInterrupted, run_batch
+
+    scenario_list = list(scenarios) or sorted(str(p) for p in Path("scenarios").glob("*.yaml"))
+    notebook_list = list(notebooks) or sorted(str(p) for p in Path("notebooks").glob("*.ipynb"))
+    if not notebook_list:
+        click.echo("note: no notebooks given or found in notebooks/; pipeline only", err=True)
+    try:
+        summary = run_batch(
+            scenario_list,
+            notebook_list,
+            outputs=outputs,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            pipeline=pipeline or DEFAULT_PIPELINE,
+            progress=progress,
+        )
+    except BatchInterrupted as exc:
+        if exc.summary is not None:
+            click.echo(_batch_summary_text(exc.summary))
+        click.echo(
+            f"interrupted ({signal.Signals(exc.signum).name}): unfinished scenarios were moved to "
+            "<scenario>.failed/; earlier outputs are untouched",
+            err=True,
+        )
+        sys.exit(128 + exc.signum)
+    click.echo(_batch_summary_text(summary))
+    if not summary.ok:
+        sys.exit(1)
+
+
+def _batch_summary_text(summary: BatchSummary) -> str:
+    """The table printed at the end of ``fupinsim batch``: one line per scenario, then totals."""
+    from pathlib import Path
+
+    def shown(path: Path) -> str:
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+    width = max([8, *(len(o.scenario_id) for o in summary.outcomes)])
+    lines = [f"{'scenario':<{width}}  {'status':<7}  {'time_s':>7}  output"]
+    for outcome in summary.outcomes:
+        status = "FAILED" if outcome.status == "failed" else outcome.status
+        lines.append(
+            f"{outcome.scenario_id:<{width}}  {status:<7}  {outcome.seconds:>7.1f}  "
+            f"{shown(outcome.output_dir)}"
+        )
+        if outcome.status == "failed":
+            lines.append(f"{'':<{width}}  {outcome.message}")
+    lines.append(
+        f"{len(summary.outcomes)} scenario{'s' if len(summary.outcomes) != 1 else ''}: "
+        f"{summary.n_done} done, {summary.n_skipped} skipped, "
+        f"{summary.n_failed} failed in {summary.seconds:.0f} s ({summary.scheduler})"
+    )
+    return "\n".join(lines)
+
+
+@cli.command("refresh-notebooks")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=str))
+@planner_errors
+def refresh_notebooks_command(paths: tuple[str, ...]) -> None:
+    """Re-execute notebooks in place with their defaults and clean them for git (make notebooks).
+
+    PATHS are notebooks or folders (default: notebooks/). A notebook that fails is left
+    unchanged.
+    """
+    from fupinsim.batch import refresh_notebooks
+
+    refreshed = refresh_notebooks(list(paths) or ["notebooks"])
+    for path in refreshed:
+        click.echo(f"refreshed {path}")
+    if not refreshed:
+        click.echo("no notebooks found", err=True)
 
 
 def main() -> None:

@@ -241,7 +241,7 @@ def test_manifest_rejects_values_without_json_form(tmp_path: Path) -> None:
 def test_read_manifest_missing_and_corrupt(tmp_path: Path) -> None:
     assert read_manifest(tmp_path) is None
     (tmp_path / "manifest.json").write_text('{"status": "comp', encoding="utf-8")
-    with pytest.raises(InputError, match="manifest.json"):
+    with pytest.raises(InputError, match=r"manifest\.json"):
         read_manifest(tmp_path)
 
 
