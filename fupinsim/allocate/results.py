@@ -57,7 +57,6 @@ import pulp
 from fupinsim.allocate.inputs import CITY_POOL, PreparedInputs, baseline_exits, option_gains
 from fupinsim.allocate.model import AllocationModel
 from fupinsim.allocate.solve import SolveResult, SolveSettings, solve_problem
-from fupinsim.data import counties as county_table
 
 __all__ = [
     "MET_TOLERANCE",
@@ -260,12 +259,7 @@ def _allocation_table(quotas: pd.DataFrame) -> pd.DataFrame:
 
 
 def _county_name(county_id: str) -> str:
-    try:
-        table = county_table()
-        if county_id in table.index:
-            return str(table.loc[county_id, "name_en"])
-    except (OSError, KeyError, ValueError):  # packaged data unreadable: use the id
-        pass
+    """Short planner name of a county: ``guazhou`` → "Guazhou"."""
     return county_id.replace("_", " ").title()
 
 
@@ -419,9 +413,10 @@ def _message(
     diagnosis: ShortfallDiagnosis | None,
 ) -> str:
     who = group_name(county, villages)
+    plural = villages != "all"  # "immigrant villages miss", "Dunhuang misses"
     if missing <= MET_TOLERANCE:
-        return f"{who} meets its {year} target."
-    head = f"{who} misses {year} by {_households(missing)}"
+        return f"{who} {'meet' if plural else 'meets'} the {year} target."
+    head = f"{who} {'miss' if plural else 'misses'} {year} by {_households(missing)}"
     if diagnosis is None:
         return head + "."
     if diagnosis.binding_resource == "money" and diagnosis.extra_yuan < 1.0:
@@ -439,11 +434,14 @@ def _message(
             f"{head}; neither money nor capacity closes it: even with every household on its "
             f"best package, too few are predicted to exit by {year}."
         )
-    needs = "; ".join(
-        f"{resource} {y} +{units:,.0f} units"
+    needs = ", ".join(
+        f"{units:,.0f} more {resource} in {y}"
         for (resource, y), units in sorted(diagnosis.capacity_needed.items())
     )
-    return f"{head}; {diagnosis.binding_resource} capacity binds, money does not help ({needs})."
+    return (
+        f"{head}; {diagnosis.binding_resource} capacity binds, money does not help "
+        f"(it needs {needs})."
+    )
 
 
 # ----------------------------------------------------------------------------------------------

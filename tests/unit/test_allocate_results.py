@@ -70,7 +70,10 @@ def test_when_capacity_binds_money_does_not_help() -> None:
     assert row["missing_exits"] == pytest.approx(8.0)
     assert math.isnan(row["extra_yuan_to_close"])
     assert row["binding_resource"] == "seats"
-    assert "seats capacity binds, money does not help (seats 2016 +10 units)" in row["message"]
+    assert row["message"] == (
+        "B misses 2016 by 8 households; seats capacity binds, money does not help "
+        "(it needs 10 more seats in 2016)."
+    )
 
 
 def test_when_no_package_can_reach_the_target() -> None:
