@@ -118,6 +118,98 @@ def registry(scenario: str, out: str) -> None:
         )
 
 
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--plan",
+    "plan_name",
+    default="baseline",
+    show_default=True,
+    help="A plan file (CSV/Parquet: household_id, package_id, start_year) or one of "
+    "the reference plans 'baseline' and 'uniform_1230'.",
+)
+@click.option(
+    "--replications",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Monte Carlo replications (default: the scenario's).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes (results do not depend on it).",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(1, None),
+    default=None,
+    help="Households per chunk, rounded up to whole blocks (bounds memory; results "
+    "do not depend on it).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder for the tables (default outputs/<scenario>/simulate).",
+)
+@planner_errors
+def simulate(
+    scenario: str,
+    plan_name: str,
+    replications: int | None,
+    workers: int,
+    chunk_size: int | None,
+    out: str | None,
+) -> None:
+    """Project household incomes under a plan and write the tables (CSV and Parquet)."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from fupinsim.io.outputs import atomic_output_dir, write_tables
+    from fupinsim.io.registry_files import read_plan
+    from fupinsim.microsim import reference_plan
+    from fupinsim.microsim import simulate as run_simulation
+    from fupinsim.registry import generate_registry
+    from fupinsim.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    registry_ = generate_registry(loaded)
+    if plan_name in {"baseline", "uniform_1230"}:
+        plan = reference_plan(plan_name, registry_.households, loaded)
+    else:
+        plan = read_plan(plan_name)
+    folder = Path(out) if out else Path("outputs") / loaded.id / "simulate"
+    with tqdm(total=0, desc=f"simulate {loaded.id}", unit="unit", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        result = run_simulation(
+            registry_,
+            plan,
+            loaded,
+            replications=replications,
+            workers=workers,
+            chunk_households=chunk_size,
+            progress=progress,
+        )
+    with atomic_output_dir(folder) as work:
+        write_tables(result.tables(), work)
+    tp = result.target_probability
+    met = tp[tp["year"] <= loaded.funding.last_year]
+    click.echo(
+        f"{folder}: {len(result.tables())} tables; {result.meta['replications']} replications, "
+        f"{result.meta['seconds']:.1f} s; targets with P(met) >= 0.9: "
+        f"{int((met['p_met'] >= 0.9).sum())} of {len(met)}"
+    )
+
+
 @cli.command("check-registry")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @planner_errors

@@ -13,15 +13,18 @@ order, comments and number formatting do not change it; it goes into every outpu
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from fupinsim.errors import Problem, ScenarioError
 
@@ -62,6 +65,18 @@ def field(
     if source is not None:
         extra["source"] = source
     return Field(default, description=description, json_schema_extra=extra, **constraints)
+
+
+def invalid_field(name: str, value: Any, rule: str) -> PydanticCustomError:
+    """The error a section's model validator raises about one of its fields.
+
+    Raise it (``raise invalid_field("horizon", self.horizon, "must be after ...")``) instead of a
+    bare ``ValueError`` so the planner's message names the field path (``microsim.horizon``) and
+    the value, not the whole section.
+    """
+    return PydanticCustomError(
+        "scenario_field", "{field}: {rule}", {"field": name, "value": value, "rule": rule}
+    )
 
 
 class _Section(BaseModel):
@@ -157,11 +172,13 @@ class RegistrySettings(_Section):
     @model_validator(mode="after")
     def _check(self) -> RegistrySettings:
         if self.source == "file" and not self.path:
-            raise ValueError("registry.path is required when registry.source is 'file'")
+            raise invalid_field("path", self.path, "is required when registry.source is 'file'")
         if self.n_registered_people < self.n_registered_households:
-            raise ValueError(
-                "registry.n_registered_people must be at least n_registered_households "
-                f"({self.n_registered_households}); got {self.n_registered_people}"
+            raise invalid_field(
+                "n_registered_people",
+                self.n_registered_people,
+                "must be at least registry.n_registered_households "
+                f"({self.n_registered_households}): every household has a member",
             )
         return self
 
@@ -326,6 +343,14 @@ class MicrosimSettings(_Section):
         ge=0,
         le=1,
     )
+    as_whole_allowance: Share = field(
+        0.03,
+        description="When the plan says a group exits 'as a whole' (100%), the share of its "
+        "registered households that may remain and the target still count as met.",
+        unit="share of the group's registered households",
+        source="ESTIMATE: reads 'as a whole' by the western exit rule of at most 3% incidence "
+        "(FOUND gov.cn 2018, calibration.md §2), applied to the registered households",
+    )
     return_years_below: int = field(
         1,
         description="Years below the line after which an exited household counts as returned "
@@ -395,8 +420,8 @@ class MicrosimSettings(_Section):
     @model_validator(mode="after")
     def _check(self) -> MicrosimSettings:
         if self.horizon <= self.first_year:
-            raise ValueError(
-                f"microsim.horizon must be after first_year ({self.first_year}); got {self.horizon}"
+            raise invalid_field(
+                "horizon", self.horizon, f"must be after microsim.first_year ({self.first_year})"
             )
         return self
 
@@ -611,7 +636,14 @@ class AssessmentSettings(_Section):
             + self.weight_on_schedule_exits
         )
         if not math.isclose(total, 1.0, abs_tol=1e-9):
-            raise ValueError(f"assessment weights must sum to 1; they sum to {total:g}")
+            raise invalid_field(
+                "weight_income_growth_households + weight_income_growth_villages + "
+                "weight_on_schedule_exits",
+                round(total, 12),
+                "the three assessment weights must sum to 1 "
+                f"({self.weight_income_growth_households:g} + "
+                f"{self.weight_income_growth_villages:g} + {self.weight_on_schedule_exits:g})",
+            )
         return self
 
 
@@ -667,7 +699,7 @@ class Scenario(_Section):
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         if len(set(self.counties)) != len(self.counties):
-            raise ValueError(f"counties must not repeat; got {self.counties}")
+            raise invalid_field("counties", self.counties, "must not repeat a county")
         return self
 
     @property
@@ -689,9 +721,15 @@ class _SafeLoaderNoDup(yaml.SafeLoader):
     """Safe YAML loader (no Python tags) that rejects duplicate keys."""
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    # Second line of defence: read_scenario_mapping has already checked the node tree.
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue
         key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -707,30 +745,107 @@ _SafeLoaderNoDup.add_constructor(
 )
 
 
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
+
+
+_TAG_RULE = (
+    "must be a plain value: Python and other custom YAML tags are not allowed "
+    "(scenarios are loaded safely and nothing in them is run)"
+)
+_DUPLICATE_RULE = (
+    "must appear only once in its section (duplicate key: YAML would silently keep the last)"
+)
+
+
+def _child_nodes(node: yaml.Node, path: str) -> list[tuple[yaml.Node, str]]:
+    """Keys, values and items of a node with their field paths (merge keys keep the path)."""
+    children: list[tuple[yaml.Node, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                children.append((value_node, path))
+                continue
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            child = f"{path}.{key}" if path else str(key)
+            children += [(key_node, child), (value_node, child)]
+    elif isinstance(node, yaml.SequenceNode):
+        children = [(item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(node.value)]
+    return children
+
+
+def _duplicate_key(node: yaml.Node, path: str) -> tuple[yaml.Node, str, object, str] | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    keys: set[object] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+            continue
+        if key_node.value in keys:
+            child = f"{path}.{key_node.value}" if path else str(key_node.value)
+            return key_node, child, key_node.value, _DUPLICATE_RULE
+        keys.add(key_node.value)
+    return None
+
+
+def _unsafe_node(
+    node: yaml.Node, path: str, seen: set[int]
+) -> tuple[yaml.Node, str, object, str] | None:
+    """The first node with a tag safe loading refuses, or a duplicate key, with its field path.
+
+    Works on the composed (not constructed) document, so nothing in the file is ever run and the
+    message can name the field (``microsim.health.serious_illness_rate``) and the line.
+    """
+    if id(node) in seen:  # an alias of a node already checked
+        return None
+    seen.add(id(node))
+    if node.tag not in _SafeLoaderNoDup.yaml_constructors and node.tag != _MERGE_TAG:
+        return node, path, _short_tag(node.tag), _TAG_RULE
+    found = _duplicate_key(node, path)
+    for child, child_path in _child_nodes(node, path):
+        found = found or _unsafe_node(child, child_path, seen)
+    return found
+
+
 def read_scenario_mapping(path: Path) -> dict[str, Any]:
     """Read one scenario file as a plain mapping (no merging, no validation).
+
+    The file is parsed safely: Python (and any custom) tags and duplicate keys are reported with
+    their line and field path before anything is constructed.
 
     Raises
     ------
     ScenarioError
-        The file is missing, is not YAML, uses Python tags, or is not a mapping.
+        The file is missing, is not YAML, uses Python tags, repeats a key, or is not a mapping.
     """
     if not path.is_file():
         raise ScenarioError.single(str(path), None, "scenario file must exist")
+    loader = _SafeLoaderNoDup(path.read_text(encoding="utf-8"))
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoaderNoDup)
+        node = loader.get_single_node()
+        found = _unsafe_node(node, "", set()) if node is not None else None
+        if found is not None:
+            bad, field_path, value, rule = found
+            raise ScenarioError.single(
+                f"{path}, line {bad.start_mark.line + 1}: {field_path or '(top level)'}",
+                value,
+                rule,
+            )
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError.single(
-            where,
-            getattr(exc, "problem", None) and str(problem),
-            "must be plain YAML (no Python tags, no duplicate keys)",
-            fix=str(problem),
-        ) from None
+        raise ScenarioError.single(where, None, "must be valid YAML", fix=f"{problem}.") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
-        raise ScenarioError.single(str(path), type(data).__name__, "must be a YAML mapping")
+        found_type = "an empty file" if data is None else f"a YAML {type(data).__name__}"
+        raise ScenarioError.single(
+            str(path),
+            found_type,
+            "must be a YAML mapping of 'field: value' lines (id, title, description, ...)",
+        )
     return data
 
 
@@ -750,7 +865,7 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]
     if path.resolve() in chain:
         names = " → ".join(p.stem for p in (*chain, path.resolve()))
         raise ScenarioError.single(
-            str(path), data.get("extends"), f"extends must not loop ({names})"
+            f"{path}: extends", data.get("extends"), f"must not loop ({names})"
         )
     base_id = data.get("extends")
     if base_id is None:
@@ -772,46 +887,91 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]
     return merge_overrides(base, data)
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
+def _location(loc: Sequence[int | str]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
-def _allowed(error: Mapping[str, Any], model_field: str) -> str:
-    """Turn a pydantic error into the positive rule a planner reads."""
+_COMPARISONS = {
+    "greater_than_equal": ">=",
+    "greater_than": ">",
+    "less_than_equal": "<=",
+    "less_than": "<",
+}
+_TYPE_RULES = {
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping of 'key: value' lines",
+    "model_type": "must be a section (a mapping of 'field: value' lines)",
+    "model_attributes_type": "must be a section (a mapping of 'field: value' lines)",
+}
+
+
+def _allowed(error: Mapping[str, Any], known: Sequence[str]) -> tuple[str, str]:
+    """Turn a pydantic error into the positive rule a planner reads, and a fix if there is one."""
     kind = error["type"]
     ctx = error.get("ctx") or {}
+    fix = ""
     if kind == "extra_forbidden":
-        return f"is not a known field here (see scenarios/schema.json); known fields: {model_field}"
-    if kind == "missing":
-        return "is required"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}"
-    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-        bound = next(iter(ctx.values()))
-        word = {
-            "greater_than_equal": ">=",
-            "greater_than": ">",
-            "less_than_equal": "<=",
-            "less_than": "<",
-        }[kind]
-        return f"must be {word} {bound}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return message[:1].lower() + message[1:]
+        name = str(error["loc"][-1]) if error["loc"] else ""
+        close = difflib.get_close_matches(name, list(known), n=1)
+        fix = f"Did you mean '{close[0]}'?" if close else ""
+        rule = "is not a known field here (see scenarios/schema.json)"
+        rule = f"{rule}; known fields: {', '.join(known)}" if known else rule
+    elif kind == "missing":
+        rule = "is required"
+    elif kind == "literal_error":
+        rule = f"must be one of {ctx.get('expected', '')}"
+    elif kind in _COMPARISONS:
+        rule = f"must be {_COMPARISONS[kind]} {next(iter(ctx.values()))}"
+    elif kind in _TYPE_RULES:
+        rule = _TYPE_RULES[kind]
+    elif kind == "string_pattern_mismatch":
+        rule = f"must match the pattern {ctx.get('pattern')}"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        rule = message[:1].lower() + message[1:]
+    return rule, fix
 
 
-def _known_fields(loc: tuple[int | str, ...]) -> str:
+def _section_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The section model behind an annotation, and whether a mapping key comes first."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    if typing.get_origin(annotation) is dict:
+        args = typing.get_args(annotation)
+        value = args[1] if len(args) == 2 else None
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return value, True
+    return None, False
+
+
+def _known_fields(loc: Sequence[int | str]) -> list[str]:
+    """Fields allowed where the last part of ``loc`` sits (empty if not inside a section)."""
     model: type[BaseModel] | None = Scenario
-    for part in loc[:-1]:
-        if model is None:
-            break
-        info = model.model_fields.get(str(part))
-        annotation = getattr(info, "annotation", None) if info else None
-        model = (
-            annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            else None
-        )
-    return ", ".join(model.model_fields) if model is not None else ""
+    parts = list(loc[:-1])
+    while parts and model is not None:
+        info = model.model_fields.get(str(parts.pop(0)))
+        model, keyed = _section_model(info.annotation if info else None)
+        if keyed and parts:
+            parts.pop(0)  # the mapping key (e.g. a catalogue entry id)
+    return list(model.model_fields) if model is not None else []
+
+
+def _problem(err: Mapping[str, Any], where: str) -> Problem:
+    loc = tuple(err["loc"])
+    if err["type"] == "scenario_field":  # raised by a section's validator via invalid_field
+        ctx = err["ctx"]
+        return Problem(f"{where}: {_location((*loc, ctx['field']))}", ctx["value"], ctx["rule"])
+    rule, fix = _allowed(err, _known_fields(loc))
+    value = None if err["type"] == "missing" else err.get("input")
+    return Problem(f"{where}: {_location(loc)}", value, rule, fix)
 
 
 def validate_mapping(data: Mapping[str, Any], where: str) -> Scenario:
@@ -819,14 +979,7 @@ def validate_mapping(data: Mapping[str, Any], where: str) -> Scenario:
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        problems = [
-            Problem(
-                where=f"{where}: {_location(err['loc'])}",
-                value=err.get("input"),
-                rule=_allowed(err, _known_fields(err["loc"])),
-            )
-            for err in exc.errors(include_url=False)
-        ]
+        problems = [_problem(err, where) for err in exc.errors(include_url=False)]
         raise ScenarioError(problems, summary=f"{where}: scenario is not valid") from None
 
 

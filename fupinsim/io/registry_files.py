@@ -18,7 +18,14 @@ from fupinsim.errors import InputError
 from fupinsim.registry import Registry
 from fupinsim.registry.checks import check_registry
 
-__all__ = ["FORMATS", "read_registry", "villages_path", "write_registry", "write_registry_chunks"]
+__all__ = [
+    "FORMATS",
+    "read_plan",
+    "read_registry",
+    "villages_path",
+    "write_registry",
+    "write_registry_chunks",
+]
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".xlsx": "excel"}
 EXCEL_MAX_ROWS = 1_048_575
@@ -142,3 +149,31 @@ def write_registry_chunks(chunks: Iterable[Registry], path: str | Path) -> tuple
         else:
             _for_file(villages).to_parquet(side, index=False)
     return n_households, n_people
+
+
+def read_plan(path: str | Path) -> pd.DataFrame:
+    """Read a household plan (``household_id, package_id, start_year``) from CSV/XLSX/Parquet.
+
+    Values are checked against the catalogue and scenario when the plan is used
+    (:func:`fupinsim.microsim.validate_plan`).
+    """
+    path = Path(path)
+    fmt = _format(path)
+    if not path.is_file():
+        raise InputError.single(
+            str(path), None, "plan file must exist (or use baseline / uniform_1230)"
+        )
+    frame = pd.read_parquet(path) if fmt == "parquet" else _read_raw(path, fmt)
+    missing = {"household_id", "package_id", "start_year"} - set(frame.columns)
+    if missing:
+        raise InputError.single(
+            f"{path}: columns",
+            sorted(frame.columns),
+            f"must include household_id, package_id, start_year (missing {sorted(missing)})",
+        )
+    try:
+        return frame.astype({"household_id": "int64", "package_id": str, "start_year": "int64"})
+    except (TypeError, ValueError) as exc:
+        raise InputError.single(
+            str(path), None, "household_id and start_year must be whole numbers", fix=str(exc)
+        ) from None

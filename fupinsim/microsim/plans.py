@@ -1,0 +1,336 @@
+"""Household plans: which package each household gets from which year.
+
+A plan is a table ``household_id, package_id, start_year`` (one row per supported household;
+households without a row get no new support). Village works are a separate table
+``village_id, package_id, start_year`` for village packages (cooperative, mutual-aid fund,
+road). :func:`compile_plan` turns both into the arrays the engine needs: every catalogue entry
+given, to which positions, from which year, in what quantity; when guarantees get fixed; who
+is covered by dibao from when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+import pandas as pd
+
+from fupinsim.errors import InputError, Problem
+from fupinsim.microsim.catalogue import Catalogue, Entry
+from fupinsim.microsim.population import MARKET_SOURCES, Population
+from fupinsim.scenario import Scenario
+
+__all__ = [
+    "NEVER",
+    "Application",
+    "CompiledPlan",
+    "compile_plan",
+    "population_table",
+    "reference_plan",
+    "validate_plan",
+]
+
+#: Year index meaning "never" (later than any simulated year).
+NEVER = 10_000
+#: Income sources an entry can add to, in engine order (market sources, then transfers).
+EFFECT_SOURCES: tuple[str, ...] = (*MARKET_SOURCES, "income_transfers")
+_GUARANTEE_INDEX = {
+    "safe_housing": 0,
+    "safe_water": 1,
+    "basic_medical": 2,
+    "compulsory_schooling": 3,
+}
+
+
+@dataclass(frozen=True)
+class Application:
+    """One catalogue entry given to some households from their start years.
+
+    Holds plain numbers only (no catalogue objects), so it pickles cheaply to worker processes.
+    """
+
+    entry_id: str
+    slot: int  # the entry's position in the catalogue (its random stream key)
+    positions: np.ndarray
+    start: np.ndarray  # year index (0 = first simulated year)
+    amount: np.ndarray  # maturity net effect × quantity (yuan per household per year)
+    source: int  # index into EFFECT_SOURCES
+    profile: np.ndarray  # share of the maturity effect 0, 1, 2, … years after the start
+    gross_share: float  # gross income per yuan of net effect (the rest is production cost)
+    dispersion_sigma: float
+    failure_prob: float
+
+    def effect_profile(self, years_since_start: np.ndarray) -> np.ndarray:
+        """Share of the maturity effect at the given offsets (0 before the start)."""
+        k = np.asarray(years_since_start)
+        share = self.profile[np.clip(k, 0, self.profile.size - 1)]
+        return np.where(k >= 0, share, 0.0)
+
+
+def _application(
+    entry: Entry,
+    slot: int,
+    positions: np.ndarray,
+    start: np.ndarray,
+    amount: np.ndarray,
+    n_years: int,
+) -> Application:
+    return Application(
+        entry_id=entry.id,
+        slot=slot,
+        positions=positions,
+        start=start,
+        amount=amount,
+        source=EFFECT_SOURCES.index(str(entry.income_source)),
+        profile=entry.effect_profile(np.arange(n_years + 1)),
+        gross_share=entry.gross_share,
+        dispersion_sigma=entry.dispersion_sigma,
+        failure_prob=entry.failure_prob,
+    )
+
+
+@dataclass(frozen=True)
+class CompiledPlan:
+    """A plan in engine form."""
+
+    applications: tuple[Application, ...]
+    fix_year: np.ndarray  # (4, n): year index from which each guarantee is fixed (NEVER)
+    dibao_from: np.ndarray  # (n,): year index from which dibao enrolment is guaranteed
+    uplift: np.ndarray  # (n_years, n): multiplier on farm gross income (village market works)
+    supported: np.ndarray  # (n,): household has a package
+
+
+def population_table(population: Population) -> dict[str, np.ndarray]:
+    """Registry-named columns of a population, for catalogue eligibility and quantities."""
+    students = population.students
+    return {
+        "household_id": population.household_id,
+        "n_members": population.members,
+        "n_labour": population.labour,
+        "n_away": population.away,
+        "n_elderly": population.elderly,
+        "n_disabled": population.disabled,
+        "n_chronic_ill": population.chronic_ill,
+        "n_dropouts": population.dropouts,
+        "n_students_primary": students[0],
+        "n_students_junior": students[1],
+        "n_students_senior": students[2],
+        "n_students_vocational": students[3],
+        "n_students_tertiary": students[4],
+        "land_mu": population.land_mu,
+        "sheep": population.sheep,
+        "is_registered": population.registered,
+        "is_immigrant": population.is_immigrant,
+        "is_dibao": population.is_dibao,
+        "is_wubao": population.is_wubao,
+        "has_safe_water": population.safe_water,
+        "ncms_enrolled": population.ncms,
+        "housing_grade": np.where(population.safe_housing, "B", "C"),
+        "support_class": np.select(
+            [population.support_class == 1, population.support_class == 2],
+            ["development", "social_security"],
+            "",
+        ),
+    }
+
+
+def validate_plan(
+    plan: pd.DataFrame, catalogue: Catalogue, scenario: Scenario, where: str = "plan"
+) -> pd.DataFrame:
+    """Check a plan table: columns, known packages, start years in the simulated range."""
+    required = ("household_id", "package_id", "start_year")
+    missing = [c for c in required if c not in plan]
+    if missing:
+        raise InputError.single(
+            f"{where}: columns",
+            list(plan.columns),
+            f"must include {', '.join(required)} (missing {missing})",
+        )
+    problems = []
+    unknown = sorted(set(plan["package_id"].astype(str)) - set(catalogue.packages))
+    for pid in unknown:
+        problems.append(
+            Problem(
+                f"{where}: package_id",
+                pid,
+                f"must be a catalogue package ({', '.join(catalogue.packages)})",
+            )
+        )
+    years = plan["start_year"].astype(int)
+    bad = plan[(years <= scenario.microsim.first_year) | (years > scenario.microsim.horizon)]
+    for _, row in bad.head(20).iterrows():
+        problems.append(
+            Problem(
+                f"{where}: household {row['household_id']}, start_year",
+                row["start_year"],
+                f"must be after {scenario.microsim.first_year} and at most "
+                f"{scenario.microsim.horizon}",
+            )
+        )
+    if plan["household_id"].duplicated().any():
+        dup = plan.loc[plan["household_id"].duplicated(), "household_id"].iloc[0]
+        problems.append(
+            Problem(
+                f"{where}: household_id",
+                dup,
+                "must appear once (each household at most one package)",
+            )
+        )
+    if problems:
+        raise InputError(problems, summary=f"{where}: plan is not valid")
+    return plan.astype({"household_id": "int64", "package_id": str, "start_year": "int64"})
+
+
+def compile_plan(
+    population: Population,
+    plan: pd.DataFrame,
+    catalogue: Catalogue,
+    scenario: Scenario,
+    village_plan: pd.DataFrame | None = None,
+) -> CompiledPlan:
+    """Turn plan tables into engine arrays.
+
+    Households in the plan that are not in the population are ignored (a plan may cover the
+    whole registry while a run simulates part of it). Every household with a package also gets
+    the guarantee entries it needs (dilapidated house, no safe water, not in NCMS, a dropout),
+    from its start year.
+    """
+    n = population.n
+    first = scenario.microsim.first_year
+    n_years = len(scenario.years)
+    slots = {eid: i for i, eid in enumerate(sorted(catalogue.entries))}
+    table = population_table(population)
+    fix_year = np.full((4, n), NEVER, dtype=np.int64)
+    dibao_from = np.full(n, NEVER, dtype=np.int64)
+    uplift = np.ones((n_years, n))
+    supported = np.zeros(n, dtype=bool)
+    apps: list[Application] = []
+
+    plan = validate_plan(plan, catalogue, scenario) if len(plan) else plan
+    pos_of = pd.Series(np.arange(n), index=population.household_id)
+    if len(plan):
+        plan = plan[plan["household_id"].isin(population.household_id)]
+    positions_all = pos_of.loc[plan["household_id"]].to_numpy() if len(plan) else np.array([], int)
+    start_all = plan["start_year"].to_numpy(dtype=np.int64) - first if len(plan) else positions_all
+    supported[positions_all] = True
+
+    guarantee_needs = catalogue.guarantee_needs(table)
+    for package_id, rows in plan.groupby("package_id").indices.items() if len(plan) else []:
+        positions = positions_all[rows]
+        start = start_all[rows]
+        entries = [catalogue.entry(e) for e in catalogue.package(str(package_id)).entries]
+        for entry in entries:
+            _apply(
+                entry, slots[entry.id], positions, start, table, apps, fix_year, dibao_from, n_years
+            )
+    # Guarantees needed by supported households, from their start year.
+    for entry in catalogue.guarantee_entries():
+        need = guarantee_needs[entry.id].to_numpy(dtype=bool)[positions_all]
+        _apply(
+            entry,
+            slots[entry.id],
+            positions_all[need],
+            start_all[need],
+            table,
+            apps,
+            fix_year,
+            dibao_from,
+            n_years,
+        )
+
+    if village_plan is not None and len(village_plan):
+        _apply_villages(population, village_plan, catalogue, scenario, slots, apps, uplift)
+    return CompiledPlan(tuple(apps), fix_year, dibao_from, uplift, supported)
+
+
+def _apply(
+    entry: Entry,
+    slot: int,
+    positions: np.ndarray,
+    start: np.ndarray,
+    table: dict[str, np.ndarray],
+    apps: list[Application],
+    fix_year: np.ndarray,
+    dibao_from: np.ndarray,
+    n_years: int,
+) -> None:
+    if positions.size == 0:
+        return
+    for fix in entry.fixes:
+        index = _GUARANTEE_INDEX.get(fix)
+        if index is not None:
+            fix_year[index, positions] = np.minimum(fix_year[index, positions], start)
+    if entry.kind == "policy" and entry.id == "dibao":
+        dibao_from[positions] = np.minimum(dibao_from[positions], start)
+    if entry.income_source is None or entry.effect_yuan == 0:
+        return
+    quantity = entry.quantity({k: v[positions] for k, v in table.items()})
+    apps.append(_application(entry, slot, positions, start, entry.effect_yuan * quantity, n_years))
+
+
+def _apply_villages(
+    population: Population,
+    village_plan: pd.DataFrame,
+    catalogue: Catalogue,
+    scenario: Scenario,
+    slots: dict[str, int],
+    apps: list[Application],
+    uplift: np.ndarray,
+) -> None:
+    first = scenario.microsim.first_year
+    village_index = np.searchsorted(
+        population.village_ids, village_plan["village_id"].to_numpy(dtype=np.int64)
+    )
+    n_years = uplift.shape[0]
+    groups = village_plan.groupby(["package_id", "start_year"]).indices
+    for key, rows in groups.items():
+        package_id, start_year = cast(tuple[str, int], key)
+        in_plan = np.isin(population.village, village_index[rows])
+        positions = np.flatnonzero(in_plan)
+        start = int(start_year) - first
+        for eid in catalogue.package(str(package_id)).entries:
+            entry = catalogue.entry(eid)
+            profile = entry.effect_profile(np.arange(n_years) - start)
+            if entry.market_uplift:
+                uplift[:, positions] *= 1.0 + entry.market_uplift * profile[:, None]
+            if entry.income_source is not None and entry.effect_yuan and entry.reach_share > 0:
+                # A reach_share of the village's households benefit: the expected effect is
+                # spread over all of them (ESTIMATE: who borrows is not modelled).
+                amount = np.full(positions.size, entry.effect_yuan * entry.reach_share)
+                apps.append(
+                    _application(
+                        entry,
+                        slots[entry.id],
+                        positions,
+                        np.full(positions.size, start),
+                        amount,
+                        n_years,
+                    )
+                )
+
+
+def reference_plan(name: str, households: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The reference plans: ``baseline`` (no new support) and ``uniform_1230``.
+
+    ``uniform_1230``: every registered household with labour (development class, §25) gets the
+    plan's "one labourer out, 2 mu, 30 sheep" package in 2015, whatever its circumstances (the
+    uniform policy the optimised plan is compared with); those without labour get the
+    social-security cover.
+    """
+    columns = ["household_id", "package_id", "start_year"]
+    if name == "baseline":
+        return pd.DataFrame(
+            {c: pd.Series(dtype=str if c == "package_id" else "int64") for c in columns}
+        )
+    if name != "uniform_1230":
+        raise InputError.single("plan", name, "must be 'baseline', 'uniform_1230' or a plan file")
+    registered = households[households["is_registered"].to_numpy(dtype=bool)]
+    development = registered["support_class"].astype(str).to_numpy() == "development"
+    return pd.DataFrame(
+        {
+            "household_id": registered["household_id"].to_numpy(dtype=np.int64),
+            "package_id": np.where(development, "one_labourer_2mu_30sheep", "social_cover"),
+            "start_year": np.int64(scenario.funding.first_year),
+        }
+    )

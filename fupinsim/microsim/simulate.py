@@ -1,0 +1,242 @@
+"""Run the microsimulation: chunks of households × blocks of replications, on 1+ processes.
+
+Work is cut into units of (household chunk, replication block). Chunks are whole
+random-number blocks and replication blocks have a fixed size (:data:`REPLICATION_BLOCK`), so
+every partial sum is the same however the work is cut or spread over workers, and the parts are
+added in a fixed order: tables are identical with any chunk size and any number of workers.
+Memory is bounded by the chunk size (arrays of one chunk, plus sums per block and group).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+import numpy as np
+import pandas as pd
+
+from fupinsim.microsim.catalogue import Catalogue, load_catalogue
+from fupinsim.microsim.engine import STATS, ChunkResult, run_chunk
+from fupinsim.microsim.plans import CompiledPlan, compile_plan
+from fupinsim.microsim.population import Population, build_population, group_labels
+from fupinsim.microsim.results import (
+    SimulationResult,
+    county_year_table,
+    household_tables,
+    immigrant_income_table,
+    target_probability_table,
+    targeting_table,
+    village_year_table,
+)
+from fupinsim.microsim.targets import exit_targets
+from fupinsim.registry import Registry
+from fupinsim.scenario import Scenario
+
+__all__ = ["REPLICATION_BLOCK", "Progress", "simulate"]
+
+#: Replications per work unit. Fixed (not tied to workers) so sums are added in one order.
+REPLICATION_BLOCK = 50
+#: Called with (units done, units total) as work completes.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int  # first household position
+    stop: int
+    replications: range
+
+
+def _units(n: int, chunk: int, replications: int) -> list[_Unit]:
+    units = []
+    for start in range(0, n, chunk):
+        for first in range(0, replications, REPLICATION_BLOCK):
+            units.append(
+                _Unit(
+                    start,
+                    min(start + chunk, n),
+                    range(first, min(first + REPLICATION_BLOCK, replications)),
+                )
+            )
+    return units
+
+
+def _run_unit(
+    chunk: Population, compiled: CompiledPlan, scenario: Scenario, unit: _Unit
+) -> ChunkResult:
+    return run_chunk(chunk, compiled, scenario, unit.replications, unit.start)
+
+
+def _chunk_size(scenario: Scenario, chunk_households: int | None, n: int) -> int:
+    block = scenario.microsim.block_households
+    size = chunk_households or max(n, 1)
+    return max(block, -(-size // block) * block)  # whole blocks
+
+
+def simulate(
+    registry: Registry | pd.DataFrame,
+    plan: pd.DataFrame,
+    scenario: Scenario,
+    *,
+    village_plan: pd.DataFrame | None = None,
+    replications: int | None = None,
+    workers: int = 1,
+    chunk_households: int | None = None,
+    catalogue: Catalogue | None = None,
+    household_paths: bool = True,
+    progress: Progress | None = None,
+) -> SimulationResult:
+    """Project every household's income over the scenario's years under a plan.
+
+    Parameters
+    ----------
+    registry:
+        The registry (or just its households table) to simulate.
+    plan:
+        ``household_id, package_id, start_year`` (see :mod:`fupinsim.microsim.plans`).
+    village_plan:
+        ``village_id, package_id, start_year`` for village works (optional).
+    replications:
+        Monte Carlo replications (default ``scenario.microsim.replications``).
+    workers:
+        Processes; results are identical for any number.
+    chunk_households:
+        Households per chunk (rounded up to whole blocks); results are identical for any size.
+    household_paths:
+        Also return per-household expected income paths and exit probabilities.
+    progress:
+        Optional callback ``(done, total)`` (the command line draws a tqdm bar with it).
+    """
+    started = time.perf_counter()
+    households = registry.households if isinstance(registry, Registry) else registry
+    villages = registry.villages if isinstance(registry, Registry) else None
+    population = build_population(households, villages)
+    n_reps = replications or scenario.microsim.replications
+    catalogue = catalogue or load_catalogue(scenario)
+    chunk = _chunk_size(scenario, chunk_households, population.n)
+    units = _units(population.n, chunk, n_reps)
+    results = list(
+        _execute(units, population, plan, village_plan, catalogue, scenario, workers, progress)
+    )
+    result = _assemble(units, results, population, households, scenario, n_reps, household_paths)
+    seconds = time.perf_counter() - started
+    years = len(scenario.years)
+    result.meta.update(
+        {
+            "replications": n_reps,
+            "households": population.n,
+            "years": years,
+            "household_years": population.n * years * n_reps,
+            "seconds": seconds,
+            "workers": workers,
+            "chunk_households": chunk,
+            "dtype": "float32" if scenario.microsim.float32 else "float64",
+        }
+    )
+    return result
+
+
+def _execute(
+    units: list[_Unit],
+    population: Population,
+    plan: pd.DataFrame,
+    village_plan: pd.DataFrame | None,
+    catalogue: Catalogue,
+    scenario: Scenario,
+    workers: int,
+    progress: Progress | None,
+) -> Iterator[ChunkResult]:
+    total = len(units)
+    chunks: dict[int, tuple[Population, CompiledPlan]] = {}
+
+    def chunk_of(unit: _Unit) -> tuple[Population, CompiledPlan]:
+        if unit.start not in chunks:
+            chunks.clear()  # one chunk's arrays at a time (bounded memory)
+            part = population.take(unit.start, unit.stop)
+            chunks[unit.start] = (part, compile_plan(part, plan, catalogue, scenario, village_plan))
+        return chunks[unit.start]
+
+    if workers <= 1 or total == 1:
+        for done, unit in enumerate(units, start=1):
+            yield _run_unit(*chunk_of(unit), scenario, unit)
+            if progress:
+                progress(done, total)
+        return
+    # Spawned (not forked) workers: safe with HiGHS and threads in the parent. At most
+    # 2 × workers units are in flight, so memory stays bounded on large runs.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        pending: list[Future[ChunkResult]] = []
+        queue = iter(units)
+        done = 0
+        for unit in queue:
+            pending.append(pool.submit(_run_unit, *chunk_of(unit), scenario, unit))
+            if len(pending) >= 2 * workers:
+                yield pending.pop(0).result()
+                done += 1
+                if progress:
+                    progress(done, total)
+        for future in pending:
+            yield future.result()
+            done += 1
+            if progress:
+                progress(done, total)
+
+
+def _assemble(
+    units: list[_Unit],
+    results: list[ChunkResult],
+    population: Population,
+    households: pd.DataFrame,
+    scenario: Scenario,
+    n_reps: int,
+    household_paths: bool,
+) -> SimulationResult:
+    years = np.array(scenario.years)
+    n_groups = len(group_labels())
+    group_stats = np.zeros((n_reps, n_groups, years.size, len(STATS)))
+    village_remaining = np.zeros((n_reps, years.size, population.village_ids.size))
+    income_sum = np.zeros((years.size, population.n))
+    exited_sum = np.zeros((years.size, population.n))
+    # Units come chunk by chunk, replication blocks in order within a chunk.
+    by_chunk: dict[int, list[tuple[_Unit, ChunkResult]]] = {}
+    for unit, res in zip(units, results, strict=True):
+        by_chunk.setdefault(unit.start, []).append((unit, res))
+    segment_stats = []
+    segment_group = []
+    for start in sorted(by_chunk):
+        parts = by_chunk[start]
+        stats = np.concatenate([res.stats for _, res in parts], axis=0)
+        segment_stats.append(stats)
+        segment_group.append(parts[0][1].segment_group)
+        for unit, res in parts:
+            village_remaining[unit.replications.start : unit.replications.stop] += (
+                res.village_remaining
+            )
+            income_sum[:, unit.start : unit.stop] += res.household_income
+            exited_sum[:, unit.start : unit.stop] += res.household_exited
+    all_stats = np.concatenate(segment_stats, axis=1)  # (R, segments, T, K), segments in order
+    groups = np.concatenate(segment_group)
+    # Segments of a group are contiguous (households are ordered by group): add them in order.
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    sums = np.add.reduceat(all_stats, starts, axis=1)
+    group_stats[:, groups[starts]] = sums
+
+    targets = exit_targets(households, scenario.microsim.as_whole_allowance)
+    if household_paths:
+        paths, exit_years = household_tables(population, income_sum, exited_sum, n_reps, years)
+    else:
+        paths = pd.DataFrame(columns=["household_id", "year", "income_pc_mean", "p_exited"])
+        exit_years = pd.DataFrame(columns=["household_id", "expected_exit_year"])
+    return SimulationResult(
+        county_year=county_year_table(group_stats, years),
+        target_probability=target_probability_table(group_stats, years, targets),
+        immigrant_income=immigrant_income_table(group_stats, years),
+        village_year=village_year_table(village_remaining, population, years),
+        targeting=targeting_table(group_stats, years),
+        household=paths,
+        household_exit=exit_years,
+        meta={"group_stats": group_stats},
+    )
