@@ -16,7 +16,7 @@ the results and the factor baseline share.
     ``[type_id,] package_id, start_year, [spend_year,] cost_fiscal_yuan, cost_credit_yuan,
     cost_household_yuan`` in yuan **per household**. Without ``type_id`` a row applies to every
     type. Without ``spend_year`` the whole cost falls in the start year; with it, each row is
-    the part paid in that year (a package may have several rows).
+    the part paid in that year (a package may have several rows; rows for the same year add).
 ``funding``
     ``pool, [source,] year, amount_yuan``: money arriving in a pool in a year (the table of
     :func:`fupinsim.funding.build_funding`). A county pool pays only for its county's

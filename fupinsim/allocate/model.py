@@ -202,7 +202,12 @@ def _name(*parts: object) -> str:
 
 
 def _expression(terms: list[tuple[pulp.LpVariable, float]]) -> pulp.LpAffineExpression:
-    return pulp.LpAffineExpression([(v, c) for v, c in terms if c != 0.0])
+    """A linear expression that sums repeated variables (PuLP would keep only the last one)."""
+    merged: dict[str, tuple[pulp.LpVariable, float]] = {}
+    for var, coef in terms:
+        previous = merged.get(var.name)
+        merged[var.name] = (var, coef + previous[1]) if previous else (var, coef)
+    return pulp.LpAffineExpression([(v, c) for v, c in merged.values() if c != 0.0])
 
 
 def _add_row(
@@ -394,7 +399,7 @@ def build_model(
         ]
         tiebreak = settings.cost_tiebreak_per_yuan
         schedule = settings.schedule_tiebreak
-        objective = _merge_terms(
+        objective = _expression(
             exit_terms
             + [(v, tiebreak) for v, _ in pay_terms]
             + [(v, schedule) for v in model.shortfall.values()]
@@ -403,13 +408,3 @@ def build_model(
     model.objective_expression = objective
     model.build_seconds = time.perf_counter() - started
     return model
-
-
-def _merge_terms(terms: list[tuple[pulp.LpVariable, float]]) -> pulp.LpAffineExpression:
-    merged: dict[str, tuple[pulp.LpVariable, float]] = {}
-    for var, coef in terms:
-        if var.name in merged:
-            merged[var.name] = (var, merged[var.name][1] + coef)
-        else:
-            merged[var.name] = (var, coef)
-    return _expression(list(merged.values()))

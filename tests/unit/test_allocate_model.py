@@ -213,3 +213,16 @@ def test_the_objective_has_no_constant() -> None:
             ModelSettings(objective=objective),
         )
         assert model.problem.objective.constant == 0.0
+
+
+def test_repeated_rows_add_up_instead_of_replacing_each_other() -> None:
+    """p1 listed twice with half a seat each uses one seat: 30 seats allow 30 p1 households
+    in 2015 (PuLP alone would keep only the last half seat and allow 60)."""
+    use = pd.DataFrame(
+        {"package_id": ["p1", "p1"], "resource": ["seats", "seats"], "units_per_household": 0.5}
+    )
+    seats = pd.DataFrame({"resource": ["seats"], "year": [2015], "units": [30.0]})
+    model = build_model(toy_inputs(capacity_use=use, capacity=seats))
+    result = extract_results(model, solve_model(model))
+    p1_2015 = result.quotas.query("package_id == 'p1' and start_year == 2015")["households"]
+    assert p1_2015.sum() == pytest.approx(30.0)
