@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,11 +24,13 @@ import nbformat
 import papermill
 import psutil
 import pytest
+import yaml
 import zmq
 from click.testing import CliRunner
 
 from fupinsim import batch as batch_module
 from fupinsim.batch import (
+    NBSTRIPOUT_ARGS,
     NOTEBOOK_PARAMETERS,
     check_notebook_parameters,
     execute_notebook,
@@ -459,3 +462,49 @@ def test_refresh_notebooks_reexecutes_in_place_and_strips_metadata(tmp_path: Pat
     with pytest.raises(FupinsimError, match="this notebook always fails"):
         refresh_notebooks([failing])
     assert failing.read_bytes() == before, "a notebook that fails is left unchanged"
+
+
+def test_refresh_and_pre_commit_clean_notebooks_the_same_way() -> None:
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert tuple(hooks["nbstripout"]["args"]) == NBSTRIPOUT_ARGS
+    assert {"ruff-check", "ruff-format", "mypy"} <= set(hooks)
+
+
+# ----------------------------------------------------------------------------------------------
+# nbval sanitiser
+
+
+def test_nbval_sanitiser_masks_only_volatile_text() -> None:
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((TESTS / "nbval_sanitize.cfg").read_text(encoding="utf-8"))
+    assert len(patterns) == 6, "every section must parse (nbval needs 'replace: <text>')"
+
+    def sanitise(text: str) -> str:
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+
+    volatile = {
+        "[<matplotlib.lines.Line2D at 0x7f3a2c1b9d90>]": "[<matplotlib.lines.Line2D at 0xADDRESS>]",
+        "run at 2026-11-29T04:47:11.695751+00:00\n": "run at TIMESTAMP\n",
+        "/tmp/ipykernel_17409/334241408.py:3: UserWarning: x": "CELLFILE:3: UserWarning: x",
+        "wrote /tmp/tmpab12cd/tables/funding.csv": "wrote TMPPATH",
+        "objective 11Running HiGHS 1.16.0 (git hash: f3f113d): Copyright (c) 2026 under MIT "
+        "licence terms\nIncludes third-party software components, see THIRD_PARTY_NOTICES.md\n"
+        "\n": "objective 11\n",
+        "Client: tcp://127.0.0.1:38211": "Client: tcp://127.0.0.1:PORT",
+    }
+    for text, expected in volatile.items():
+        assert sanitise(text) == expected
+
+    stable = [
+        "households exited by 2017: 12,600 (0x10 households)",
+        "Guazhou immigrant villages: P(target met) = 0.55 in 2016",
+        "ValueError: could not convert string to float: 'not a number'",
+        'Traceback (most recent call last):\n  File "<ipython-input>", line 1\n',
+        "revenue 2015-2017: 1,234,567 yuan",
+    ]
+    for text in stable:
+        assert sanitise(text) == text
