@@ -1,0 +1,459 @@
+"""Report files on disk: the scenario bundle, household cards and the scenario comparison.
+
+The content is built in memory by :mod:`fupinsim.assess`, :mod:`fupinsim.plots` and
+:mod:`fupinsim.report`; this module only writes it. Layout inside a scenario's output folder
+(``outputs/<scenario>/``, see :mod:`fupinsim.io.outputs` for the atomic folder):
+
+``report.html``
+    The scenario report (self-contained).
+``three_tables.xlsx`` and ``three_tables/<name>.csv``
+    The plan's three tables (``poor_distribution``, ``income_targets``, ``reduction_tasks``);
+    CSV in UTF-8 with a byte-order mark so that Excel shows the Chinese names.
+``figures/<name>.png`` and ``figures/<name>.svg``
+    Every figure of the report.
+``guide/<county_id>.html``
+    One guide per county.
+``announcement.html``
+    The public announcement (printable).
+``cards/household_<id>.html``, ``cards/village_<id>.html``
+    Written on demand by :func:`write_card`.
+
+:func:`write_comparison` reads every finished ``outputs/<scenario>/`` and writes
+``outputs/comparison.html``, ``.csv`` and ``.png``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from fupinsim import assess, plots, report
+from fupinsim.data import COUNTY_IDS
+from fupinsim.errors import InputError
+from fupinsim.io.outputs import read_manifest
+from fupinsim.scenario import AssessmentSettings, Scenario
+
+__all__ = [
+    "FIGURE_DPI",
+    "read_result_tables",
+    "write_card",
+    "write_comparison",
+    "write_report_bundle",
+]
+
+#: Resolution of the PNG files (the report embeds its own copies at a lower resolution).
+FIGURE_DPI = 150
+_BUNDLE_TABLES = (
+    "households",
+    "villages",
+    "exit_targets",
+    "county_year",
+    "target_probability",
+    "immigrant_income",
+    "village_year",
+    "funding",
+    "allocation",
+    "shortfall",
+    "household_plans",
+    "assessment",
+    "household",
+    "household_exit",
+)
+
+
+def _write_text(path: Path, text: str) -> Path:
+    """Write ``text`` next to ``path`` and rename it into place (readers never see half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+    return path
+
+
+def _save_figure(fig: Figure, folder: Path, stem: str) -> tuple[Path, Path, bytes]:
+    """Write ``<stem>.png`` and ``<stem>.svg``; return the paths and the PNG bytes (rendered
+    once, also embedded in the report)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=FIGURE_DPI, facecolor="white")
+    png.write_bytes(buffer.getvalue())
+    fig.savefig(svg, facecolor="white", metadata={"Date": None})
+    return png, svg, buffer.getvalue()
+
+
+def _settings(scenario: Scenario | None) -> tuple[str, str, AssessmentSettings, float]:
+    if scenario is None:
+        return "", "", AssessmentSettings(), 0.9
+    return (
+        scenario.id,
+        scenario.title,
+        scenario.assessment,
+        float(scenario.allocation.required_confidence),
+    )
+
+
+def write_report_bundle(
+    tables: Mapping[str, pd.DataFrame],
+    folder: str | Path,
+    *,
+    scenario: Scenario | None = None,
+    scenario_id: str | None = None,
+    title: str | None = None,
+    manifest: Mapping[str, Any] | None = None,
+    figures: Mapping[str, Figure] | None = None,
+    p_all_targets_met: float | None = None,
+    package_labels: Mapping[str, str] | None = None,
+) -> dict[str, Path]:
+    """Write a scenario's reports into its output folder.
+
+    Parameters
+    ----------
+    tables
+        Pipeline tables by name (``docs/contracts.md``). Needed: ``households``, ``villages``,
+        ``county_year``, ``target_probability``; used when present: ``exit_targets``,
+        ``shortfall``, ``funding``, ``allocation``, ``household_plans``, ``immigrant_income``,
+        ``village_year``, ``assessment`` (computed with the scenario's settings if absent).
+    folder
+        The run folder (normally the work folder of :func:`fupinsim.io.outputs.atomic_output_dir`).
+    scenario
+        The scenario (id, title, assessment settings, required confidence).
+    scenario_id, title
+        Override the scenario's id and title (or give them without a scenario).
+    manifest
+        Run manifest (hash, seed, replications) shown in the report header; its
+        ``p_all_targets_met`` is used when the argument is not given.
+    figures
+        Figures to use instead of :func:`fupinsim.plots.report_figures`.
+    p_all_targets_met
+        P(every target met) from the replications (else approximated, see
+        :func:`fupinsim.assess.scenario_summary`).
+    package_labels
+        Readable package names (default: the catalogue's).
+
+    Returns
+    -------
+    dict of str to Path
+        What was written: ``report``, ``workbook``, ``announcement``, ``csv:<name>``,
+        ``figure:<stem>.png|svg``, ``guide:<county_id>``.
+    """
+    missing = [
+        n
+        for n in ("households", "villages", "county_year", "target_probability")
+        if tables.get(n) is None
+    ]
+    if missing:
+        raise InputError.single(
+            "write_report_bundle: tables",
+            ", ".join(missing),
+            "must include households, villages, county_year and target_probability",
+        )
+    sid, stitle, settings, required = _settings(scenario)
+    sid = scenario_id or sid or "scenario"
+    stitle = title if title is not None else stitle
+    manifest = dict(manifest or {})
+    if p_all_targets_met is None and manifest.get("p_all_targets_met") is not None:
+        p_all_targets_met = float(manifest["p_all_targets_met"])
+    out = Path(folder)
+    written: dict[str, Path] = {}
+    three = assess.three_tables(
+        households=tables["households"],
+        villages=tables["villages"],
+        county_year=tables["county_year"],
+        target_probability=tables["target_probability"],
+        exit_targets=tables.get("exit_targets"),
+        shortfall=tables.get("shortfall"),
+    )
+    book = report.three_tables_workbook(three, scenario=f"{sid} — {stitle}" if stitle else sid)
+    workbook_path = out / "three_tables.xlsx"
+    book.save(workbook_path)
+    written["workbook"] = workbook_path
+    for name, frame in three.items():
+        path = out / "three_tables" / f"{name}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+        written[f"csv:{name}"] = path
+    assessment = tables.get("assessment")
+    if assessment is None or not len(assessment):
+        assessment = assess.county_assessment(
+            tables["county_year"], tables["target_probability"], settings
+        )
+    figs = (
+        dict(figures)
+        if figures is not None
+        else plots.report_figures(
+            tables, required_confidence=required, package_labels=package_labels
+        )
+    )
+    rendered: dict[str, bytes] = {}
+    for stem, fig in figs.items():
+        png, svg, rendered[stem] = _save_figure(fig, out / "figures", stem)
+        written[f"figure:{stem}.png"], written[f"figure:{stem}.svg"] = png, svg
+    guide_links: dict[str, str] = {}
+    for county in [c for c in COUNTY_IDS if c in set(tables["villages"]["county_id"].astype(str))]:
+        guide = assess.county_guide(
+            county,
+            households=tables["households"],
+            villages=tables["villages"],
+            tables=three,
+            household_plans=tables.get("household_plans"),
+            allocation=tables.get("allocation"),
+            funding=tables.get("funding"),
+            village_year=tables.get("village_year"),
+            assessment=assessment,
+            package_labels=package_labels,
+        )
+        page = report.county_guide_html(
+            guide,
+            scenario=sid,
+            required_confidence=required,
+            links={"← Scenario report": "../report.html", "Announcement": "../announcement.html"},
+        )
+        written[f"guide:{county}"] = _write_text(out / "guide" / f"{county}.html", page)
+        guide_links[assess.county_label(county, short=True)] = f"guide/{county}.html"
+    items = assess.announcement(
+        households=tables["households"],
+        villages=tables["villages"],
+        target_probability=tables["target_probability"],
+        household_plans=tables.get("household_plans"),
+        allocation=tables.get("allocation"),
+        funding=tables.get("funding"),
+        package_labels=package_labels,
+    )
+    written["announcement"] = _write_text(
+        out / "announcement.html", report.announcement_html(items, scenario=sid)
+    )
+    summary = assess.scenario_summary(
+        scenario_id=sid,
+        title=stitle,
+        target_probability=tables["target_probability"],
+        funding=tables.get("funding"),
+        allocation=tables.get("allocation"),
+        shortfall=tables.get("shortfall"),
+        required_confidence=required,
+        p_all_targets_met=p_all_targets_met,
+    )
+    links = {
+        "Three tables (Excel)": "three_tables.xlsx",
+        "Public announcement": "announcement.html",
+        **{f"{name}.csv": f"three_tables/{name}.csv" for name in three},
+        "Figures folder": "figures/",
+    }
+    page = report.report_html(
+        summary=summary,
+        tables=three,
+        figures=rendered,
+        assessment=assessment,
+        links=links,
+        guide_links=guide_links,
+        manifest=manifest,
+    )
+    written["report"] = _write_text(out / "report.html", page)
+    return written
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading a finished output folder
+
+
+def read_result_tables(
+    folder: str | Path, names: tuple[str, ...] = _BUNDLE_TABLES
+) -> dict[str, pd.DataFrame]:
+    """Read the pipeline tables of ``outputs/<scenario>/tables`` (Parquet, else CSV).
+
+    Tables that are not there are left out.
+    """
+    base = Path(folder) / "tables"
+    out: dict[str, pd.DataFrame] = {}
+    for name in names:
+        parquet, csv = base / f"{name}.parquet", base / f"{name}.csv"
+        if parquet.exists():
+            out[name] = pd.read_parquet(parquet)
+        elif csv.exists():
+            out[name] = pd.read_csv(csv)
+    return out
+
+
+def _scenario_folder(outputs_dir: str | Path, scenario_id: str) -> Path:
+    folder = Path(outputs_dir) / scenario_id
+    if not (folder / "tables").is_dir():
+        raise InputError.single(
+            str(folder / "tables"),
+            None,
+            f"must exist: scenario '{scenario_id}' has no finished run in {outputs_dir}",
+            fix=f"run the scenario first (fupinsim run scenarios/{scenario_id}.yaml)",
+        )
+    return folder
+
+
+def write_card(
+    outputs_dir: str | Path,
+    scenario_id: str,
+    *,
+    household_id: int | None = None,
+    village_id: int | None = None,
+    package_labels: Mapping[str, str] | None = None,
+) -> Path:
+    """Write a household card or a village file of a finished run into its ``cards/`` folder.
+
+    Parameters
+    ----------
+    outputs_dir
+        The outputs folder (``outputs``).
+    scenario_id
+        The scenario whose run is read (``outputs/<scenario_id>/tables``).
+    household_id, village_id
+        Exactly one of them.
+    package_labels
+        Readable package names (default: the catalogue's).
+
+    Returns
+    -------
+    Path
+        ``outputs/<scenario>/cards/household_<id>.html`` or ``…/village_<id>.html``.
+
+    Raises
+    ------
+    InputError
+        No finished run, both or neither id, or an id not in the registry.
+    """
+    if (household_id is None) == (village_id is None):
+        raise InputError.single(
+            "card",
+            (household_id, village_id),
+            "give exactly one of a household id and a village id",
+        )
+    folder = _scenario_folder(outputs_dir, scenario_id)
+    tables = read_result_tables(folder)
+    for name in ("households", "villages"):
+        if name not in tables:
+            raise InputError.single(
+                str(folder / "tables" / f"{name}.parquet"),
+                None,
+                "must exist (the registry of the run)",
+            )
+    if household_id is not None:
+        card = assess.household_card(
+            int(household_id),
+            households=tables["households"],
+            villages=tables["villages"],
+            household_plans=tables.get("household_plans"),
+            exit_targets=tables.get("exit_targets"),
+            household_results=tables.get("household"),
+            package_labels=package_labels,
+        )
+        page = report.household_card_html(card, scenario=scenario_id)
+        path = folder / "cards" / f"household_{int(household_id)}.html"
+    else:
+        assert village_id is not None
+        file = assess.village_file(
+            int(village_id),
+            households=tables["households"],
+            villages=tables["villages"],
+            household_plans=tables.get("household_plans"),
+            village_year=tables.get("village_year"),
+            exit_targets=tables.get("exit_targets"),
+            package_labels=package_labels,
+        )
+        page = report.village_file_html(file, scenario=scenario_id)
+        path = folder / "cards" / f"village_{int(village_id)}.html"
+    return _write_text(path, page)
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparison of every scenario in outputs/
+
+
+def _is_scenario_folder(path: Path) -> bool:
+    """A finished scenario output: not hidden (work folders), not ``.failed``, has tables."""
+    name = path.name
+    return (
+        path.is_dir()
+        and not name.startswith((".", "_"))
+        and not name.endswith(".failed")
+        and (path / "tables").is_dir()
+    )
+
+
+def _summary_of(folder: Path) -> dict[str, Any] | None:
+    tables = read_result_tables(
+        folder, ("target_probability", "funding", "allocation", "shortfall")
+    )
+    if "target_probability" not in tables:
+        return None
+    manifest = read_manifest(folder) or {}
+    info = manifest.get("scenario")
+    scenario_info: dict[str, Any] = info if isinstance(info, dict) else {}
+    title = str(manifest.get("title") or scenario_info.get("title") or "")
+    required = manifest.get("required_confidence") or 0.9
+    p_all = manifest.get("p_all_targets_met")
+    return assess.scenario_summary(
+        scenario_id=folder.name,
+        title=title,
+        target_probability=tables["target_probability"],
+        funding=tables.get("funding"),
+        allocation=tables.get("allocation"),
+        shortfall=tables.get("shortfall"),
+        required_confidence=float(required),
+        p_all_targets_met=None if p_all is None else float(p_all),
+    )
+
+
+def write_comparison(outputs_dir: str | Path, *, baseline: str = "plan_2015") -> dict[str, Path]:
+    """Compare every finished scenario in ``outputs_dir``.
+
+    Reads ``outputs/<scenario>/tables`` (``target_probability``, ``funding``, ``allocation``,
+    ``shortfall``) and ``manifest.json`` of each finished run, skipping work folders (hidden),
+    ``.failed`` folders and folders without tables; writes ``comparison.csv``,
+    ``comparison.png`` and ``comparison.html`` into ``outputs_dir``.
+
+    Parameters
+    ----------
+    outputs_dir
+        The outputs folder.
+    baseline
+        Scenario listed first (the others follow alphabetically).
+
+    Returns
+    -------
+    dict of str to Path
+        ``csv``, ``png``, ``html``.
+
+    Raises
+    ------
+    InputError
+        No finished scenario in ``outputs_dir``.
+    """
+    base = Path(outputs_dir)
+    folders = sorted(
+        (p for p in base.iterdir() if _is_scenario_folder(p)) if base.is_dir() else [],
+        key=lambda p: (p.name != baseline, p.name),
+    )
+    summaries = [s for s in (_summary_of(f) for f in folders) if s is not None]
+    if not summaries:
+        raise InputError.single(
+            str(base),
+            None,
+            "must hold at least one finished scenario run",
+            fix="run scenarios first (make run)",
+        )
+    comparison = assess.compare_scenarios(summaries)
+    figure = plots.scenario_comparison_chart(comparison)
+    csv_path = base / "comparison.csv"
+    partial = csv_path.with_name(f".comparison.{secrets.token_hex(4)}.tmp")
+    comparison.to_csv(partial, index=False, encoding="utf-8-sig", lineterminator="\n")
+    os.replace(partial, csv_path)
+    png_path = base / "comparison.png"
+    figure.savefig(png_path, dpi=FIGURE_DPI, facecolor="white")
+    links = {str(s["scenario_id"]): f"{s['scenario_id']}/report.html" for s in summaries}
+    html_path = _write_text(
+        base / "comparison.html", report.comparison_html(comparison, figure, links=links)
+    )
+    return {"csv": csv_path, "png": png_path, "html": html_path}

@@ -1,0 +1,583 @@
+"""Small but realistic pipeline tables, exactly per ``docs/contracts.md``.
+
+:func:`fake_tables` builds every table the assessment and reporting code reads, for 16 villages
+in the seven counties (about 400 households), consistent with each other: exit targets come from
+the plan's schedule and the registered households, allocation sums the household plans, the
+county-year quantiles start from the registry's incomes. Guazhou's immigrant villages are made
+to be at risk (P(target met) 0.45 in 2016, a missed target) and to have a shortfall, so figures
+and headlines have something to show.
+
+One household is fixed by hand so that tests can check its card: :data:`KNOWN_HOUSEHOLD`
+(household 101 in Suzhou's first village, an old village). Its recorded income is
+6,000 + 5,200 + 1,800 + 0 + 0 + 300 + 1,200 − 3,500 = 11,000 yuan for 4 members, i.e. 2,750
+yuan per person, 50 yuan below the 2014 line of 2,800.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fupinsim.data import COUNTY_IDS, exit_schedule
+from fupinsim.registry.schema import (
+    HOUSEHOLD_COLUMNS,
+    INCOME_SOURCES,
+    VILLAGE_INFRASTRUCTURE,
+    coerce_households,
+    coerce_villages,
+)
+
+__all__ = [
+    "KNOWN_HOUSEHOLD",
+    "KNOWN_HOUSEHOLD_ID",
+    "KNOWN_PLAN",
+    "PACKAGES",
+    "PACKAGE_COSTS",
+    "PLAN_YEARS",
+    "SOCIAL_PACKAGE",
+    "YEARS",
+    "fake_tables",
+]
+
+YEARS: tuple[int, ...] = (2014, 2015, 2016, 2017, 2018)
+PLAN_YEARS: tuple[int, ...] = (2015, 2016, 2017)
+#: Package ids of the intervention catalogue (``fupinsim/data/interventions.yaml``).
+PACKAGES: tuple[str, ...] = (
+    "one_labourer_2mu_30sheep",
+    "sheep_credit",
+    "greenhouse_credit",
+    "training_transfer",
+    "credit_own_project",
+)
+SOCIAL_PACKAGE = "social_cover"
+#: Per-household cost of each package by payer (fiscal, credit, household), yuan (made up).
+PACKAGE_COSTS: dict[str, tuple[float, float, float]] = {
+    "one_labourer_2mu_30sheep": (14_000.0, 0.0, 40_000.0),
+    "sheep_credit": (9_000.0, 20_000.0, 3_000.0),
+    "greenhouse_credit": (15_000.0, 30_000.0, 5_000.0),
+    "training_transfer": (3_000.0, 0.0, 500.0),
+    "credit_own_project": (4_000.0, 50_000.0, 0.0),
+    "social_cover": (2_500.0, 0.0, 0.0),
+}
+
+KNOWN_HOUSEHOLD_ID = 101
+KNOWN_HOUSEHOLD: dict[str, Any] = {
+    "household_id": KNOWN_HOUSEHOLD_ID,
+    "village_id": 1,
+    "county_id": "suzhou",
+    "is_immigrant": False,
+    "n_members": 4,
+    "n_labour": 2,
+    "n_away": 1,
+    "n_students_primary": 1,
+    "n_students_junior": 0,
+    "n_students_senior": 0,
+    "n_students_vocational": 0,
+    "n_students_tertiary": 0,
+    "n_elderly": 1,
+    "n_disabled": 0,
+    "n_chronic_ill": 1,
+    "main_cause": "illness",
+    "income_wages": 6_000.0,
+    "income_crops": 5_200.0,
+    "income_livestock": 1_800.0,
+    "income_greenhouse": 0.0,
+    "income_business": 0.0,
+    "income_property": 300.0,
+    "income_transfers": 1_200.0,
+    "production_cost": 3_500.0,
+    "land_mu": 8.0,
+    "sheep": 6,
+    "greenhouses": 0,
+    "housing_grade": "C",
+    "has_safe_water": True,
+    "ncms_enrolled": True,
+    "is_dibao": False,
+    "is_wubao": False,
+    "is_registered": True,
+    "registered_year": 2014,
+    "support_class": "development",
+    "helper_id": 5001,
+    "income_pc": 2_750.0,
+}
+KNOWN_PLAN: dict[str, Any] = {
+    "household_id": KNOWN_HOUSEHOLD_ID,
+    "package_id": "sheep_credit",
+    "start_year": 2015,
+    "cost_fiscal_yuan": 9_000.0,
+    "cost_credit_yuan": 20_000.0,
+    "cost_household_yuan": 3_000.0,
+    "expected_exit_year": 2015,
+    "helper_id": 5001,
+}
+
+# (county, is_immigrant, number of villages, households per village, registered share)
+_LAYOUT: tuple[tuple[str, bool, int, int, float], ...] = (
+    ("suzhou", False, 3, 24, 0.25),
+    ("yumen", True, 2, 36, 0.45),
+    ("yumen", False, 1, 20, 0.20),
+    ("dunhuang", False, 2, 18, 0.20),
+    ("guazhou", True, 3, 40, 0.50),
+    ("guazhou", False, 1, 20, 0.25),
+    ("jinta", False, 2, 22, 0.30),
+    ("subei", False, 1, 14, 0.25),
+    ("aksai", False, 1, 12, 0.25),
+)
+# Performance of each target group relative to its schedule: P(met) by year.
+_P_MET: dict[tuple[str, str], dict[int, float]] = {
+    ("guazhou", "immigrant"): {2015: 0.93, 2016: 0.45, 2017: 0.72},
+    ("jinta", "all"): {2015: 0.86, 2016: 0.97, 2017: 0.99},
+}
+_INCOME_GROWTH: dict[str, float] = {
+    "suzhou": 0.22,
+    "yumen": 0.27,
+    "dunhuang": 0.20,
+    "guazhou": 0.24,
+    "jinta": 0.18,
+    "subei": 0.21,
+    "aksai": 0.19,
+}
+
+
+def _villages(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    village_id = 0
+    for county, immigrant, n_villages, n_households, _share in _LAYOUT:
+        for k in range(n_villages):
+            village_id += 1
+            kind = "immigrant" if immigrant else "old"
+            gap_p = 0.45 if immigrant else 0.2
+            row: dict[str, Any] = {
+                "village_id": village_id,
+                "village_name": f"{county.capitalize()} {kind} village {k + 1}",
+                "county_id": county,
+                "is_immigrant": immigrant,
+                # The last old village of Suzhou is not a poor village (few poor, scattered).
+                "is_poor_village": not (county == "suzhou" and k == n_villages - 1),
+                "n_households": n_households,
+                "population": 0,
+            }
+            for flag in VILLAGE_INFRASTRUCTURE:
+                row[flag] = bool(rng.random() > gap_p)
+            row["has_power"] = True
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _income_parts(rng: np.random.Generator, members: int, target_pc: float) -> dict[str, float]:
+    shares = rng.dirichlet(np.array([4.0, 3.0, 2.0, 0.6, 0.6, 0.4, 1.2]))
+    farm_share = float(shares[1] + shares[2] + shares[3])
+    gross = target_pc * members / (1.0 - 0.35 * farm_share)
+    parts = {name: float(round(s * gross)) for name, s in zip(INCOME_SOURCES, shares, strict=True)}
+    farm = parts["income_crops"] + parts["income_livestock"] + parts["income_greenhouse"]
+    parts["production_cost"] = float(round(0.35 * farm))
+    return parts
+
+
+def _households(rng: np.random.Generator, villages: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    layout_share = {}
+    vid = 0
+    for _county, _immigrant, n_villages, _n, share in _LAYOUT:
+        for _ in range(n_villages):
+            vid += 1
+            layout_share[vid] = share
+    for village in villages.itertuples(index=False):
+        n_registered = round(layout_share[village.village_id] * village.n_households)
+        for k in range(village.n_households):
+            household_id = int(village.village_id) * 100 + k + 1
+            registered = k < n_registered
+            members = int(rng.integers(1, 7))
+            labour = int(rng.integers(0, members + 1)) if members > 1 else int(rng.integers(0, 2))
+            if registered and k % 7 == 3:
+                labour = 0  # some households without labour: social security cover
+            away = int(rng.integers(0, labour + 1)) if labour else 0
+            target_pc = rng.uniform(1_600, 2_780) if registered else rng.uniform(3_500, 11_000)
+            parts = _income_parts(rng, members, target_pc)
+            net = sum(parts[name] for name in INCOME_SOURCES) - parts["production_cost"]
+            row: dict[str, Any] = {spec.name: 0 for spec in HOUSEHOLD_COLUMNS}
+            row.update(parts)
+            row.update(
+                {
+                    "household_id": household_id,
+                    "village_id": int(village.village_id),
+                    "county_id": village.county_id,
+                    "is_immigrant": bool(village.is_immigrant),
+                    "n_members": members,
+                    "n_labour": labour,
+                    "n_away": away,
+                    "n_students_primary": int(rng.integers(0, 2)) if members > 2 else 0,
+                    "n_elderly": int(rng.integers(0, 2)),
+                    "n_disabled": int(rng.random() < 0.08),
+                    "n_chronic_ill": int(rng.random() < 0.2),
+                    "main_cause": (
+                        str(rng.choice(["illness", "lack_funds", "lack_skills", "lack_water"]))
+                        if registered
+                        else None
+                    ),
+                    "land_mu": float(round(rng.uniform(2, 15), 1)),
+                    "sheep": int(rng.integers(0, 40)),
+                    "greenhouses": int(rng.random() < 0.2),
+                    "housing_grade": str(
+                        rng.choice(["A", "B", "C", "D"], p=[0.3, 0.45, 0.17, 0.08])
+                    ),
+                    "has_safe_water": bool(rng.random() > 0.1),
+                    "ncms_enrolled": bool(rng.random() > 0.05),
+                    "is_dibao": bool(registered and labour == 0),
+                    "is_wubao": False,
+                    "is_registered": registered,
+                    "registered_year": 2014 if registered else None,
+                    "support_class": (
+                        ("development" if labour > 0 else "social_security") if registered else None
+                    ),
+                    "helper_id": 5000 + (len(rows) // 3) if registered else None,
+                    "income_pc": net / members,
+                }
+            )
+            if "true_income_pc" in row:
+                row["true_income_pc"] = row["income_pc"] * float(rng.normal(1.0, 0.05))
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    known = frame["household_id"] == KNOWN_HOUSEHOLD_ID
+    for key, value in KNOWN_HOUSEHOLD.items():
+        frame.loc[known, key] = value
+    frame = frame[[spec.name for spec in HOUSEHOLD_COLUMNS if spec.name in frame]]
+    return coerce_households(frame)
+
+
+def _group_mask(households: pd.DataFrame, county: str, villages: str) -> pd.Series:
+    mask = households["county_id"] == county
+    if villages == "immigrant":
+        mask &= households["is_immigrant"]
+    elif villages == "old":
+        mask &= ~households["is_immigrant"]
+    return mask
+
+
+def _target_groups() -> list[tuple[str, str]]:
+    schedule = exit_schedule()
+    return [
+        (str(c), str(v))
+        for c, v in schedule[["county", "villages"]].drop_duplicates().itertuples(index=False)
+    ]
+
+
+def _exit_targets(households: pd.DataFrame) -> pd.DataFrame:
+    schedule = exit_schedule()
+    rows = []
+    for county, villages in _target_groups():
+        part = schedule[(schedule["county"] == county) & (schedule["villages"] == villages)]
+        shares = dict(zip(part["year"], part["share"], strict=True))
+        n_registered = int(
+            (_group_mask(households, county, villages) & households["is_registered"]).sum()
+        )
+        share = 0.0
+        for year in PLAN_YEARS:
+            share = float(shares.get(year, share))
+            rows.append(
+                {
+                    "county_id": county,
+                    "villages": villages,
+                    "year": year,
+                    "target_share": share,
+                    "n_registered": n_registered,
+                    "target_exits": round(share * n_registered),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _target_probability(exit_targets: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for row in exit_targets.itertuples(index=False):
+        p_met = _P_MET.get((row.county_id, row.villages), {}).get(row.year, 0.97)
+        target = int(row.target_exits)
+        shortfall = 0 if p_met > 0.9 else (3 if p_met < 0.6 else 1)
+        mean = max(0.0, target - shortfall + (0.6 if p_met > 0.9 else 0.0))
+        mean = min(mean, float(row.n_registered))
+        rows.append(
+            {
+                "county_id": row.county_id,
+                "villages": row.villages,
+                "year": row.year,
+                "target_exits": target,
+                "projected_exits_mean": mean,
+                "projected_exits_p05": max(0.0, mean - 4.0),
+                "projected_exits_p95": min(float(row.n_registered), mean + 2.0),
+                "p_met": p_met,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _county_year(households: pd.DataFrame, target_probability: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    groups = [(c, "all") for c in COUNTY_IDS] + [(c, v) for c, v in _target_groups() if v != "all"]
+    for county, villages in groups:
+        mask = _group_mask(households, county, villages)
+        registered = households[mask & households["is_registered"]]
+        n_reg = len(registered)
+        base_income = float(registered["income_pc"].mean())
+        base_all = float(households.loc[mask, "income_pc"].mean())
+        tp = target_probability[target_probability["county_id"] == county]
+        if villages != "all":
+            tp = tp[tp["villages"] == villages]
+        exits_by_year = tp.groupby("year")["projected_exits_mean"].sum()
+        growth = _INCOME_GROWTH[county]
+        previous = 0.0
+        for year in YEARS:
+            if year == YEARS[0]:
+                exits_cum = 0.0
+            else:
+                exits_cum = float(exits_by_year.get(year, exits_by_year.max()))
+            t = year - YEARS[0]
+            values = {
+                "registered_remaining": (n_reg - exits_cum, 3.0),
+                "exits_cumulative": (exits_cum, 3.0),
+                "exits": (exits_cum - previous, 2.0),
+                "mean_income_pc": (base_income * (1 + growth) ** t, 0.06 * t),
+                "mean_income_pc_all": (base_all * 1.1**t, 0.04 * t),
+            }
+            previous = exits_cum
+            for indicator, (mean, spread) in values.items():
+                if indicator.startswith("mean_income"):
+                    low, high = mean * (1 - spread), mean * (1 + spread)
+                else:
+                    low, high = max(0.0, mean - spread), min(float(n_reg), mean + spread)
+                if t == 0 and not indicator.startswith("mean_income"):
+                    low = high = mean
+                rows.append(
+                    {
+                        "county_id": county,
+                        "villages": villages,
+                        "year": year,
+                        "indicator": indicator,
+                        "mean": mean,
+                        "p05": min(low, mean),
+                        "p50": mean,
+                        "p95": max(high, mean),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _immigrant_income(households: pd.DataFrame) -> pd.DataFrame:
+    base = float(households.loc[households["is_immigrant"], "income_pc"].mean())
+    rows = []
+    for year in YEARS:
+        t = year - YEARS[0]
+        mean = base * 1.24**t
+        rows.append(
+            {
+                "year": year,
+                "mean": mean,
+                "p05": mean * (1 - 0.05 * t),
+                "p50": mean * 0.99,
+                "p95": mean * (1 + 0.05 * t),
+                "goal_doubling": base * 2.0 ** (t / 3),
+                "goal_level": 9_000.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _plans(rng: np.random.Generator, households: pd.DataFrame) -> pd.DataFrame:
+    registered = households[households["is_registered"]]
+    rows = []
+    for row in registered.itertuples(index=False):
+        if row.household_id == KNOWN_HOUSEHOLD_ID:
+            rows.append(dict(KNOWN_PLAN))
+            continue
+        if row.support_class == "social_security":
+            package = SOCIAL_PACKAGE
+        else:
+            package = str(rng.choice(PACKAGES))
+        start = 2016 if (row.is_immigrant and rng.random() < 0.4) else 2015
+        fiscal, credit, own = PACKAGE_COSTS[package]
+        rows.append(
+            {
+                "household_id": int(row.household_id),
+                "package_id": package,
+                "start_year": start,
+                "cost_fiscal_yuan": fiscal,
+                "cost_credit_yuan": credit,
+                "cost_household_yuan": own,
+                "expected_exit_year": start + (1 if package == "greenhouse_credit" else 0),
+                "helper_id": int(row.helper_id),
+            }
+        )
+    plans = pd.DataFrame(rows)
+    plans["household_id"] = plans["household_id"].astype("int64")
+    plans["expected_exit_year"] = plans["expected_exit_year"].astype("Int64")
+    plans["helper_id"] = plans["helper_id"].astype("Int64")
+    return plans
+
+
+def _allocation(plans: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
+    split = {c for c, v in _target_groups() if v != "all"}
+    joined = plans.merge(households[["household_id", "county_id", "is_immigrant"]])
+    joined["county_id"] = joined["county_id"].astype(str)
+    joined["villages"] = np.where(
+        joined["county_id"].isin(split),
+        np.where(joined["is_immigrant"], "immigrant", "old"),
+        "all",
+    )
+    out = (
+        joined.groupby(["county_id", "villages", "start_year", "package_id"])
+        .agg(
+            households=("household_id", "size"),
+            fiscal_yuan=("cost_fiscal_yuan", "sum"),
+            credit_yuan=("cost_credit_yuan", "sum"),
+            household_yuan=("cost_household_yuan", "sum"),
+        )
+        .reset_index()
+        .rename(columns={"start_year": "year"})
+    )
+    out["pool_city_yuan"] = out["fiscal_yuan"] * 0.4
+    out["pool_county_yuan"] = out["fiscal_yuan"] * 0.6
+    return out
+
+
+def _shortfall(target_probability: pd.DataFrame) -> pd.DataFrame:
+    out = target_probability[["county_id", "villages", "year", "target_exits"]].copy()
+    missing = np.zeros(len(out), dtype=np.int64)
+    risky = (out["county_id"] == "guazhou") & (out["villages"] == "immigrant")
+    missing[(risky & (out["year"] == 2016)).to_numpy()] = 3
+    missing[(risky & (out["year"] == 2017)).to_numpy()] = 2
+    out["projected_exits"] = out["target_exits"] - missing
+    out["missing_exits"] = missing
+    out["extra_yuan_to_close"] = missing * 40_000.0
+    return out
+
+
+def _funding() -> pd.DataFrame:
+    rows = []
+    for year in PLAN_YEARS:
+        rows += [
+            {"pool": "city", "source": "earmark", "year": year, "amount_yuan": 600_000.0},
+            {
+                "pool": "city",
+                "source": "provincial_transfer",
+                "year": year,
+                "amount_yuan": 900_000.0,
+            },
+            {"pool": "city", "source": "pairing_donations", "year": year, "amount_yuan": 80_000.0},
+        ]
+        if year == 2015:
+            rows.append(
+                {"pool": "city", "source": "idle_recovery", "year": year, "amount_yuan": 150_000.0}
+            )
+        for county in COUNTY_IDS:
+            scale = {"guazhou": 3.0, "yumen": 2.0, "suzhou": 1.5}.get(county, 0.6)
+            rows.append(
+                {
+                    "pool": county,
+                    "source": "earmark",
+                    "year": year,
+                    "amount_yuan": 60_000.0 * scale * (0.5 if year == 2016 else 1.0),
+                }
+            )
+            rows.append(
+                {
+                    "pool": county,
+                    "source": "integrated_agriculture",
+                    "year": year,
+                    "amount_yuan": 50_000.0 * scale,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _village_year(households: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
+    people = households.groupby("village_id")["n_members"].sum()
+    poor = households[households["is_registered"]].groupby("village_id")["n_members"].sum()
+    rows = []
+    for vid in villages["village_id"]:
+        base = float(poor.get(vid, 0)) / float(people[vid])
+        for year in YEARS:
+            incidence = base * 0.45 ** (year - YEARS[0])
+            rows.append(
+                {
+                    "village_id": int(vid),
+                    "year": year,
+                    "incidence_mean": incidence,
+                    "p_exit": float(1 / (1 + np.exp((incidence - 0.03) * 150))),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _household_results(households: pd.DataFrame, plans: pd.DataFrame) -> pd.DataFrame:
+    registered = households[households["is_registered"]]
+    exit_year = plans.set_index("household_id")["expected_exit_year"]
+    rows = []
+    for row in registered.itertuples(index=False):
+        year_out = exit_year.get(row.household_id, pd.NA)
+        for year in YEARS[1:]:
+            exited = pd.notna(year_out) and year >= int(year_out)
+            rows.append(
+                {
+                    "household_id": int(row.household_id),
+                    "year": year,
+                    "income_pc_mean": float(row.income_pc) * 1.2 ** (year - YEARS[0]),
+                    "p_exited": 0.8 if exited else 0.2,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Every pipeline table the reporting code reads, small and consistent.
+
+    Parameters
+    ----------
+    seed
+        Seed of the generator for the households' random fields (the known household and the
+        risky target group are fixed whatever the seed).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Keys as in ``PipelineResult.tables``: ``households``, ``villages``, ``exit_targets``,
+        ``county_year``, ``target_probability``, ``immigrant_income``, ``village_year``,
+        ``funding``, ``allocation``, ``shortfall``, ``marginal_cost``, ``unused_money``,
+        ``household_plans``, ``household``, ``household_exit``.
+    """
+    rng = np.random.default_rng(seed)
+    villages = _villages(rng)
+    households = _households(rng, villages)
+    sizes = households.groupby("village_id").agg(
+        n_households=("household_id", "size"), population=("n_members", "sum")
+    )
+    villages["n_households"] = villages["village_id"].map(sizes["n_households"])
+    villages["population"] = villages["village_id"].map(sizes["population"])
+    villages = coerce_villages(villages)
+    exit_targets = _exit_targets(households)
+    target_probability = _target_probability(exit_targets)
+    plans = _plans(rng, households)
+    allocation = _allocation(plans, households)
+    shortfall = _shortfall(target_probability)
+    marginal_cost = shortfall[["county_id", "villages", "year"]].copy()
+    marginal_cost["yuan_per_extra_exit"] = 25_000.0 + 5_000.0 * (marginal_cost["year"] - 2015)
+    household = _household_results(households, plans)
+    return {
+        "households": households,
+        "villages": villages,
+        "exit_targets": exit_targets,
+        "county_year": _county_year(households, target_probability),
+        "target_probability": target_probability,
+        "immigrant_income": _immigrant_income(households),
+        "village_year": _village_year(households, villages),
+        "funding": _funding(),
+        "allocation": allocation,
+        "shortfall": shortfall,
+        "marginal_cost": marginal_cost,
+        "unused_money": pd.DataFrame(
+            {"pool": ["city", "dunhuang"], "year": [2017, 2017], "amount_yuan": [50_000.0, 8_000.0]}
+        ),
+        "household_plans": plans,
+        "household": household,
+        "household_exit": plans[["household_id", "expected_exit_year"]].copy(),
+    }
