@@ -126,7 +126,7 @@ def population_table(population: Population) -> dict[str, np.ndarray]:
         "is_wubao": population.is_wubao,
         "has_safe_water": population.safe_water,
         "ncms_enrolled": population.ncms,
-        "housing_grade": np.where(population.safe_housing, "B", "C"),
+        "housing_grade": population.housing_grade,
         "support_class": np.select(
             [population.support_class == 1, population.support_class == 2],
             ["development", "social_security"],

@@ -75,6 +75,7 @@ class Population:
     is_dibao: np.ndarray
     is_wubao: np.ndarray
     weak: np.ndarray  # no labour, or a disabled, ill or elderly member (dibao candidates)
+    housing_grade: np.ndarray  # "A".."D"
     safe_housing: np.ndarray
     safe_water: np.ndarray
     ncms: np.ndarray
@@ -180,6 +181,7 @@ def build_population(households: pd.DataFrame, villages: pd.DataFrame | None = N
         is_dibao=hh["is_dibao"].to_numpy(dtype=bool),
         is_wubao=hh["is_wubao"].to_numpy(dtype=bool),
         weak=(labour == 0) | (disabled > 0) | (chronic > 0) | (elderly > 0),
+        housing_grade=grade,
         safe_housing=np.isin(grade, HOUSING_GRADES[:2]),
         safe_water=hh["has_safe_water"].to_numpy(dtype=bool),
         ncms=hh["ncms_enrolled"].to_numpy(dtype=bool),

@@ -1,0 +1,319 @@
+"""Exit yields per household type, package and start year, from the microsimulation.
+
+The allocation works on household *types*, not households, so its size does not grow with
+the registry: a type is county × village type (immigrant/old) × labour class × income band.
+
+* Labour class (§25, and what a package needs): ``ss`` (social-security cover: no labour or
+  wubao), ``dev2`` (two or more labourers at home), ``dev1`` (one at home), ``dev0`` (labour,
+  all working away).
+* Income band: the recorded 2014 per-capita income relative to the 2014 line, cut at
+  ``allocation.income_bands`` (default 0.8, 1.0, 1.2, 1.5 → five bands ``b0`` … ``b4``).
+
+For every household package and start year, the registered households eligible for it are
+simulated with it (``allocation.yield_replications`` replications, common random numbers), and
+the yield of a type is the mean probability that its eligible households have exited by the
+end of each year. Package ``none`` is the baseline. The same runs give each household's
+predicted gain (the rise in its probability of exit by the last target year), used to hand
+the type quotas to the households that gain most ("one household, one plan").
+
+Costs per household (yuan) are split by payer and by the year they are spent; the fiscal cost
+that falls on the poverty budget (``poverty_fund`` channel, plan §19) is what the pools pay;
+sector programmes (housing, water, dibao, health insurance, education) are reported apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fupinsim import data
+from fupinsim.microsim import Catalogue, simulate
+from fupinsim.microsim.plans import population_table
+from fupinsim.microsim.population import build_population
+from fupinsim.microsim.targets import target_group
+from fupinsim.registry import Registry
+from fupinsim.scenario import Scenario
+from fupinsim.units import BASE_YEAR
+
+__all__ = [
+    "LABOUR_CLASSES",
+    "ExitYields",
+    "compute_exit_yields",
+    "household_cost_profile",
+    "household_types",
+]
+
+LABOUR_CLASSES = ("ss", "dev0", "dev1", "dev2")
+
+
+@dataclass(frozen=True)
+class ExitYields:
+    """Everything the allocation needs from the microsimulation.
+
+    Attributes
+    ----------
+    types:
+        Registered households' types: ``household_id, type_id, county_id, villages,
+        is_immigrant, labour_class, income_band``.
+    yields:
+        ``type_id, county_id, villages, is_immigrant, labour_class, income_band,
+        n_households, n_eligible, package_id, start_year, year, exit_prob``.
+    package_costs:
+        ``type_id, package_id, start_year, spend_year, cost_fiscal_yuan, cost_credit_yuan,
+        cost_household_yuan, cost_sector_yuan`` per household (mean over the type's eligible
+        households; guarantees included).
+    gains:
+        ``household_id, package_id, start_year, gain`` for eligible households: rise in
+        P(exited by the last target year) over no new support.
+    """
+
+    types: pd.DataFrame
+    yields: pd.DataFrame
+    package_costs: pd.DataFrame
+    gains: pd.DataFrame
+
+
+def household_types(households: pd.DataFrame, income_bands: list[float]) -> pd.DataFrame:
+    """Type of every registered household (see the module docstring)."""
+    reg = households[households["is_registered"].to_numpy(dtype=bool)]
+    county = reg["county_id"].astype(str).to_numpy()
+    imm = reg["is_immigrant"].to_numpy(dtype=bool)
+    at_home = (reg["n_labour"] - reg["n_away"]).to_numpy()
+    social = reg["support_class"].astype(str).to_numpy() == "social_security"
+    labour_class = np.where(
+        social, "ss", np.where(at_home >= 2, "dev2", np.where(at_home == 1, "dev1", "dev0"))
+    )
+    line = data.poverty_line(BASE_YEAR)
+    band = np.searchsorted(
+        np.asarray(income_bands), reg["income_pc"].to_numpy() / line, side="right"
+    )
+    village_type = np.where(imm, "imm", "old")
+    type_id = [
+        f"{c}_{v}_{lc}_b{b}"
+        for c, v, lc, b in zip(county, village_type, labour_class, band, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "household_id": reg["household_id"].to_numpy(dtype=np.int64),
+            "type_id": type_id,
+            "county_id": county,
+            "villages": target_group(county, imm),
+            "is_immigrant": imm,
+            "labour_class": labour_class,
+            "income_band": band,
+        }
+    )
+
+
+def _compatible(package_target: str, labour_class: np.ndarray) -> np.ndarray:
+    if package_target == "development":
+        return labour_class != "ss"
+    if package_target == "social_security":
+        return labour_class == "ss"
+    return np.ones(labour_class.size, dtype=bool)
+
+
+def household_cost_profile(
+    catalogue: Catalogue,
+    package_id: str,
+    table: dict[str, np.ndarray],
+    start_year: int,
+    last_year: int,
+    with_guarantees: bool = True,
+) -> pd.DataFrame:
+    """Cost of a package for each household by spend year and payer (yuan).
+
+    Rows ``row, spend_year, cost_fiscal_yuan, cost_credit_yuan, cost_household_yuan,
+    cost_sector_yuan`` for spend years from ``start_year`` to ``last_year``: one-off costs in
+    the start year, recurrent fiscal costs every year of each entry's lifetime. Fiscal costs
+    on the ``poverty_fund`` channel go to ``cost_fiscal_yuan``, sector ones to
+    ``cost_sector_yuan``. With ``with_guarantees`` the guarantee entries each household needs
+    are added.
+    """
+    n = len(next(iter(table.values())))
+    years = np.arange(start_year, last_year + 1)
+    out = {k: np.zeros((years.size, n)) for k in ("fiscal", "credit", "household", "sector")}
+    entries = [(catalogue.entry(e), None) for e in catalogue.package(package_id).entries]
+    if with_guarantees:
+        needs = catalogue.guarantee_needs(table)
+        entries += [(e, needs[e.id].to_numpy(dtype=bool)) for e in catalogue.guarantee_entries()]
+    for entry, mask in entries:
+        quantity = entry.quantity(table)
+        if mask is not None:
+            quantity = quantity * mask
+        fiscal_key = "fiscal" if entry.fiscal_channel == "poverty_fund" else "sector"
+        out[fiscal_key][0] += quantity * entry.cost_fiscal_yuan
+        active = (years - start_year) < entry.lifetime_years
+        out[fiscal_key][active] += quantity * entry.recurrent_fiscal_yuan
+        out["credit"][0] += quantity * entry.cost_credit_yuan
+        out["household"][0] += quantity * entry.cost_household_yuan
+    return pd.DataFrame(
+        {
+            "row": np.tile(np.arange(n), years.size),
+            "spend_year": np.repeat(years, n),
+            **{f"cost_{k}_yuan": v.ravel() for k, v in out.items()},
+        }
+    )
+
+
+def compute_exit_yields(
+    registry: Registry,
+    scenario: Scenario,
+    catalogue: Catalogue,
+    workers: int = 1,
+) -> ExitYields:
+    """Simulate every household package and start year on the registered households.
+
+    Runs ``1 + packages × start years`` simulations of the registered households with
+    ``allocation.yield_replications`` replications each (common random numbers, so
+    differences between packages are not noise).
+    """
+    settings = scenario.allocation
+    households = registry.households
+    registered = households[households["is_registered"].to_numpy(dtype=bool)].reset_index(drop=True)
+    types = household_types(registered, settings.income_bands)
+    population = build_population(registered, registry.villages)
+    # Types and tables in the population's (canonical) order.
+    types = types.set_index("household_id").loc[population.household_id].reset_index()
+    table = population_table(population)
+    start_years = list(range(scenario.funding.first_year, scenario.funding.last_year + 1))
+    target_years = sorted(int(y) for y in data.exit_schedule()["year"].unique())
+    gain_year = max(target_years)
+    years = np.array(scenario.years)
+    reps = settings.yield_replications
+
+    def run(plan: pd.DataFrame) -> np.ndarray:
+        result = simulate(
+            registered, plan, scenario, replications=reps, workers=workers, catalogue=catalogue
+        )
+        paths = result.household.pivot(index="household_id", columns="year", values="p_exited")
+        return paths.loc[population.household_id, years].to_numpy()
+
+    baseline = run(
+        pd.DataFrame(
+            {
+                "household_id": pd.Series(dtype="int64"),
+                "package_id": pd.Series(dtype=str),
+                "start_year": pd.Series(dtype="int64"),
+            }
+        )
+    )
+    type_codes, type_index = np.unique(types["type_id"].to_numpy(), return_inverse=True)
+    n_types = type_codes.size
+    type_size = np.bincount(type_index, minlength=n_types)
+    gain_col = int(np.searchsorted(years, gain_year))
+
+    rows: list[pd.DataFrame] = []
+    cost_rows: list[pd.DataFrame] = []
+    gains: list[pd.DataFrame] = []
+    rows.append(
+        _yield_frame(
+            type_codes,
+            type_index,
+            baseline,
+            np.ones(population.n, bool),
+            "none",
+            start_years[0],
+            years,
+        )
+    )
+    packages = [p for p in catalogue.packages.values() if p.level == "household"]
+    for package in packages:
+        eligible = package.eligibility_mask(catalogue, table) & _compatible(
+            package.target, types["labour_class"].to_numpy()
+        )
+        if not eligible.any():
+            continue
+        for start in start_years:
+            plan = pd.DataFrame(
+                {
+                    "household_id": population.household_id[eligible],
+                    "package_id": package.id,
+                    "start_year": np.int64(start),
+                }
+            )
+            p_exit = run(plan)
+            rows.append(
+                _yield_frame(type_codes, type_index, p_exit, eligible, package.id, start, years)
+            )
+            gains.append(
+                pd.DataFrame(
+                    {
+                        "household_id": population.household_id[eligible],
+                        "package_id": package.id,
+                        "start_year": start,
+                        "gain": p_exit[eligible, gain_col] - baseline[eligible, gain_col],
+                    }
+                )
+            )
+            costs = household_cost_profile(
+                catalogue, package.id, table, start, scenario.funding.last_year
+            )
+            costs = costs[eligible[costs["row"].to_numpy()]]
+            costs["type_id"] = type_codes[type_index[costs["row"].to_numpy()]]
+            mean = costs.drop(columns="row").groupby(["type_id", "spend_year"]).mean().reset_index()
+            mean.insert(1, "package_id", package.id)
+            mean.insert(2, "start_year", start)
+            cost_rows.append(mean)
+
+    yields = pd.concat(rows, ignore_index=True)
+    attributes = types.drop(columns="household_id").drop_duplicates("type_id").set_index("type_id")
+    yields = yields.join(attributes, on="type_id")
+    yields["n_households"] = type_size[np.searchsorted(type_codes, yields["type_id"])]
+    columns = [
+        "type_id",
+        "county_id",
+        "villages",
+        "is_immigrant",
+        "labour_class",
+        "income_band",
+        "n_households",
+        "n_eligible",
+        "package_id",
+        "start_year",
+        "year",
+        "exit_prob",
+    ]
+    return ExitYields(
+        types=types,
+        yields=yields[columns],
+        package_costs=pd.concat(cost_rows, ignore_index=True),
+        gains=pd.concat(gains, ignore_index=True),
+    )
+
+
+def _yield_frame(
+    type_codes: np.ndarray,
+    type_index: np.ndarray,
+    p_exit: np.ndarray,
+    eligible: np.ndarray,
+    package_id: str,
+    start_year: int,
+    years: np.ndarray,
+) -> pd.DataFrame:
+    """Mean exit probability of each type's eligible households, per year."""
+    n_types = type_codes.size
+    weights = eligible.astype(float)
+    n_eligible = np.bincount(type_index, weights=weights, minlength=n_types)
+    sums = np.stack(
+        [
+            np.bincount(type_index, weights=p_exit[:, t] * weights, minlength=n_types)
+            for t in range(years.size)
+        ],
+        axis=1,
+    )
+    keep = n_eligible > 0
+    prob = sums[keep] / n_eligible[keep, None]
+    k = int(keep.sum())
+    return pd.DataFrame(
+        {
+            "type_id": np.repeat(type_codes[keep], years.size),
+            "n_eligible": np.repeat(n_eligible[keep].astype(np.int64), years.size),
+            "package_id": package_id,
+            "start_year": start_year,
+            "year": np.tile(years, k),
+            "exit_prob": prob.ravel(),
+        }
+    )
