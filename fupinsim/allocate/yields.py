@@ -30,6 +30,7 @@ import pandas as pd
 
 from fupinsim import data
 from fupinsim.microsim import Catalogue, simulate
+from fupinsim.microsim.catalogue import Entry
 from fupinsim.microsim.plans import population_table
 from fupinsim.microsim.population import build_population
 from fupinsim.microsim.targets import target_group
@@ -135,7 +136,9 @@ def household_cost_profile(
     n = len(next(iter(table.values())))
     years = np.arange(start_year, last_year + 1)
     out = {k: np.zeros((years.size, n)) for k in ("fiscal", "credit", "household", "sector")}
-    entries = [(catalogue.entry(e), None) for e in catalogue.package(package_id).entries]
+    entries: list[tuple[Entry, np.ndarray | None]] = [
+        (catalogue.entry(e), None) for e in catalogue.package(package_id).entries
+    ]
     if with_guarantees:
         needs = catalogue.guarantee_needs(table)
         entries += [(e, needs[e.id].to_numpy(dtype=bool)) for e in catalogue.guarantee_entries()]
