@@ -24,7 +24,12 @@ from fupinsim.allocate.factor import (
     factor_shares,
     factor_split,
 )
-from fupinsim.allocate.households import assign_households, expected_exit_years, round_quotas
+from fupinsim.allocate.households import (
+    QuotaWarning,
+    assign_households,
+    expected_exit_years,
+    round_quotas,
+)
 from fupinsim.allocate.inputs import (
     CITY_POOL,
     CREDIT_RESOURCE,
@@ -61,6 +66,7 @@ __all__ = [
     "FactorWeights",
     "ModelSettings",
     "PreparedInputs",
+    "QuotaWarning",
     "SolveResult",
     "SolveSettings",
     "SolveStatus",

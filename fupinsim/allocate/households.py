@@ -7,17 +7,18 @@ The LP decides how many households *of each type* get each package from each sta
    rounded sum of its quotas; each quota is floored and the missing units go to the largest
    remainders (largest-remainder method), so type totals are kept and no quota moves by a
    whole household or more.
-2. **Assign**, best predicted gain first: within a type, packages are served in order of their
-   mean predicted gain over the type's households (highest first); each takes, among the
-   households still without a package, those with the highest predicted gain from *it* (ties:
-   lower ``household_id``). Without predicted gains, households are taken in ``household_id``
-   order.
+2. **Assign**, best predicted gain first: within a type, options (package, start year) are
+   served tightest first (fewest eligible households to spare), then by their mean predicted
+   gain; each takes, among the eligible households still without a package, those with the
+   highest predicted gain from *it* (ties: lower ``household_id``). A household is eligible
+   for an option when the gains table has a prediction for it. Without predicted gains,
+   everyone is eligible and households are taken in ``household_id`` order.
 
 Loops run over types and packages only; households are handled as arrays.
 
 Output (the microsimulation's plan input, with the contract's extra columns): ``household_id,
 type_id, package_id, start_year, cost_fiscal_yuan, cost_credit_yuan, cost_household_yuan``
-(yuan per household over the package's life), ``predicted_gain_yuan``, ``expected_exit_year``
+(yuan per household over the package's life), ``predicted_gain``, ``expected_exit_year``
 (first year in which the type's yield with this package reaches 0.5; NA if never in the yield
 years; a type-level expectation until the microsimulation replaces it), and ``helper_id`` when
 the households table has it. The expected income path per household comes from simulating
@@ -26,13 +27,21 @@ the plan (``fupinsim.microsim``), not from here.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from fupinsim.allocate.inputs import PreparedInputs
 from fupinsim.errors import InputError, Problem
 
-__all__ = ["PLAN_COLUMNS", "assign_households", "expected_exit_years", "round_quotas"]
+__all__ = [
+    "PLAN_COLUMNS",
+    "QuotaWarning",
+    "assign_households",
+    "expected_exit_years",
+    "round_quotas",
+]
 
 PLAN_COLUMNS: tuple[str, ...] = (
     "household_id",
@@ -42,7 +51,7 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "cost_fiscal_yuan",
     "cost_credit_yuan",
     "cost_household_yuan",
-    "predicted_gain_yuan",
+    "predicted_gain",
     "expected_exit_year",
 )
 _KEYS = ["type_id", "package_id", "start_year"]
@@ -97,17 +106,41 @@ def expected_exit_years(data: PreparedInputs, threshold: float = 0.5) -> pd.Data
 
 
 def _gain_matrix(
-    households: pd.DataFrame, gains: pd.DataFrame | None, packages: list[str]
-) -> np.ndarray:
-    """Predicted gain (yuan) per household (rows, in ``households`` order) and package."""
+    households: pd.DataFrame, gains: pd.DataFrame | None, options: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted gain per household (rows, in ``households`` order) and option (columns).
+
+    Returns the matrix and, for each row of ``options``, its column. Without ``gains`` every
+    gain is 0; with them, a household without a gain for an option is not eligible for it
+    (``-inf``).
+    """
+    by_start = gains is not None and "start_year" in gains.columns
+    keys = ["package_id", "start_year"] if by_start else ["package_id"]
+    columns = options[keys].drop_duplicates().reset_index(drop=True)
+    position = columns.reset_index().merge(options[keys], on=keys, how="right")["index"]
     if gains is None:
-        return np.zeros((len(households), len(packages)))
-    wide = gains.pivot_table(
-        index="household_id", columns="package_id", values="predicted_gain_yuan", aggfunc="mean"
+        return np.zeros((len(households), len(columns))), position.to_numpy(dtype=np.int64)
+    value = _gain_column(gains)
+    wide = gains.pivot_table(index="household_id", columns=keys, values=value, aggfunc="mean")
+    target = pd.MultiIndex.from_frame(columns) if by_start else pd.Index(columns["package_id"])
+    wide = wide.reindex(index=households["household_id"], columns=target)
+    matrix = wide.to_numpy(dtype=np.float64, na_value=-np.inf)
+    return matrix, position.to_numpy(dtype=np.int64)
+
+
+def _gain_column(gains: pd.DataFrame) -> str:
+    for name in ("predicted_gain_yuan", "gain"):
+        if name in gains.columns:
+            return name
+    raise InputError.single(
+        "gains",
+        sorted(gains.columns),
+        "must have household_id, package_id, [start_year,] and predicted_gain_yuan or gain",
     )
-    wide = wide.reindex(index=households["household_id"], columns=packages)
-    # A household without a prediction for a package comes last for it.
-    return wide.to_numpy(dtype=np.float64, na_value=-np.inf)
+
+
+class QuotaWarning(UserWarning):
+    """Some quota could not be given: too few eligible households were left in the type."""
 
 
 def assign_households(
@@ -126,8 +159,11 @@ def assign_households(
         ``household_id, type_id`` (+ ``helper_id``, passed through): the registered households
         and the type each belongs to.
     gains:
-        ``household_id, package_id, predicted_gain_yuan`` (yuan per year once the package is
-        running); optional.
+        ``household_id, package_id, [start_year,]`` and ``predicted_gain_yuan`` (yuan per
+        year) or ``gain`` (rise in the probability of exit): the predicted gain of each
+        household from each package (per start year when given). A household without a row
+        for an option is not eligible for it. Optional: without gains every household is
+        eligible and households are taken in ``household_id`` order.
     data:
         Prepared allocation inputs, for per-household costs and expected exit years
         (without it those columns are NaN / NA).
@@ -137,12 +173,19 @@ def assign_households(
     DataFrame
         One row per supported household, columns :data:`PLAN_COLUMNS` (+ ``helper_id``),
         sorted by ``household_id``. Households without a row get no new support.
+        ``predicted_gain`` is in the unit of the gains given.
 
     Raises
     ------
     InputError
         Duplicate household ids, missing columns, or a type whose rounded quota exceeds its
         households in the table.
+
+    Warns
+    -----
+    QuotaWarning
+        When an option has fewer eligible households left than its quota (the rest of the
+        quota stays unassigned). Options with the least room are served first to avoid it.
     """
     for name, frame, required in (
         ("quotas", quotas, [*_KEYS, "households"]),
@@ -158,15 +201,7 @@ def assign_households(
     whole = round_quotas(quotas)
     order = households.sort_values(["type_id", "household_id"], kind="stable")
     order = order.reset_index(drop=True)
-    packages = sorted(whole["package_id"].unique())
-    column_of: dict[str, int] = {str(p): i for i, p in enumerate(packages)}
-    gain = _gain_matrix(order, gains, packages)
-    # Households of a type are one contiguous block of `order`: [first, stop).
-    type_ids = order["type_id"].astype(str).tolist()
-    block_of: dict[str, tuple[int, int]] = {}
-    for position, type_id in enumerate(type_ids):
-        begin, _ = block_of.get(type_id, (position, position))
-        block_of[type_id] = (begin, position + 1)
+    gain, column_of_option = _gain_matrix(order, gains, whole)
 
     available = order.groupby("type_id").size()
     wanted = whole.groupby("type_id")["households"].sum()
@@ -184,40 +219,52 @@ def assign_households(
             ]
         )
 
+    # Households of a type are one contiguous block of `order`: [first, stop).
+    type_ids = order["type_id"].astype(str).tolist()
+    block_of: dict[str, tuple[int, int]] = {}
+    for position, type_id in enumerate(type_ids):
+        begin, _ = block_of.get(type_id, (position, position))
+        block_of[type_id] = (begin, position + 1)
+
     chosen_rows: list[np.ndarray] = []
     chosen_option: list[np.ndarray] = []
-    options = whole.reset_index(drop=True)
-    for group_key, group in options.groupby("type_id", sort=False):
+    unfilled = 0
+    for group_key, group in whole.groupby("type_id", sort=False):
         first, stop = block_of[str(group_key)]
-        block = gain[first:stop]
+        cols = column_of_option[group.index.to_numpy()]
+        block = gain[first:stop][:, cols]
+        eligible = np.isfinite(block)
+        quota = group["households"].to_numpy(dtype=np.int64)
+        room = eligible.sum(axis=0) - quota
+        mean_gain = np.where(eligible, block, 0.0).sum(axis=0) / np.maximum(eligible.sum(0), 1)
         free = np.ones(stop - first, dtype=np.bool_)
-        columns: list[int] = [column_of[str(p)] for p in group["package_id"]]
-        known = np.isfinite(block)
-        counts = known.sum(axis=0)
-        totals = np.where(known, block, 0.0).sum(axis=0)
-        mean_gain = np.where(counts > 0, totals / np.maximum(counts, 1), -np.inf)
-        # Packages with the highest mean gain pick first; ties keep the quota order.
-        sequence = sorted(range(len(group)), key=lambda i: -mean_gain[columns[i]])
-        for i in sequence:
-            k = int(group["households"].iloc[i])
-            score = np.where(free, block[:, columns[i]], -np.inf)
+        # Tightest option first (least room for choice), then the highest mean gain.
+        for i in np.lexsort((-mean_gain, room)):
+            open_ = free & eligible[:, i]
+            take = min(int(quota[i]), int(open_.sum()))
+            unfilled += int(quota[i]) - take
+            score = np.where(open_, block[:, i], -np.inf)
             # Stable sort on −score: highest gain first, then lower household_id.
-            picked = np.argsort(-score, kind="stable")[:k]
+            picked = np.argsort(-score, kind="stable")[:take]
             free[picked] = False
             chosen_rows.append(picked + first)
-            chosen_option.append(np.full(k, group.index[i]))
+            chosen_option.append(np.full(take, group.index[i]))
+    if unfilled:
+        warnings.warn(
+            f"{unfilled} supported households of the quotas could not be assigned: too few "
+            "eligible households were left in their types",
+            QuotaWarning,
+            stacklevel=2,
+        )
     rows = np.concatenate(chosen_rows) if chosen_rows else np.empty(0, dtype=np.int64)
     opts = np.concatenate(chosen_option) if chosen_option else np.empty(0, dtype=np.int64)
 
     plan = order.iloc[rows].reset_index(drop=True)
-    picked_options = options.iloc[opts].reset_index(drop=True)
+    picked_options = whole.loc[opts].reset_index(drop=True)
     plan["package_id"] = picked_options["package_id"].to_numpy()
     plan["start_year"] = picked_options["start_year"].to_numpy().astype(np.int64)
-    cols = np.array([column_of[p] for p in plan["package_id"]], dtype=np.int64)
-    predicted = gain[rows, cols] if len(rows) else np.empty(0)
-    plan["predicted_gain_yuan"] = np.where(np.isfinite(predicted), predicted, np.nan)
-    if gains is None:
-        plan["predicted_gain_yuan"] = np.nan
+    predicted = gain[rows, column_of_option[opts]] if len(rows) else np.empty(0)
+    plan["predicted_gain"] = predicted if gains is not None else np.nan
 
     if data is not None:
         cost_columns = ["cost_fiscal_yuan", "cost_credit_yuan", "cost_household_yuan"]

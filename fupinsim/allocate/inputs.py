@@ -12,6 +12,8 @@ the results and the factor baseline share.
     the baseline yields, so they still count toward the targets. ``villages`` is the target
     group the type belongs to: ``all``, or ``immigrant`` / ``old`` in Yumen and Guazhou. Extra
     type columns (``is_immigrant``, ``labour_class``, ``income_band``) are carried along.
+    An optional ``n_eligible`` column (households of the type the package fits) bounds how
+    many of the type may get that package; without it, all may.
 ``package_costs`` (optional; if omitted, the cost columns are taken from ``yields``)
     ``[type_id,] package_id, start_year, [spend_year,] cost_fiscal_yuan, cost_credit_yuan,
     cost_household_yuan`` in yuan **per household**. Without ``type_id`` a row applies to every
@@ -113,8 +115,8 @@ class PreparedInputs:
     types:
         One row per type: ``type_id, county_id, villages, n_households`` (+ attributes).
     options:
-        One row per (type, package ≠ none, start year): ``type_id, county_id, villages,
-        package_id, start_year`` and total per-household costs ``cost_*_yuan``.
+        One row per (type, package ≠ none, start year): ``type_id, package_id, start_year,
+        n_eligible, county_id, villages`` and total per-household costs ``cost_*_yuan``.
     spend:
         Fiscal and credit cost per household by spend year: ``type_id, package_id,
         start_year, spend_year, cost_fiscal_yuan, cost_credit_yuan``.
@@ -311,6 +313,10 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
 
     # Yields: baseline and package rows.
     yy = y[["type_id", "package_id", "start_year", "year", "exit_prob"]].copy()
+    if "n_eligible" in y.columns:
+        yy["n_eligible"] = pd.to_numeric(y["n_eligible"], errors="coerce")
+        offered = yy.loc[yy["package_id"] != PACKAGE_NONE, "n_eligible"]
+        problems += _bad_range(offered, "yields, column n_eligible", 0.0)
     yy["year"] = yy["year"].astype("int64")
     yy["exit_prob"] = yy["exit_prob"].astype("float64")
     is_none = yy["package_id"] == PACKAGE_NONE
@@ -340,6 +346,9 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
             )
         )
     options = package_yields[keys].drop_duplicates().reset_index(drop=True)
+    if "n_eligible" in package_yields.columns:
+        eligible = package_yields.groupby(keys)["n_eligible"].max().reset_index()
+        options = options.merge(eligible, on=keys, how="left")
     counted = (
         package_yields[package_yields["year"].isin(target_years)]
         .groupby(keys)["year"]
@@ -452,8 +461,13 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
 
     totals = spend.groupby(keys, as_index=False)[list(_COST_VALUES)].sum()
     option_table = options.merge(
-        types[["type_id", "county_id", "villages"]], on="type_id", how="left"
+        types[["type_id", "county_id", "villages", "n_households"]], on="type_id", how="left"
     ).merge(totals, on=keys, how="left")
+    # Households of the type a package fits: all of them unless yields say otherwise.
+    if "n_eligible" not in option_table.columns:
+        option_table["n_eligible"] = option_table["n_households"]
+    option_table["n_eligible"] = option_table[["n_eligible", "n_households"]].min(axis=1)
+    option_table = option_table.drop(columns="n_households")
     return PreparedInputs(
         types=types,
         options=option_table,

@@ -13,7 +13,7 @@ The LP (all in one place, names from ascii ids joined by ``__``)
 Variables, all ≥ 0:
 
 * ``x__<type>__<package>__<start>``: households of the type given the package (≤ the type's
-  households);
+  households the package fits, ``n_eligible``);
 * ``pay__<county>__<year>__<pool>``: fiscal yuan paid in ``year`` for the county's households
   from its own pool or from ``city``;
 * ``carry__<pool>__<year>``: money left at the end of the year and carried forward (only when
@@ -256,8 +256,10 @@ def build_model(
     # Households of each type given each package from each start year.
     size = dict(zip(data.types["type_id"], data.types["n_households"], strict=True))
     by_type: dict[str, list[tuple[pulp.LpVariable, float]]] = {t: [] for t in size}
-    for t, p, s in data.options[["type_id", "package_id", "start_year"]].itertuples(index=False):
-        var = problem.add_variable(_name("x", t, p, s), lowBound=0.0, upBound=size[t])
+    columns = ["type_id", "package_id", "start_year", "n_eligible"]
+    for t, p, s, eligible in data.options[columns].itertuples(index=False):
+        upper = min(size[t], float(eligible))
+        var = problem.add_variable(_name("x", t, p, s), lowBound=0.0, upBound=upper)
         model.x[(t, p, int(s))] = var
         by_type[t].append((var, 1.0))
     for t, terms in by_type.items():

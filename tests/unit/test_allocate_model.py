@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from allocation_toy import (
@@ -226,3 +227,18 @@ def test_repeated_rows_add_up_instead_of_replacing_each_other() -> None:
     result = extract_results(model, solve_model(model))
     p1_2015 = result.quotas.query("package_id == 'p1' and start_year == 2015")["households"]
     assert p1_2015.sum() == pytest.approx(30.0)
+
+
+def test_n_eligible_bounds_how_many_of_a_type_get_a_package() -> None:
+    """Only 10 of b's 100 households fit p1 (as the yields module reports): b must use p2 for
+    the rest of its 40 exits: 10 × 0.5 + 0.8 v = 40 ⇒ v = 43.75 on p2/2016."""
+    inputs = toy_inputs()
+    yields = inputs.yields.copy()
+    yields["n_eligible"] = np.where(
+        (yields["type_id"] == "tb") & (yields["package_id"] == "p1"), 10.0, 100.0
+    )
+    model = build_model(AllocationInputs(yields, inputs.funding, inputs.targets, toy_costs()))
+    result = extract_results(model, solve_model(model))
+    quotas = result.quotas.query("type_id == 'tb'").groupby("package_id")["households"].sum()
+    assert quotas["p1"] == pytest.approx(10.0)
+    assert quotas["p2"] == pytest.approx(43.75)

@@ -8,6 +8,7 @@ import pytest
 from allocation_toy import toy_inputs
 
 from fupinsim.allocate import assign_households, prepare_inputs, round_quotas
+from fupinsim.allocate.households import QuotaWarning
 from fupinsim.errors import InputError
 
 
@@ -85,7 +86,7 @@ def test_best_predicted_gain_first() -> None:
     p2 = gains[(gains["package_id"] == "p2") & gains["household_id"].isin(members)]
     best = set(p2.nlargest(10, "predicted_gain_yuan")["household_id"])
     assert set(plan["household_id"]) == best
-    assert plan["predicted_gain_yuan"].min() >= p2["predicted_gain_yuan"].nlargest(11).iloc[-1]
+    assert plan["predicted_gain"].min() >= p2["predicted_gain_yuan"].nlargest(11).iloc[-1]
 
 
 def test_costs_and_expected_exit_year_come_from_the_inputs() -> None:
@@ -147,3 +148,43 @@ def test_twelve_thousand_six_hundred_households() -> None:
     plan = assign_households(quotas, households, gains)
     assert plan["household_id"].is_unique
     assert len(plan) == round_quotas(quotas)["households"].sum()
+
+
+def test_gains_per_start_year_and_eligibility() -> None:
+    """Gains as the yields module gives them (``gain`` per package and start year, eligible
+    households only). Households 0-3 of type t fit p2 only; the tightest option (p2: 4
+    eligible for 3 places) is served first, so p1 (fits all 10) does not take them away."""
+    households = pd.DataFrame({"household_id": range(10), "type_id": "t"})
+    p1 = pd.DataFrame(
+        {"household_id": range(10), "package_id": "p1", "start_year": 2015, "gain": 0.5}
+    )
+    p2 = pd.DataFrame(
+        {"household_id": range(4), "package_id": "p2", "start_year": 2016, "gain": 0.1}
+    )
+    gains = pd.concat([p1, p2], ignore_index=True)
+    quotas = pd.DataFrame(
+        {
+            "type_id": ["t", "t"],
+            "package_id": ["p1", "p2"],
+            "start_year": [2015, 2016],
+            "households": [6.0, 3.0],
+        }
+    )
+    plan = assign_households(quotas, households, gains).set_index("household_id")
+    assert set(plan.index[plan["package_id"] == "p2"]) <= {0, 1, 2, 3}
+    assert (plan["package_id"] == "p2").sum() == 3
+    assert (plan["package_id"] == "p1").sum() == 6
+    assert plan.loc[plan["package_id"] == "p2", "predicted_gain"].eq(0.1).all()
+
+
+def test_too_few_eligible_households_leave_the_quota_unfilled_with_a_warning() -> None:
+    households = pd.DataFrame({"household_id": range(5), "type_id": "t"})
+    gains = pd.DataFrame(
+        {"household_id": [0, 1], "package_id": "p1", "start_year": 2015, "gain": 0.3}
+    )
+    quotas = pd.DataFrame(
+        {"type_id": ["t"], "package_id": ["p1"], "start_year": [2015], "households": [4.0]}
+    )
+    with pytest.warns(QuotaWarning, match="2 supported households"):
+        plan = assign_households(quotas, households, gains)
+    assert sorted(plan["household_id"]) == [0, 1]
