@@ -35,7 +35,16 @@ def amount(table: Any, pool: str, source: str, year: int) -> float:
 def test_earmark_is_the_share_of_the_revenue_increase_in_yuan(plan: Scenario) -> None:
     """City 2014 revenue 120,000 wan, +5% in 2015: increase 6,000 wan; 10% of it = 6,000,000
     yuan. Suzhou 80,000 wan, +5%: 4,000 wan; 15% = 6,000,000 yuan."""
-    tables = build_funding(plan)
+    revenue_2014 = {**plan.funding.revenue_2014_wan, "city": 120_000.0, "suzhou": 80_000.0}
+    growth = {"all": {2015: 0.05, 2016: 0.04, 2017: 0.06}}
+    scenario = with_funding(
+        plan,
+        revenue_2014_wan=revenue_2014,
+        revenue_growth=growth,
+        earmark_share_city=0.10,
+        earmark_share_county=0.15,
+    )
+    tables = build_funding(scenario)
     assert amount(tables.funding, "city", "earmark", 2015) == pytest.approx(6_000_000)
     assert amount(tables.funding, "suzhou", "earmark", 2015) == pytest.approx(6_000_000)
     revenue = tables.revenue.set_index(["level", "year"])
@@ -46,7 +55,11 @@ def test_earmark_is_the_share_of_the_revenue_increase_in_yuan(plan: Scenario) ->
 def test_earmark_is_zero_when_revenue_falls(plan: Scenario) -> None:
     """2016 revenue falls 5%: no earmark in 2016 anywhere; 2017 grows 6% on the lower base."""
     growth = {"all": {2015: 0.05, 2016: -0.05, 2017: 0.06}}
-    tables = build_funding(with_funding(plan, revenue_growth=growth))
+    revenue_2014 = {**plan.funding.revenue_2014_wan, "city": 120_000.0}
+    scenario = with_funding(
+        plan, revenue_growth=growth, revenue_2014_wan=revenue_2014, earmark_share_city=0.10
+    )
+    tables = build_funding(scenario)
     earmarks_2016 = tables.funding[
         (tables.funding["source"] == "earmark") & (tables.funding["year"] == 2016)
     ]
@@ -68,18 +81,34 @@ def test_a_level_growth_overrides_all_year_by_year(plan: Scenario) -> None:
 
 
 def test_other_sources_and_where_the_money_lives(plan: Scenario) -> None:
-    """Agriculture funds: county, every year; idle funds: 50% of the stock, first year only;
-    provincial transfers and donations: city pool only (wan → yuan)."""
+    """Agriculture funds: county, every year; idle funds: the recovery share of the stock, in
+    the first year only; provincial transfers and donations: city pool only (wan → yuan)."""
+    money = plan.funding
     table = build_funding(plan).funding
-    assert amount(table, "guazhou", "integrated_agriculture", 2016) == pytest.approx(12_000_000)
+    guazhou = money.integrated_agriculture_wan["guazhou"] * 10_000
+    assert guazhou > 0
+    assert amount(table, "guazhou", "integrated_agriculture", 2016) == pytest.approx(guazhou)
     assert amount(table, "city", "integrated_agriculture", 2016) == 0.0
-    assert amount(table, "city", "idle_recovery", 2015) == pytest.approx(0.5 * 3_000 * 10_000)
+    idle = money.idle_recovery_share * money.idle_stock_wan["city"] * 10_000
+    assert amount(table, "city", "idle_recovery", 2015) == pytest.approx(idle)
     assert amount(table, "city", "idle_recovery", 2016) == 0.0
-    assert amount(table, "city", "provincial_transfer", 2017) == pytest.approx(70_000_000)
-    assert amount(table, "city", "pairing_donations", 2015) == pytest.approx(8_000_000)
+    transfer = money.provincial_transfer_wan[2017] * 10_000
+    assert amount(table, "city", "provincial_transfer", 2017) == pytest.approx(transfer)
+    donations = money.pairing_donations_wan[2015] * 10_000
+    assert amount(table, "city", "pairing_donations", 2015) == pytest.approx(donations)
     counties = table[table["pool"] != "city"]
     transfers = counties[counties["source"].isin(["provincial_transfer", "pairing_donations"])]
     assert (transfers["amount_yuan"] == 0.0).all()
+
+
+def test_wan_are_converted_to_yuan(plan: Scenario) -> None:
+    """1,200 wan of agriculture funds for Guazhou are 12,000,000 yuan."""
+    scenario = with_funding(
+        plan,
+        integrated_agriculture_wan={**plan.funding.integrated_agriculture_wan, "guazhou": 1_200},
+    )
+    table = build_funding(scenario).funding
+    assert amount(table, "guazhou", "integrated_agriculture", 2015) == 12_000_000
 
 
 def test_every_pool_source_and_year_is_present(plan: Scenario) -> None:
