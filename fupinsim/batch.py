@@ -14,7 +14,7 @@
 **Everything is checked before anything runs**: every scenario file loads and validates, ids are
 unique, the pipeline imports, and every notebook has exactly one cell tagged ``parameters`` that
 declares every parameter passed (papermill itself only warns about an unknown parameter and
-silently ignores a missing tag; see ``docs`` of :func:`check_notebook_parameters`).
+silently ignores a missing tag; see :func:`check_notebook_parameters`).
 
 **Where it runs.** A process pool (``spawn``: HiGHS fails in forked children of a parent that
 ran it) by default; with ``scheduler="local"`` a Dask ``LocalCluster``, with a scheduler address
@@ -546,6 +546,9 @@ def execute_notebook(
                         progress_bar=False,
                         cwd=str(cwd if cwd is not None else source.parent),
                         kernel_manager_class=_kernel_manager_class(log),
+                        # The last cell has finished and its files are written: stopping the
+                        # kernel at once saves ~0.3 s per notebook over a graceful shutdown.
+                        shutdown_kernel="immediate",
                     )
                     return
                 except papermill.PapermillExecutionError:
@@ -1172,7 +1175,10 @@ class _InterruptRaiser:
 
 
 def _check_picklable(pipeline: PipelineFunction) -> None:
+    """Spawned workers import the pipeline by name: ``__main__`` and lambdas cannot travel."""
     try:
+        if getattr(pipeline, "__module__", None) == "__main__":
+            raise pickle.PicklingError("it is defined in __main__ (a script or a notebook)")
         pickle.dumps(pipeline)
     except Exception as exc:
         raise InputError.single(
@@ -1265,7 +1271,7 @@ def run_batch(
     planned = _plan_scenarios(scenarios, outputs_dir)
     if workers is not None and workers < 1:
         raise InputError.single("workers", workers, "must be at least 1")
-    n_workers = workers or max(1, min(len(planned), os.cpu_count() or 1))
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(planned)))
     if scheduler is None and callable(pipeline):
         _check_picklable(pipeline)
     runner = _runner(scheduler, n_workers)  # checks that Dask is installed, starts nothing

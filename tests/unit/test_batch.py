@@ -193,6 +193,8 @@ def test_bad_scenarios_and_pipeline_rejected_before_anything_runs(tmp_path: Path
         run_batch([alpha], outputs=out, pipeline="helpers.no_such_module:run")
     with pytest.raises(InputError, match="must define a function"):
         run_batch([alpha], outputs=out, pipeline="helpers.fake_pipeline:no_such_function")
+    with pytest.raises(InputError, match="importable by worker processes"):
+        run_batch([alpha], outputs=out, pipeline=lambda scenario, folder: {})
     assert not out.exists()
 
 
