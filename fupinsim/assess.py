@@ -42,6 +42,7 @@ __all__ = [
     "CITY_ID",
     "FIVE_CLARIFICATIONS",
     "FIVE_THINGS",
+    "FUNDING_SOURCES",
     "INFRASTRUCTURE_WORKS",
     "PLAN_MEASURES",
     "VILLAGE_GROUPS",
@@ -1392,6 +1393,7 @@ def village_summary(
     household_plans: pd.DataFrame | None = None,
     village_year: pd.DataFrame | None = None,
     final_year: int = 2017,
+    package_labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per village: size, poor, dominant package, infrastructure gaps, P(exit).
 
@@ -1407,13 +1409,16 @@ def village_summary(
         Optional ``village_id, year, incidence_mean, p_exit``.
     final_year
         Year whose village P(exit) is reported.
+    package_labels
+        Optional readable package names.
 
     Returns
     -------
     DataFrame
         ``village_id, village_name, county_id, is_immigrant, is_poor_village, n_households,
         population, n_poor_households, n_poor_people, incidence, mean_income_pc`` (all
-        households, yuan per person), ``n_supported, dominant_package, dominant_share,
+        households, yuan per person), ``n_supported, dominant_package`` (id),
+        ``dominant_label`` (name), ``dominant_share,
         fiscal_yuan, n_gaps, n_planned_works, gaps`` (work names joined by "; "),
         ``incidence_final, p_exit_final``.
     """
@@ -1451,6 +1456,9 @@ def village_summary(
             out["n_supported"] > 0
         )
         out["fiscal_yuan"] = vid.map(totals["fiscal"]).fillna(0.0)
+    out["dominant_label"] = out["dominant_package"].map(
+        lambda p: package_label(str(p), package_labels) if isinstance(p, str) else None
+    )
     works = village_infrastructure_works(villages)
     planned = works[works["planned"]]
     out["n_gaps"] = vid.map(works.groupby("village_id").size()).fillna(0).astype("int64")
@@ -2019,6 +2027,16 @@ def village_file(
 # County guide and public announcement
 
 
+#: Funding sources in words (contract ``funding.source``).
+FUNDING_SOURCES: dict[str, str] = {
+    "earmark": "Earmark (10% / 15% of the revenue increase)",
+    "integrated_agriculture": "Integrated agriculture funds",
+    "idle_recovery": "Recovered idle funds",
+    "provincial_transfer": "Provincial and central transfers",
+    "pairing_donations": "Pairing and donations",
+}
+
+
 def _county_money(
     county_id: str, funding: pd.DataFrame | None, allocation: pd.DataFrame | None
 ) -> pd.DataFrame:
@@ -2032,7 +2050,8 @@ def _county_money(
         for r in sums.to_dict("records"):
             rows.append(
                 {
-                    "source": f"county pool: {r['source']}",
+                    "source": "County pool: "
+                    + FUNDING_SOURCES.get(str(r["source"]), str(r["source"])),
                     "year": int(r["year"]),
                     "amount_yuan": float(r["amount_yuan"]),
                 }
@@ -2043,14 +2062,14 @@ def _county_money(
         for r in city.to_dict("records"):
             rows.append(
                 {
-                    "source": "city pool allocated to the county",
+                    "source": "City pool, spent in the county by the plan",
                     "year": int(r["year"]),
                     "amount_yuan": float(r["amount"]),
                 }
             )
     out = pd.DataFrame(rows, columns=["source", "year", "amount_yuan"])
     return (
-        out.pivot_table(
+        out.astype({"amount_yuan": "float64"}).pivot_table(
             index="source", columns="year", values="amount_yuan", aggfunc="sum", fill_value=0.0
         )
         if len(out)
@@ -2061,27 +2080,41 @@ def _county_money(
 def _county_measures(
     county_id: str, allocation: pd.DataFrame | None, labels: Mapping[str, str] | None
 ) -> pd.DataFrame:
+    """A county's planned packages: households by start year, money by payer, plan sections.
+
+    Columns ``package_id, package, sections, households_<year>…, households, fiscal_yuan,
+    credit_yuan, household_yuan``, largest first.
+    """
     if allocation is None or not len(allocation):
         return pd.DataFrame()
     alloc = allocation[allocation["county_id"].astype(str) == county_id]
     if not len(alloc):
         return pd.DataFrame()
-    out = alloc.groupby(["package_id", "year"], as_index=False).agg(
+    by_year = alloc.pivot_table(
+        index="package_id", columns="year", values="households", aggfunc="sum", fill_value=0
+    )
+    by_year.columns = [f"households_{int(y)}" for y in by_year.columns]
+    money = alloc.groupby("package_id").agg(
         households=("households", "sum"),
         fiscal_yuan=("fiscal_yuan", "sum"),
         credit_yuan=("credit_yuan", "sum"),
         household_yuan=("household_yuan", "sum"),
     )
-    out["package"] = out["package_id"].map(lambda p: package_label(p, labels))
-    sections = out["package_id"].map(package_sections)
-    out["sections"] = sections.map(lambda s: ", ".join(f"§{x}" for x in s))
-    out["responsible"] = sections.map(
-        lambda s: " / ".join(_MEASURE_BY_SECTION[x].responsible for x in s)
+    out = by_year.join(money).reset_index()
+    out.insert(1, "package", out["package_id"].map(lambda p: package_label(str(p), labels)))
+    out.insert(
+        2,
+        "sections",
+        out["package_id"].map(lambda p: ", ".join(f"§{x}" for x in package_sections(str(p)))),
     )
-    out["time_limit"] = sections.map(
-        lambda s: " / ".join(dict.fromkeys(_MEASURE_BY_SECTION[x].time_limit for x in s))
-    )
-    return out.sort_values(["year", "households"], ascending=[True, False], ignore_index=True)
+    return out.sort_values("households", ascending=False, ignore_index=True)
+
+
+def _measure_units(sections: Iterable[str]) -> pd.DataFrame:
+    """Rows of :func:`plan_measures` for the given sections, in plan order."""
+    wanted = set(sections)
+    table = plan_measures()
+    return table[table["section"].isin(wanted)].reset_index(drop=True)
 
 
 def county_guide(
@@ -2119,10 +2152,11 @@ def county_guide(
         ``county_id, county, county_zh, admin_code, strategy, responsible`` and DataFrames:
         ``distribution``, ``income_targets``, ``reduction_tasks`` (the county's rows of the three
         tables), ``villages`` (:func:`village_summary`), ``households`` (registered households
-        with plan), ``measures`` (allocation by package and year with plan section, responsible
-        units and time limits), ``money`` (yuan by source × year), ``works`` (planned village
-        infrastructure works), ``plan_measures`` (every measure's responsible unit and time
-        limit), ``assessment`` (the county's rows).
+        with plan), ``measures`` (planned packages: households by start year, money by payer,
+        plan sections), ``measure_units`` (responsible units and time limits of the measures the
+        county's packages and works belong to, plus §16 and §25), ``money`` (yuan by source ×
+        year), ``works`` (planned village infrastructure works), ``plan_measures`` (every
+        measure's responsible unit and time limit), ``assessment`` (the county's rows).
     """
     info = counties().loc[county_id]
     hh = households[households["county_id"].astype(str) == county_id]
@@ -2183,6 +2217,8 @@ def county_guide(
     assess_rows = pd.DataFrame()
     if assessment is not None and len(assessment):
         assess_rows = assessment[assessment["county_id"].astype(str) == county_id]
+    measures = _county_measures(county_id, allocation, package_labels)
+    measure_ids = measures["package_id"].astype(str).tolist() if len(measures) else []
     return {
         "county_id": county_id,
         "county": county_label(county_id),
@@ -2194,10 +2230,19 @@ def county_guide(
         "income_targets": rows_of("income_targets"),
         "reduction_tasks": rows_of("reduction_tasks"),
         "villages": village_summary(
-            hh, vil, household_plans=household_plans, village_year=village_year
+            hh,
+            vil,
+            household_plans=household_plans,
+            village_year=village_year,
+            package_labels=package_labels,
         ),
         "households": listing.sort_values(["village_id", "household_id"], ignore_index=True),
-        "measures": _county_measures(county_id, allocation, package_labels),
+        "measures": measures,
+        "measure_units": _measure_units(
+            [x for p in measure_ids for x in package_sections(p)]
+            + works["section"].tolist()
+            + ["16", "25"]
+        ),
         "money": _county_money(county_id, funding, allocation),
         "works": works.reset_index(drop=True),
         "plan_measures": plan_measures(),
@@ -2241,16 +2286,31 @@ def announcement(
     works = works[works["planned"]]
     summary = village_summary(households, villages)
     for county in _county_order(villages["county_id"].astype(str)):
-        vil = summary[summary["county_id"] == county]
-        names = vil.set_index("village_id")
+        vil = summary[summary["county_id"] == county].set_index("village_id")
         projects = packs[packs["county_id"].astype(str) == county].copy()
-        projects["village_name"] = projects["village_id"].map(names["village_name"])
-        projects["is_immigrant"] = projects["village_id"].map(names["is_immigrant"])
-        projects["n_poor_households"] = projects["village_id"].map(names["n_poor_households"])
-        projects["package"] = projects["package_id"].map(lambda p: package_label(p, package_labels))
-        projects = projects.rename(columns={"cost_fiscal_yuan": "fiscal_yuan"})
+        projects["item"] = [
+            f"{package_label(str(p), package_labels)} ({int(n)})"
+            for p, n in zip(projects["package_id"], projects["households"], strict=True)
+        ]
+        by_village = projects.groupby("village_id").agg(
+            projects=("item", "; ".join),
+            households=("households", "sum"),
+            fiscal_yuan=("cost_fiscal_yuan", "sum"),
+        )
+        village_projects = vil[["village_name", "is_immigrant", "n_poor_households"]].join(
+            by_village, how="inner"
+        )
         county_works = works[works["county_id"] == county].copy()
-        county_works["village_name"] = county_works["village_id"].map(names["village_name"])
+        county_works["item"] = county_works["work"] + " (§" + county_works["section"] + ")"
+        village_works = (
+            county_works.groupby("village_id")
+            .agg(
+                works=("item", "; ".join),
+                due_year=("due_year", "max"),
+                cost_yuan=("cost_yuan", lambda c: c.sum(min_count=1)),
+            )
+            .join(vil[["village_name"]])
+        )
         targets = tasks[tasks["county_id"] == county][
             ["villages", "year", "target_exits", "target_exits_in_year"]
         ]
@@ -2261,18 +2321,9 @@ def announcement(
                 "county_zh": county_label(county, chinese=True),
                 "targets": targets.reset_index(drop=True),
                 "money": _county_money(county, funding, allocation),
-                "village_projects": projects[
-                    [
-                        "village_name",
-                        "is_immigrant",
-                        "n_poor_households",
-                        "package",
-                        "households",
-                        "fiscal_yuan",
-                    ]
-                ].reset_index(drop=True),
-                "village_works": county_works[
-                    ["village_name", "work", "section", "due_year", "cost_yuan"]
+                "village_projects": village_projects.reset_index(drop=True),
+                "village_works": village_works[
+                    ["village_name", "works", "due_year", "cost_yuan"]
                 ].reset_index(drop=True),
             }
         )

@@ -30,6 +30,7 @@ from matplotlib.patches import Ellipse, Patch
 from matplotlib.ticker import MaxNLocator
 
 from fupinsim.assess import (
+    FUNDING_SOURCES,
     VILLAGE_GROUPS,
     county_label,
     group_label,
@@ -85,13 +86,7 @@ _PACKAGE_PALETTE: tuple[str, ...] = (
     "#79706E",
 )
 #: Funding sources in words (contract ``funding.source``).
-SOURCE_LABELS: dict[str, str] = {
-    "earmark": "Earmark (10% / 15% of the revenue increase)",
-    "integrated_agriculture": "Integrated agriculture funds",
-    "idle_recovery": "Recovered idle funds",
-    "provincial_transfer": "Provincial and central transfers",
-    "pairing_donations": "Pairing and donations",
-}
+SOURCE_LABELS: dict[str, str] = FUNDING_SOURCES
 _SOURCE_COLORS: dict[str, str] = {
     "earmark": "#1F77B4",
     "integrated_agriculture": "#2CA02C",
@@ -545,7 +540,7 @@ def funding_chart(funding: pd.DataFrame, *, allocation: pd.DataFrame | None = No
     """
     fig = _figure(13, 5.2)
     ax, ax_pool = fig.subplots(1, 2, width_ratios=[1.5, 1])
-    table = funding.pivot_table(
+    table = funding.astype({"amount_yuan": "float64"}).pivot_table(
         index="year", columns="source", values="amount_yuan", aggfunc="sum", fill_value=0.0
     )
     present = [str(s) for s in table.columns]
@@ -641,9 +636,17 @@ def allocation_chart(
     ax_h, ax_m = fig.subplots(1, 2, sharey=True)
     positions = np.arange(len(ids))[::-1]
     for ax, column, scale in ((ax_h, "households", 1.0), (ax_m, "fiscal_yuan", YUAN_PER_WAN)):
-        table = alloc.pivot_table(
-            index="county_id", columns="package_id", values=column, aggfunc="sum", fill_value=0.0
-        ).reindex(ids, fill_value=0.0)
+        table = (
+            alloc.astype({column: "float64"})
+            .pivot_table(
+                index="county_id",
+                columns="package_id",
+                values=column,
+                aggfunc="sum",
+                fill_value=0.0,
+            )
+            .reindex(ids, fill_value=0.0)
+        )
         left = np.zeros(len(ids))
         for package in packages:
             values = table.get(package, pd.Series(0.0, index=ids)).to_numpy() / scale
@@ -1165,7 +1168,7 @@ def scenario_comparison_chart(
     )
     for ax, (column, label, scale, color, fmt) in zip(axes, panels, strict=True):
         values = frame[column].astype(float).to_numpy() / scale
-        ax.barh(positions, np.nan_to_num(values), color=color, height=0.6, label=label)
+        ax.barh(positions, np.nan_to_num(values), color=color, height=0.6)
         for y, v in zip(positions, values, strict=True):
             if not math.isnan(v):
                 ax.text(v, y, " " + fmt.format(v), va="center", fontsize=8.5)
@@ -1181,7 +1184,6 @@ def scenario_comparison_chart(
         color=_INK,
         label="Target",
     )
-    axes[0].legend(fontsize=8.5, frameon=False, loc="lower right")
     axes[3].axvline(
         required_confidence,
         color=_INK,
@@ -1191,7 +1193,31 @@ def scenario_comparison_chart(
     )
     axes[3].set_xlim(0, 1.12)
     axes[3].xaxis.set_major_formatter(lambda x, _pos: f"{x:.0%}")
-    axes[3].legend(fontsize=8.5, frameon=False, loc="lower right")
+    fig.legend(
+        handles=[
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="|",
+                markersize=14,
+                markeredgewidth=2.5,
+                color=_INK,
+                label="Target exits (households)",
+            ),
+            Line2D(
+                [],
+                [],
+                color=_INK,
+                linestyle="--",
+                label=f"Required P(met) {required_confidence:.0%}",
+            ),
+        ],
+        loc="outside lower center",
+        ncols=2,
+        fontsize=9,
+        frameon=False,
+    )
     axes[0].set_yticks(positions, names)
     axes[0].set_ylabel("Scenario", fontsize=_LABEL_SIZE)
     for ax in axes[1:]:

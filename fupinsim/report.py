@@ -363,7 +363,7 @@ p.lead { font-size: 15px; color: var(--muted); margin: 4px 0 10px; max-width: 70
 .on-track .verdict { color: var(--green); }
 .at-risk .verdict { color: var(--amber); }
 .unlikely .verdict { color: var(--red); }
-.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(210px, 1fr));
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(175px, 1fr));
   gap: 12px; }
 .tile { background: #ffffff; border: 1px solid var(--line); border-radius: 6px;
   padding: 10px 12px; }
@@ -966,7 +966,7 @@ _VILLAGE_COLS = (
     Col("n_poor_households", "Poor households", "households", "int"),
     Col("n_poor_people", "Poor people", "people", "int"),
     Col("incidence", "Incidence", "share", "share"),
-    Col("dominant_package", "Main package", "", "text"),
+    Col("dominant_label", "Main package", "", "text"),
     Col("n_supported", "Supported", "households", "int"),
     Col("fiscal_yuan", "Fiscal money", "wan yuan", "wan"),
     Col("gaps", "Infrastructure gaps", "", "text"),
@@ -985,17 +985,26 @@ _HOUSEHOLD_COLS = (
     Col("expected_exit_year", "Expected exit", "year", "year"),
     Col("helper_id", "Helper (cadre)", "id", "text"),
 )
-_MEASURE_COLS = (
-    Col("year", "Year", "", "year"),
-    Col("package", "Package", "", "text"),
-    Col("households", "Households", "households", "int"),
-    Col("fiscal_yuan", "Fiscal", "wan yuan", "wan"),
-    Col("credit_yuan", "Credit", "wan yuan", "wan"),
-    Col("household_yuan", "Households' own", "wan yuan", "wan"),
-    Col("sections", "Plan §", "", "text"),
-    Col("responsible", "Responsible unit (plan)", "", "text"),
-    Col("time_limit", "Time limit (plan)", "", "text"),
+_GUIDE_TASK_WIDE = (
+    Col("target_exits", "Target", "households", "int"),
+    Col("planned_exits", "Planned", "households", "int"),
+    Col("p_met", "P(met)", "", "share"),
 )
+
+
+def _measure_cols(measures: pd.DataFrame) -> tuple[Col, ...]:
+    years = [c for c in measures.columns if str(c).startswith("households_")]
+    return (
+        Col("package", "Package", "", "text"),
+        Col("sections", "Plan §", "", "text"),
+        *[Col(c, f"Start {c.removeprefix('households_')}", "households", "int") for c in years],
+        Col("households", "All years", "households", "int"),
+        Col("fiscal_yuan", "Fiscal", "wan yuan", "wan"),
+        Col("credit_yuan", "Credit", "wan yuan", "wan"),
+        Col("household_yuan", "Households' own", "wan yuan", "wan"),
+    )
+
+
 _WORK_COLS = (
     Col("village_name", "Village", "", "text"),
     Col("work", "Work", "", "text"),
@@ -1010,12 +1019,6 @@ _PLAN_MEASURE_COLS = (
     Col("target", "Target", "", "text"),
     Col("responsible", "Responsible unit", "", "text"),
     Col("time_limit", "Time limit", "", "text"),
-)
-_TASK_COLS = tuple(
-    c for c in TABLE_SPECS["reduction_tasks"].columns if c.name not in ("county", "county_zh")
-)
-_INCOME_COLS = tuple(
-    c for c in TABLE_SPECS["income_targets"].columns if c.name not in ("county", "county_zh")
 )
 
 
@@ -1088,15 +1091,34 @@ def county_guide_html(
         f'<dl class="facts"><dt>Strategy (plan §25)</dt><dd>{_e(g["strategy"])}</dd>'
         f"<dt>Who leads (plan §16)</dt><dd>{_e(g['responsible'])}</dd></dl></section>",
         "<h2>1. Targets and tasks by year</h2>",
-        table_html(tasks, _TASK_COLS, low=required_confidence),
+        '<p class="note">Registered poor households to exit, cumulative by the end of each '
+        "year: the plan's target, the exits the allocation plans for, and the probability "
+        "that the target is met.</p>",
+        wide_table_html(
+            tasks,
+            leading=(Col("n_registered", "Registered", "households 2014", "int"),),
+            per_year=_GUIDE_TASK_WIDE,
+            low=required_confidence,
+        )
+        if len(tasks)
+        else "",
         "<h3>Income targets of poor households</h3>",
-        table_html(g["income_targets"], _INCOME_COLS),
+        wide_table_html(
+            g["income_targets"],
+            leading=(Col("base_income_pc", "2014 income", "yuan per person", "num"),),
+            per_year=_INCOME_WIDE,
+            below=("projected_p50", "goal_income_pc"),
+        )
+        if len(g["income_targets"])
+        else "",
         "<h2>2. Villages</h2>",
         table_html(g["villages"], _VILLAGE_COLS),
-        "<h2>3. Planned measures, with responsible units and time limits</h2>",
-        table_html(g["measures"], _MEASURE_COLS)
+        "<h2>3. Planned measures</h2>",
+        table_html(g["measures"], _measure_cols(g["measures"]))
         if len(g["measures"])
         else '<p class="note">No packages planned in this county.</p>',
+        "<h3>Who is responsible, and by when (as the plan assigns)</h3>",
+        table_html(g["measure_units"], _PLAN_MEASURE_COLS, units=False),
         "<h2>4. Money by source and year</h2>",
         '<p class="note">County pool: money raised by the county (it stays in the county). '
         "City pool: municipal money the allocation spends in this county. 万元.</p>",
@@ -1133,16 +1155,15 @@ _ANNOUNCE_PROJECT_COLS = (
     Col("village_name", "Village", "", "text"),
     Col("is_immigrant", "Immigrant village", "", "bool"),
     Col("n_poor_households", "Poor households", "households", "int"),
-    Col("package", "Project (package)", "", "text"),
+    Col("projects", "Projects (households supported)", "", "text"),
     Col("households", "Households supported", "households", "int"),
     Col("fiscal_yuan", "Fiscal money", "wan yuan", "wan"),
 )
 _ANNOUNCE_WORK_COLS = (
     Col("village_name", "Village", "", "text"),
-    Col("work", "Work", "", "text"),
-    Col("section", "Plan §", "", "text"),
+    Col("works", "Works (plan §)", "", "text"),
     Col("due_year", "Due by end of", "year", "year"),
-    Col("cost_yuan", "Cost (plan)", "wan yuan", "wan"),
+    Col("cost_yuan", "Cost stated by the plan", "wan yuan", "wan"),
 )
 
 
