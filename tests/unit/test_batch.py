@@ -369,6 +369,29 @@ def test_pipeline_may_not_overwrite_fields_the_batch_owns(tmp_path: Path) -> Non
     assert "batch runner writes itself" in run.error
 
 
+def test_kernel_runs_this_interpreter_whatever_the_kernelspec_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A user-wide "python3" kernelspec pointing elsewhere (another venv, the system Python).
+    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    spec = {"argv": ["/nonexistent/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]}
+    spec |= {"display_name": "Python 3 (elsewhere)", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    output_dir = tmp_path / "run"
+    (output_dir / "tables").mkdir(parents=True)
+    (output_dir / "tables" / "numbers.csv").write_text("county_id,value\nsuzhou,2.5\n")
+    parameters = {"scenario": str(PLAN), "seed": 3, "replications": 5}
+
+    execute_notebook(REPORT, tmp_path / "out.ipynb", parameters | {"output_dir": str(output_dir)})
+
+    printed = stream_text(tmp_path / "out.ipynb")
+    assert f"python: {sys.executable}" in printed
+    assert "total value: 2.5" in printed
+    assert "seed: 3, replications: 5" in printed
+
+
 class _FlakyPapermill:
     """Stands in for ``papermill.execute_notebook``: fails ``failures`` times, then succeeds."""
 
