@@ -82,8 +82,11 @@ def read_registry(path: str | Path) -> Registry:
     return Registry(typed, typed_villages if typed_villages is not None else empty_villages, None)
 
 
-def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
-    # Categories as plain strings so every reader sees the same thing.
+def _for_file(frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    """The table as written: Parquet keeps categoricals (dictionary-encoded strings, which every
+    Parquet reader understands, small and fast); text formats get plain strings."""
+    if fmt == "parquet":
+        return frame
     return frame.astype({c: "string" for c in frame.columns if frame[c].dtype == "category"})
 
 
@@ -92,8 +95,8 @@ def write_registry(registry: Registry, path: str | Path) -> Path:
     path = Path(path)
     fmt = _format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    households = _for_file(registry.households)
-    villages = _for_file(registry.villages)
+    households = _for_file(registry.households, fmt)
+    villages = _for_file(registry.villages, fmt)
     if fmt == "excel":
         if len(households) > EXCEL_MAX_ROWS:
             raise InputError.single(
@@ -128,7 +131,7 @@ def write_registry_chunks(chunks: Iterable[Registry], path: str | Path) -> tuple
     villages: pd.DataFrame | None = None
     try:
         for i, chunk in enumerate(chunks):
-            frame = _for_file(chunk.households)
+            frame = _for_file(chunk.households, fmt)
             n_households += len(frame)
             n_people += int(frame["n_members"].sum())
             villages = chunk.villages
@@ -145,9 +148,9 @@ def write_registry_chunks(chunks: Iterable[Registry], path: str | Path) -> tuple
     if villages is not None:
         side = villages_path(path)
         if fmt == "csv":
-            _for_file(villages).to_csv(side, index=False)
+            _for_file(villages, fmt).to_csv(side, index=False)
         else:
-            _for_file(villages).to_parquet(side, index=False)
+            _for_file(villages, fmt).to_parquet(side, index=False)
     return n_households, n_people
 
 

@@ -20,19 +20,20 @@ from fupinsim.data import CAUSES, registry_calibration
 from fupinsim.registry.identify import (
     adjust_people,
     assign_helpers,
-    classify_support,
     identification_rates,
     measure_incomes,
     record_main_cause,
     recorded_income_pc,
     register_by_quota,
+    support_codes,
     truly_poor,
 )
+from fupinsim.registry.schema import SUPPORT_CLASSES
 from fupinsim.registry.synthetic import (
     RegistryPlan,
     finish_households,
     finish_villages,
-    generate_households_block,
+    generate_households_blocks,
     generate_villages,
     largest_remainder,
     plan_registry,
@@ -104,18 +105,23 @@ def _fill_registration(
         if gen is not None
         else frame["cause"].to_numpy()
     )
-    causes = np.array(CAUSES, dtype=object)[np.maximum(codes, 0)]
-    frame["main_cause"] = pd.Series(causes, index=frame.index).where(registered, None)
+    # Categoricals from codes and masked integer arrays: no per-row Python strings or objects
+    # (this step dominated the national run when it built strings and called ``where``).
+    missing = ~registered
+    frame["main_cause"] = pd.Categorical.from_codes(
+        np.where(registered, codes, -1), dtype=pd.CategoricalDtype(list(CAUSES))
+    )
     frame["is_registered"] = registered
-    frame["registered_year"] = pd.Series(
-        pd.array(np.full(len(frame), BASE_YEAR), dtype="Int16"), index=frame.index
-    ).where(registered, pd.NA)
-    frame["support_class"] = pd.Series(classify_support(frame), index=frame.index).where(
-        registered, None
+    frame["registered_year"] = pd.arrays.IntegerArray(
+        np.full(len(frame), BASE_YEAR, dtype=np.int16), missing.copy()
+    )
+    frame["support_class"] = pd.Categorical.from_codes(
+        np.where(registered, support_codes(frame), -1),
+        dtype=pd.CategoricalDtype(list(SUPPORT_CLASSES)),
     )
     helper = assign_helpers(frame, registered)
-    frame["helper_id"] = pd.Series(pd.array(helper, dtype="Int64"), index=frame.index).where(
-        registered, pd.NA
+    frame["helper_id"] = pd.arrays.IntegerArray(
+        np.where(registered, helper, 0).astype(np.int64), missing.copy()
     )
 
 
@@ -150,10 +156,7 @@ def generate_registry(scenario: Scenario) -> Registry:
         return Registry(households, chunks[0].villages if chunks else villages, None)
 
     tap = villages["has_tap_water"].to_numpy()
-    frame = pd.concat(
-        [generate_households_block(plan, b, tap) for b in range(plan.n_blocks)],
-        ignore_index=True,
-    )
+    frame = generate_households_blocks(plan, range(plan.n_blocks), tap)
     frame = measure_incomes(frame, plan, scenario.registry.identification.measurement_sigma)
     registered = register_by_quota(frame, plan, scenario.registry.identification)
 
@@ -204,32 +207,43 @@ def _registered_only_chunks(
     targets = _block_people_targets(plan)
     sigma = scenario.registry.identification.measurement_sigma
     for first in range(0, plan.n_blocks, blocks_per_chunk):
-        parts = []
-        for block in range(first, min(first + blocks_per_chunk, plan.n_blocks)):
-            frame = generate_households_block(plan, block, tap)
-            frame = measure_incomes(frame, plan, sigma)
+        blocks = range(first, min(first + blocks_per_chunk, plan.n_blocks))
+        # One table per chunk, then per-block steps on array slices: results are identical to
+        # block-by-block frames (each block keeps its own random streams) without a pandas
+        # concat and copy per block.
+        frame = generate_households_blocks(plan, blocks, tap)
+        frame = measure_incomes(frame, plan, sigma)
+        members = frame["n_members"].to_numpy().copy()
+        dependants = _dependants(frame)
+        cell = frame["cell"].to_numpy()
+        wubao = frame["is_wubao"].to_numpy()
+        latent = frame["cause"].to_numpy()
+        causes = np.empty(len(frame), dtype=np.int64)
+        start = 0
+        for block in blocks:
+            rows = slice(start, start + plan.positions(block).size)
+            start = rows.stop
             gen = rng.generator(plan.seed, "registry", _PEOPLE_KEY, block)
-            members = frame["n_members"].to_numpy()
-            dependants = _dependants(frame)
-            cell = frame["cell"].to_numpy()
-            wubao = frame["is_wubao"].to_numpy()
-            for index in np.unique(cell):
-                in_cell = cell == index
-                members = adjust_people(
-                    members,
-                    dependants,
-                    in_cell & ~wubao,
-                    int(targets[index, block]) - int(members[in_cell & wubao].sum()),
+            block_members = members[rows]
+            block_cell = cell[rows]
+            block_wubao = wubao[rows]
+            for index in np.unique(block_cell):
+                in_cell = block_cell == index
+                block_members = adjust_people(
+                    block_members,
+                    dependants[rows],
+                    in_cell & ~block_wubao,
+                    int(targets[index, block]) - int(block_members[in_cell & block_wubao].sum()),
                     gen,
                 )
-            _set_members(frame, members)
-            frame["cause"] = record_main_cause(
-                frame, frame["cause"].to_numpy(), np.ones(len(frame), dtype=bool), gen
+            members[rows] = block_members
+            causes[rows] = record_main_cause(
+                frame.iloc[rows], latent[rows], np.ones(rows.stop - rows.start, dtype=bool), gen
             )
-            parts.append(frame)
-        households = pd.concat(parts, ignore_index=True)
-        _fill_registration(households, np.ones(len(households), dtype=bool), None)
-        yield Registry(finish_households(households), villages, None)
+        _set_members(frame, members)
+        frame["cause"] = causes
+        _fill_registration(frame, np.ones(len(frame), dtype=bool), None)
+        yield Registry(finish_households(frame), villages, None)
 
 
 def iter_registry_chunks(

@@ -28,6 +28,7 @@ import pandas as pd
 
 from fupinsim import data, rng
 from fupinsim.errors import InputError
+from fupinsim.registry.schema import SUPPORT_CLASSES
 from fupinsim.registry.synthetic import MAX_MEMBERS, RegistryPlan
 from fupinsim.scenario import IdentificationSettings
 from fupinsim.units import BASE_YEAR
@@ -40,6 +41,7 @@ __all__ = [
     "measure_incomes",
     "record_main_cause",
     "register_by_quota",
+    "support_codes",
 ]
 
 _MARKET = (
@@ -70,7 +72,7 @@ def measure_incomes(households: pd.DataFrame, plan: RegistryPlan, sigma: float) 
         noise = rng.generator(plan.seed, "identification", block).lognormal(0.0, sigma, size)
         in_block = (positions // plan.block_households) == block
         factor[in_block] = noise[positions[in_block] - block * plan.block_households]
-    out = households.copy()
+    out = households.copy(deep=False)  # copy-on-write: the caller's table is not changed
     for column in _MARKET:
         out[column] = out[column].to_numpy() * factor
     out["income_pc"] = recorded_income_pc(out)
@@ -224,11 +226,17 @@ def record_main_cause(
     return codes
 
 
-def classify_support(households: pd.DataFrame) -> np.ndarray:
-    """§25 class of each household: 'development' with labour, else 'social_security'."""
+def support_codes(households: pd.DataFrame) -> np.ndarray:
+    """§25 class of each household as a code into ``SUPPORT_CLASSES`` (0 development, 1 social
+    security)."""
     no_labour = households["n_labour"].to_numpy() == 0
     cover = no_labour | households["is_wubao"].to_numpy()
-    return np.where(cover, "social_security", "development")
+    return cover.astype(np.int8)
+
+
+def classify_support(households: pd.DataFrame) -> np.ndarray:
+    """§25 class of each household: 'development' with labour, else 'social_security'."""
+    return np.asarray(SUPPORT_CLASSES)[support_codes(households)]
 
 
 def assign_helpers(households: pd.DataFrame, registered: np.ndarray) -> np.ndarray:

@@ -239,9 +239,15 @@ def _coerce(frame: pd.DataFrame, columns: tuple[ColumnSpec, ...]) -> pd.DataFram
         series = frame[spec.name]
         if spec.dtype == "category":
             dtype = pd.CategoricalDtype(list(spec.allowed or ()))
-            out[spec.name] = series.astype("object").where(series.notna(), None).astype(dtype)
+            if series.dtype == dtype:
+                out[spec.name] = series
+            elif isinstance(series.dtype, pd.CategoricalDtype):
+                out[spec.name] = series.cat.set_categories(dtype.categories)
+            else:
+                out[spec.name] = series.astype("object").where(series.notna(), None).astype(dtype)
         else:
-            out[spec.name] = series.astype(pd.api.types.pandas_dtype(spec.dtype))
+            target = pd.api.types.pandas_dtype(spec.dtype)
+            out[spec.name] = series if series.dtype == target else series.astype(target)
     return pd.DataFrame(out, index=frame.index)
 
 
