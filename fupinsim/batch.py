@@ -93,7 +93,7 @@ __all__ = [
 ]
 
 #: The pipeline hook used unless another is given: ``run_to_directory(scenario, folder) -> dict``.
-DEFAULT_PIPELINE = "fupinsim.pipeline:run_to_directory"
+DEFAULT_PIPELINE = "fupinsim.io.run:run_to_directory"
 
 #: Parameters every planner notebook declares in its cell tagged ``parameters``.
 NOTEBOOK_PARAMETERS: tuple[str, ...] = ("scenario", "seed", "replications", "output_dir")

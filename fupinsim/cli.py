@@ -210,6 +210,121 @@ def simulate(
     )
 
 
+@cli.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--objective",
+    type=click.Choice(["min_cost", "max_exits"]),
+    default=None,
+    help="Allocation objective (default: the scenario's).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Output folder (default outputs/<scenario>); replaced only on success.",
+)
+@click.option(
+    "--registry",
+    "registry_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Use this registry file instead of the synthetic registry.",
+)
+@click.option(
+    "--replications",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Monte Carlo replications (default: the scenario's).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes for the microsimulation.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit with code 3 when a target cannot be met (the run is still written).",
+)
+@planner_errors
+def run(
+    scenario: str,
+    objective: str | None,
+    out: str | None,
+    registry_path: str | None,
+    replications: int | None,
+    workers: int,
+    strict: bool,
+) -> None:
+    """Run the whole plan: registry, microsim, funding, allocation, household plans, loop."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from fupinsim.errors import TargetsNotMetError
+    from fupinsim.io.outputs import atomic_output_dir, environment_info, write_manifest
+    from fupinsim.io.registry_files import read_registry
+    from fupinsim.io.run import run_to_directory
+    from fupinsim.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    registry_ = read_registry(registry_path) if registry_path else None
+    folder = Path(out) if out else Path("outputs") / loaded.id
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    with (
+        tqdm(desc=f"run {loaded.id}", unit="step", file=sys.stderr, leave=False) as bar,
+        atomic_output_dir(folder) as work,
+    ):
+
+        def step(name: str) -> None:
+            bar.set_postfix_str(name)
+            bar.update()
+
+        fields = run_to_directory(
+            loaded,
+            work,
+            registry=registry_,
+            objective=objective,
+            replications=replications,
+            workers=workers,
+            step=step,
+        )
+        write_manifest(
+            {
+                "status": "ok",
+                "scenario_id": loaded.id,
+                "scenario_file": str(Path(scenario).resolve()),
+                "scenario_hash": loaded.hash,
+                "seed": loaded.seed,
+                "replications": replications or loaded.microsim.replications,
+                "started_at": started,
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "environment": environment_info(),
+                **fields,
+            },
+            work,
+        )
+    missed = int(fields.get("targets_missed", 0))
+    money = float(fields.get("money_missing_yuan", 0.0))
+    click.echo(
+        f"{folder}: run complete ({fields['solver']} {fields['solver_status']}, objective "
+        f"{fields['objective_value']:,.0f}); "
+        + (
+            "every target of the schedule can be met."
+            if missed == 0
+            else f"{missed} county-year targets cannot be met; money that would close the gaps "
+            f"where money helps: {money / 10_000:,.1f} wan yuan (see tables/shortfall.csv)."
+        )
+    )
+    if strict and missed:
+        raise TargetsNotMetError(f"{missed} targets cannot be met (--strict)")
+
+
 @cli.command("check-registry")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @planner_errors

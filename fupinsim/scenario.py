@@ -484,17 +484,18 @@ class FundingSettings(_Section):
     )
     integrated_agriculture_wan: dict[str, float] = field(
         default_factory=lambda: {
-            "suzhou": 600.0,
-            "yumen": 900.0,
-            "dunhuang": 250.0,
-            "guazhou": 1_200.0,
-            "jinta": 450.0,
-            "subei": 100.0,
-            "aksai": 80.0,
+            "suzhou": 98.0,
+            "yumen": 198.0,
+            "dunhuang": 36.0,
+            "guazhou": 278.0,
+            "jinta": 78.0,
+            "subei": 15.0,
+            "aksai": 13.0,
         },
         description="Agriculture-related funds integrated for poverty each year, by county.",
         unit="wan yuan per year",
-        source="ESTIMATE: proportional to registered poor, about 300 yuan per poor person",
+        source="ESTIMATE: 150 yuan per registered poor person a year (the registry's people per "
+        "county), a small share of agricultural funds actually redirected",
     )
     idle_stock_wan: dict[str, float] = field(
         default_factory=lambda: {
@@ -518,17 +519,19 @@ class FundingSettings(_Section):
         source="PLAN §19: recover more than 50% in the year",
     )
     provincial_transfer_wan: dict[int, float] = field(
-        default_factory=lambda: {2015: 6_000.0, 2016: 6_500.0, 2017: 7_000.0},
+        default_factory=lambda: {2015: 2_000.0, 2016: 2_000.0, 2017: 2_000.0},
         description="Provincial and central special poverty transfers to the city, by year "
         "(split to counties by the factor method).",
         unit="wan yuan per year",
-        source="ESTIMATE: about 1,300 yuan per registered poor person a year",
+        source="ESTIMATE: about 420 yuan per registered poor person a year; Jiuquan's counties "
+        "are not national key poverty counties, so they get a small share of Gansu's funds",
     )
     pairing_donations_wan: dict[int, float] = field(
-        default_factory=lambda: {2015: 800.0, 2016: 800.0, 2017: 800.0},
+        default_factory=lambda: {2015: 300.0, 2016: 300.0, 2017: 300.0},
         description="Enterprise pairing and donations (plan §13), city pool, by year.",
         unit="wan yuan per year",
-        source="ESTIMATE",
+        source="ESTIMATE: a few million yuan a year from the '10.17' poverty day and pairing "
+        "enterprises",
     )
     carry_over: bool = field(
         True, description="Unspent money may carry over to the next year.", unit="flag"
