@@ -69,8 +69,9 @@ __all__ = [
     "village_summary",
 ]
 
-#: Id used for city-wide total rows (Jiuquan City, 酒泉市).
-CITY_ID = "jiuquan"
+#: Id of city-wide total rows (Jiuquan City, 酒泉市), as the simulation's ``county_year`` and
+#: the funding pools name it.
+CITY_ID = "city"
 CITY_NAME_EN = "Jiuquan City (total)"
 CITY_NAME_ZH = "酒泉市"
 #: Village groups of the exit targets and the county-year results, in display order.
@@ -408,6 +409,9 @@ class InfrastructureWork:
         The plan's deadline (end of year).
     cost_yuan:
         Cost per village where the plan states one (yuan), else ``nan``.
+    package_id:
+        The catalogue's village package that builds it, when the pipeline plans it (its
+        ``village_works`` table gives the start year and the cost).
     """
 
     flag: str
@@ -416,12 +420,15 @@ class InfrastructureWork:
     scope: str
     due_year: int
     cost_yuan: float = math.nan
+    package_id: str | None = None
 
 
 #: Village infrastructure works, one per ``has_*`` column of the villages table (PLAN §6(5),
 #: §7, §9, §10, §12: each is required "by 2017" in the villages named in ``scope``).
 INFRASTRUCTURE_WORKS: tuple[InfrastructureWork, ...] = (
-    InfrastructureWork("has_paved_road", "Asphalt or cement road", "7(2)", "all", 2017),
+    InfrastructureWork(
+        "has_paved_road", "Asphalt or cement road", "7(2)", "all", 2017, package_id="village_road"
+    ),
     InfrastructureWork("has_bus", "Bus line", "7(2)", "all", 2017),
     InfrastructureWork("has_tap_water", "Safe tap water", "7(1)", "all", 2017),
     InfrastructureWork("has_power", "Power grid upgrade", "7(4)", "poor", 2017),
@@ -429,10 +436,21 @@ INFRASTRUCTURE_WORKS: tuple[InfrastructureWork, ...] = (
     InfrastructureWork("has_clinic", "Village clinic", "9", "poor", 2017, 100_000.0),
     InfrastructureWork("has_culture_room", "Culture room", "10", "immigrant", 2017),
     InfrastructureWork(
-        "has_cooperative", "Cooperative or mutual-aid association", "6(5)", "poor", 2017
+        "has_cooperative",
+        "Cooperative or mutual-aid association",
+        "6(5)",
+        "poor",
+        2017,
+        package_id="village_market",
     ),
     InfrastructureWork(
-        "has_mutual_aid_fund", "Mutual-aid fund (≥ 500,000 yuan)", "12", "poor", 2017, 500_000.0
+        "has_mutual_aid_fund",
+        "Mutual-aid fund (≥ 500,000 yuan)",
+        "12",
+        "poor",
+        2017,
+        500_000.0,
+        package_id="village_mutual_aid",
     ),
 )
 _WORK_BY_FLAG = {w.flag: w for w in INFRASTRUCTURE_WORKS}
@@ -862,6 +880,7 @@ def reduction_tasks(
     out = target_probability.copy()
     for key in ("county_id", "villages"):
         out[key] = out[key].astype(str)
+    out = out[out["county_id"] != CITY_ID]  # city totals are recomputed below
     out["year"] = out["year"].astype("int64")
     if exit_targets is not None:
         extra = exit_targets[[*keys, "target_share", "n_registered"]].copy()
@@ -1040,9 +1059,14 @@ def county_assessment(
     tp["year"] = tp["year"].astype("int64")
     if years is None:
         years = sorted(int(y) for y in tp["year"].unique())
+    tp = tp[tp["county_id"] != CITY_ID]
     households_income = _county_income(county_year, "mean_income_pc")
     village_income = _county_income(county_year, village_income_indicator)
-    county_ids = _county_order(tp["county_id"].tolist() + households_income["county_id"].tolist())
+    county_ids = [
+        c
+        for c in _county_order(tp["county_id"].tolist() + households_income["county_id"].tolist())
+        if c != CITY_ID
+    ]
     rows = []
     for year in years:
         g_h = _growth(households_income, int(year), base_year)
@@ -1154,12 +1178,15 @@ def scenario_summary(
         (fiscal), ``credit_yuan, household_yuan, money_missing_yuan, missing_exits,
         at_risk`` (list of dicts ``county_id, villages, label, year, p_met``, worst first),
         ``verdict`` (``on track`` / ``at risk`` / ``unlikely``), ``verdict_text``.
+        ``targets_missed_by_plan`` (allocation shortfall rows with missing exits) and
+        ``targets_money_cannot_close`` (of those, with no amount of money that closes them).
         ``money_missing_yuan`` sums, over target groups, the largest ``extra_yuan_to_close``
         of any year (closing the worst year's cumulative gap closes the others).
     """
     tp = target_probability.copy()
     tp["county_id"] = tp["county_id"].astype(str)
     tp["villages"] = tp["villages"].astype(str)
+    tp = tp[tp["county_id"] != CITY_ID]
     final = int(tp["year"].max()) if final_year is None else int(final_year)
     last = tp[tp["year"] == final]
     target = float(last["target_exits"].sum())
@@ -1182,6 +1209,7 @@ def scenario_summary(
         for r in at_risk.to_dict("records")
     ]
     money_missing, missing_exits = 0.0, 0.0
+    n_missed, n_money_cannot = 0, 0
     if shortfall is not None and len(shortfall):
         sf = shortfall.copy()
         sf["county_id"] = sf["county_id"].astype(str)
@@ -1189,6 +1217,10 @@ def scenario_summary(
         grouped = sf.groupby(["county_id", "villages"])
         money_missing = float(grouped["extra_yuan_to_close"].max().sum())
         missing_exits = float(sf.loc[sf["year"] == final, "missing_exits"].sum())
+        missed = sf["missing_exits"] > 0
+        n_missed = int(missed.sum())
+        # NaN money: no amount closes the gap (capacity or exit yield binds).
+        n_money_cannot = int((missed & sf["extra_yuan_to_close"].isna()).sum())
     if p_all >= required_confidence:
         verdict = "on track"
         text = f"The {final} targets will very likely be met (P(all targets met) = {p_all:.0%})."
@@ -1220,6 +1252,8 @@ def scenario_summary(
         "household_yuan": _sum(allocation, "household_yuan"),
         "money_missing_yuan": money_missing,
         "missing_exits": missing_exits,
+        "targets_missed_by_plan": n_missed,
+        "targets_money_cannot_close": n_money_cannot,
         "at_risk": risk_list,
         "verdict": verdict,
         "verdict_text": text,
@@ -1324,25 +1358,44 @@ def village_packages(household_plans: pd.DataFrame, households: pd.DataFrame) ->
     return out.reset_index(drop=True)
 
 
-def village_infrastructure_works(villages: pd.DataFrame) -> pd.DataFrame:
+def village_infrastructure_works(
+    villages: pd.DataFrame, village_works: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Planned village infrastructure works (data of the infrastructure layout map).
 
     A work is planned where a village lacks an item (``has_* == False``) that the plan requires
     in that kind of village by its deadline (:data:`INFRASTRUCTURE_WORKS`). Gaps outside a work's
     scope (e.g. no clinic in a village that is not poor) are listed with ``planned = False``.
+    Works the pipeline itself plans and costs (its ``village_works`` table: roads, cooperatives,
+    mutual-aid funds) carry the model's start year and cost (``modelled = True``); the others
+    carry the plan's deadline and, where the plan states one, its cost.
 
     Parameters
     ----------
     villages
         ``village_id, county_id, is_immigrant, is_poor_village`` and the ``has_*`` columns
         (:data:`fupinsim.registry.schema.VILLAGE_INFRASTRUCTURE`; missing columns are skipped).
+    village_works
+        Optional pipeline table ``village_id, package_id, start_year`` and cost columns
+        ``cost_fiscal_yuan, cost_credit_yuan, cost_household_yuan`` (yuan per village).
 
     Returns
     -------
     DataFrame
         One row per village and gap: ``village_id, county_id, flag, work, section, planned,
-        due_year, cost_yuan, responsible, time_limit``.
+        modelled, start_year, due_year, cost_yuan, responsible, time_limit``.
     """
+    modelled: dict[tuple[int, str], dict[str, Any]] = {}
+    if village_works is not None and len(village_works):
+        for r in village_works.to_dict("records"):
+            cost = sum(
+                float(r.get(c, 0.0) or 0.0)
+                for c in ("cost_fiscal_yuan", "cost_credit_yuan", "cost_household_yuan")
+            )
+            modelled[(int(r["village_id"]), str(r["package_id"]))] = {
+                "start_year": int(r["start_year"]),
+                "cost_yuan": cost,
+            }
     rows = []
     for village in villages.to_dict("records"):
         for flag in VILLAGE_INFRASTRUCTURE:
@@ -1355,6 +1408,8 @@ def village_infrastructure_works(villages: pd.DataFrame) -> pd.DataFrame:
                 or (work.scope == "immigrant" and bool(village["is_immigrant"]))
             )
             measure = _MEASURE_BY_SECTION[work.section]
+            model = modelled.get((int(village["village_id"]), str(work.package_id)))
+            cost = work.cost_yuan if in_scope else math.nan
             rows.append(
                 {
                     "village_id": village["village_id"],
@@ -1362,9 +1417,11 @@ def village_infrastructure_works(villages: pd.DataFrame) -> pd.DataFrame:
                     "flag": flag,
                     "work": work.work,
                     "section": work.section,
-                    "planned": in_scope,
-                    "due_year": work.due_year if in_scope else pd.NA,
-                    "cost_yuan": work.cost_yuan if in_scope else math.nan,
+                    "planned": in_scope or model is not None,
+                    "modelled": model is not None,
+                    "start_year": model["start_year"] if model else pd.NA,
+                    "due_year": work.due_year if in_scope or model else pd.NA,
+                    "cost_yuan": model["cost_yuan"] if model else cost,
                     "responsible": measure.responsible,
                     "time_limit": measure.time_limit,
                 }
@@ -1376,6 +1433,8 @@ def village_infrastructure_works(villages: pd.DataFrame) -> pd.DataFrame:
         "work",
         "section",
         "planned",
+        "modelled",
+        "start_year",
         "due_year",
         "cost_yuan",
         "responsible",
@@ -1383,6 +1442,7 @@ def village_infrastructure_works(villages: pd.DataFrame) -> pd.DataFrame:
     ]
     out = pd.DataFrame(rows, columns=columns)
     out["due_year"] = out["due_year"].astype("Int64")
+    out["start_year"] = out["start_year"].astype("Int64")
     return out
 
 
@@ -1394,6 +1454,7 @@ def village_summary(
     village_year: pd.DataFrame | None = None,
     final_year: int = 2017,
     package_labels: Mapping[str, str] | None = None,
+    village_works: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per village: size, poor, dominant package, infrastructure gaps, P(exit).
 
@@ -1411,6 +1472,8 @@ def village_summary(
         Year whose village P(exit) is reported.
     package_labels
         Optional readable package names.
+    village_works
+        Optional pipeline village works (see :func:`village_infrastructure_works`).
 
     Returns
     -------
@@ -1459,7 +1522,7 @@ def village_summary(
     out["dominant_label"] = out["dominant_package"].map(
         lambda p: package_label(str(p), package_labels) if isinstance(p, str) else None
     )
-    works = village_infrastructure_works(villages)
+    works = village_infrastructure_works(villages, village_works)
     planned = works[works["planned"]]
     out["n_gaps"] = vid.map(works.groupby("village_id").size()).fillna(0).astype("int64")
     out["n_planned_works"] = vid.map(planned.groupby("village_id").size()).fillna(0).astype("int64")
@@ -1609,6 +1672,14 @@ def _problems(hh: Mapping[str, Any], line: float, line_year: int) -> list[dict[s
     return out
 
 
+def _exit_year_column(plans: pd.DataFrame) -> str | None:
+    """The plan's best exit-year column: simulated if the pipeline added it, else the LP's."""
+    for column in ("simulated_exit_year", "expected_exit_year"):
+        if column in plans and plans[column].notna().any():
+            return column
+    return None
+
+
 def household_card(
     household_id: int,
     *,
@@ -1663,9 +1734,11 @@ def household_card(
           responsible``), ``social_security`` (text or ``None``);
         * ``responsibility``: ``helper_id``, ``county_responsible`` (§16), ``strategy`` (§25),
           ``units`` (list of ``{section, title, responsible, time_limit}``);
-        * ``tasks``: ``expected_exit_year``, ``target_group``, ``deadline_year`` (year the
-          group's schedule reaches 100 %), ``on_schedule``, ``path`` (list of ``{year,
-          income_pc_mean, p_exited, poverty_line}``).
+        * ``tasks``: ``expected_exit_year`` (the plan's ``simulated_exit_year`` if present, else
+          its ``expected_exit_year``) and ``expected_exit_basis``, ``expected_income_pc_2017``
+          (if the plan has it), ``target_group``, ``deadline_year`` (year the group's schedule
+          reaches 100 %), ``on_schedule``, ``path`` (list of ``{year, income_pc_mean,
+          p_exited, poverty_line}``).
     """
     hh = _row(households, "household_id", int(household_id), "households")
     county = str(hh["county_id"])
@@ -1772,9 +1845,16 @@ def household_card(
     }
     group = _target_group(county, bool(hh["is_immigrant"]), exit_targets)
     deadline = _deadline(county, group, exit_targets)
-    expected = None
-    if len(plans) and "expected_exit_year" in plans:
+    expected, basis, income_2017 = None, None, None
+    if len(plans) and "simulated_exit_year" in plans and plans["simulated_exit_year"].notna().any():
+        expected = _int(plans["simulated_exit_year"].min())
+        basis = "simulation of the plan (first year with P(exited) ≥ 0.5)"
+    elif len(plans) and "expected_exit_year" in plans and plans["expected_exit_year"].notna().any():
         expected = _int(plans["expected_exit_year"].min())
+        basis = "allocation (households of the same type)"
+    if len(plans) and "expected_income_pc_2017" in plans:
+        value = plans["expected_income_pc_2017"].iloc[0]
+        income_2017 = None if pd.isna(value) else float(value)
     path = []
     if household_results is not None and len(household_results):
         own = household_results[household_results["household_id"] == int(household_id)]
@@ -1789,6 +1869,8 @@ def household_card(
             )
     tasks = {
         "expected_exit_year": expected,
+        "expected_exit_basis": basis,
+        "expected_income_pc_2017": income_2017,
         "target_group": group_label(county, group),
         "deadline_year": deadline,
         "on_schedule": None if expected is None or deadline is None else expected <= deadline,
@@ -1824,6 +1906,7 @@ def village_file(
     village_year: pd.DataFrame | None = None,
     exit_targets: pd.DataFrame | None = None,
     package_labels: Mapping[str, str] | None = None,
+    village_works: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """A village's file, "five things" (plan §4), as plain data.
 
@@ -1841,6 +1924,8 @@ def village_file(
         The exit schedule (default: the plan's).
     package_labels
         Optional readable package names.
+    village_works
+        Optional pipeline village works (see :func:`village_infrastructure_works`).
 
     Returns
     -------
@@ -1900,7 +1985,9 @@ def village_file(
             if f in village
         ],
     }
-    works = village_infrastructure_works(villages[villages["village_id"] == int(village_id)])
+    works = village_infrastructure_works(
+        villages[villages["village_id"] == int(village_id)], village_works
+    )
     causes = (
         poor["main_cause"]
         .astype("object")
@@ -1971,8 +2058,9 @@ def village_file(
     planned_exits: list[tuple[int, int]] = []
     listing = []
     by_household = plans.set_index("household_id") if len(plans) else None
-    if len(plans) and "expected_exit_year" in plans:
-        counts = plans["expected_exit_year"].dropna().astype("int64").value_counts().sort_index()
+    exit_column = _exit_year_column(plans) if len(plans) else None
+    if exit_column is not None:
+        counts = plans[exit_column].dropna().astype("int64").value_counts().sort_index()
         planned_exits = [(int(str(y)), int(n)) for y, n in counts.items()]
     for r in poor.sort_values("household_id").to_dict("records"):
         plan = (
@@ -1994,8 +2082,8 @@ def village_file(
                 if plan is None
                 else package_label(str(plan["package_id"]), package_labels),
                 "expected_exit_year": None
-                if plan is None
-                else _int(plan.get("expected_exit_year")),
+                if plan is None or exit_column is None
+                else _int(plan.get(exit_column)),
             }
         )
     monitoring = {
@@ -2129,6 +2217,7 @@ def county_guide(
     village_year: pd.DataFrame | None = None,
     assessment: pd.DataFrame | None = None,
     package_labels: Mapping[str, str] | None = None,
+    village_works: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Content of a county's poverty alleviation guide ("one guide", §26), as plain data.
 
@@ -2145,6 +2234,8 @@ def county_guide(
         year, funding pools, village exit probabilities, county assessment.
     package_labels
         Optional readable package names.
+    village_works
+        Optional pipeline village works (see :func:`village_infrastructure_works`).
 
     Returns
     -------
@@ -2193,6 +2284,9 @@ def county_guide(
     names = vil.set_index("village_id")["village_name"]
     listing.insert(2, "village_name", listing["village_id"].map(names))
     if household_plans is not None and len(household_plans):
+        plans = household_plans.drop_duplicates("household_id").copy()
+        exit_column = _exit_year_column(plans)
+        plans["expected_exit_year"] = plans[exit_column] if exit_column else pd.NA
         plan_cols = [
             c
             for c in (
@@ -2202,17 +2296,13 @@ def county_guide(
                 "expected_exit_year",
                 "cost_fiscal_yuan",
             )
-            if c in household_plans
+            if c in plans
         ]
-        listing = listing.merge(
-            household_plans[plan_cols].drop_duplicates("household_id"),
-            on="household_id",
-            how="left",
-        )
+        listing = listing.merge(plans[plan_cols], on="household_id", how="left")
         listing["package"] = listing["package_id"].map(
             lambda p: package_label(p, package_labels) if isinstance(p, str) else None
         )
-    works = village_infrastructure_works(vil)
+    works = village_infrastructure_works(vil, village_works)
     works = works[works["planned"]].merge(vil[["village_id", "village_name"]], on="village_id")
     assess_rows = pd.DataFrame()
     if assessment is not None and len(assessment):
@@ -2235,6 +2325,7 @@ def county_guide(
             household_plans=household_plans,
             village_year=village_year,
             package_labels=package_labels,
+            village_works=village_works,
         ),
         "households": listing.sort_values(["village_id", "household_id"], ignore_index=True),
         "measures": measures,
@@ -2259,19 +2350,34 @@ def announcement(
     allocation: pd.DataFrame | None = None,
     funding: pd.DataFrame | None = None,
     package_labels: Mapping[str, str] | None = None,
+    village_works: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """Content of the public announcement (§17): targets, funds and projects by county and village.
 
     Only counts and money are announced, never individual households' data.
+
+    Parameters
+    ----------
+    households, villages
+        Registry tables.
+    target_probability
+        ``county_id, villages, year, target_exits`` (the targets announced).
+    household_plans, allocation, funding
+        Optional pipeline tables (projects by village, city money spent in the county, pools).
+    package_labels
+        Optional readable package names.
+    village_works
+        Optional pipeline village works (see :func:`village_infrastructure_works`).
 
     Returns
     -------
     list of dict
         One per county (plan order): ``county_id, county, county_zh, targets`` (DataFrame
         ``villages, year, target_exits, target_exits_in_year``), ``money`` (yuan by source ×
-        year), ``village_projects`` (DataFrame: ``village_name, is_immigrant, n_poor_households,
-        package, households, fiscal_yuan``), ``village_works`` (DataFrame: ``village_name, work,
-        due_year, cost_yuan``).
+        year), ``village_projects`` (one row per village with planned support:
+        ``village_name, is_immigrant, n_poor_households, projects`` (packages with
+        households), ``households, fiscal_yuan``), ``village_works`` (one row per village with
+        planned works: ``village_name, works, due_year, cost_yuan``).
     """
     out = []
     tasks = reduction_tasks(target_probability)
@@ -2282,7 +2388,7 @@ def announcement(
             columns=["village_id", "county_id", "package_id", "households", "cost_fiscal_yuan"]
         )
     )
-    works = village_infrastructure_works(villages)
+    works = village_infrastructure_works(villages, village_works)
     works = works[works["planned"]]
     summary = village_summary(households, villages)
     for county in _county_order(villages["county_id"].astype(str)):
@@ -2302,7 +2408,7 @@ def announcement(
         )
         county_works = works[works["county_id"] == county].copy()
         county_works["item"] = county_works["work"] + " (§" + county_works["section"] + ")"
-        village_works = (
+        works_by_village = (
             county_works.groupby("village_id")
             .agg(
                 works=("item", "; ".join),
@@ -2322,7 +2428,7 @@ def announcement(
                 "targets": targets.reset_index(drop=True),
                 "money": _county_money(county, funding, allocation),
                 "village_projects": village_projects.reset_index(drop=True),
-                "village_works": village_works[
+                "village_works": works_by_village[
                     ["village_name", "works", "due_year", "cost_yuan"]
                 ].reset_index(drop=True),
             }

@@ -30,6 +30,7 @@ from matplotlib.patches import Ellipse, Patch
 from matplotlib.ticker import MaxNLocator
 
 from fupinsim.assess import (
+    CITY_ID,
     FUNDING_SOURCES,
     VILLAGE_GROUPS,
     county_label,
@@ -262,11 +263,21 @@ def fan_chart_remaining(
     if target_probability is not None and len(target_probability):
         tp = target_probability.copy()
         tp["county_id"] = tp["county_id"].astype(str)
+        tp = tp[tp["county_id"] != CITY_ID]
         worst = {str(k): float(v) for k, v in tp.groupby("county_id")["p_met"].min().items()}
-    fig = _figure(13, 6.6)
+        if len(tp):
+            worst[CITY_ID] = float(tp["p_met"].min())
+    # The city panel (when the simulation gives city totals) comes first; its step line sums
+    # the counties' targets.
+    counties_only = allowed[allowed["county_id"] != CITY_ID]
+    city_allowed = counties_only.groupby("year", as_index=False).agg(allowed=("allowed", "sum"))
+    allowed = pd.concat([counties_only, city_allowed.assign(county_id=CITY_ID)], ignore_index=True)
+    ids = _county_ids(series["county_id"])
+    if CITY_ID in ids:
+        ids = [CITY_ID] + [c for c in ids if c != CITY_ID]
+    fig = _figure(13, 6.9 if len(ids) >= 8 else 6.6)
     axes = fig.subplots(2, 4)
     flat = list(axes.ravel())
-    ids = _county_ids(series["county_id"])
     for ax, county in zip(flat, ids, strict=False):
         color = COUNTY_COLORS.get(county, "#444444")
         s = series[series["county_id"] == county]
@@ -280,7 +291,7 @@ def fan_chart_remaining(
                 a["year"], a["allowed"], where="post", color=_INK, linestyle="--", linewidth=1.3
             )
             ax.plot(a["year"], a["allowed"], linestyle="none", marker="v", color=_INK, markersize=5)
-        title = county_label(county, short=True)
+        title = "Jiuquan, all counties" if county == CITY_ID else county_label(county, short=True)
         title_color = _INK
         if county in worst:
             title += f"  ·  lowest P(met) {worst[county]:.0%}"
@@ -435,7 +446,9 @@ def immigrant_income_chart(
     Parameters
     ----------
     immigrant_income
-        ``year, mean, p05, p50, p95, goal_doubling, goal_level`` (yuan per person per year).
+        ``year, mean, p05, p50, p95, goal_doubling, goal_level`` and optionally ``goal_path``
+        (yuan per person per year). ``goal_doubling`` is the 2017 goal (twice the 2014
+        income; a path if it varies by year); ``goal_path`` the 25 %-a-year path.
     poverty_lines
         Optional ``year -> line`` drawn for reference (default the packaged national line).
     """
@@ -454,14 +467,33 @@ def immigrant_income_chart(
         label="Projection, 5-95% range",
     )
     ax.plot(years, frame["p50"], color=color, linewidth=2.4, marker="o", label="Projection, median")
-    ax.plot(
-        years,
-        frame["goal_doubling"],
-        color=_INK,
-        linestyle="--",
-        linewidth=1.5,
-        label="Goal: double the 2014 income by 2017 (plan §2)",
-    )
+    if "goal_path" in frame:
+        ax.plot(
+            years,
+            frame["goal_path"],
+            color="#555555",
+            linestyle="-.",
+            linewidth=1.2,
+            label="Path: +25% a year from 2014 (plan §2)",
+        )
+    doubling = frame["goal_doubling"].astype(float)
+    if doubling.nunique() == 1:
+        ax.axhline(
+            float(doubling.iloc[0]),
+            color=_INK,
+            linestyle="--",
+            linewidth=1.5,
+            label="Goal: double the 2014 income by 2017 (plan §2)",
+        )
+    else:
+        ax.plot(
+            years,
+            doubling,
+            color=_INK,
+            linestyle="--",
+            linewidth=1.5,
+            label="Goal: double the 2014 income by 2017 (plan §2)",
+        )
     level = float(frame["goal_level"].iloc[0])
     ax.axhline(
         level,
@@ -491,10 +523,10 @@ def immigrant_income_chart(
     if len(at_goal):
         row = at_goal.iloc[0]
         ax.axvline(goal_year, color="#bbbbbb", linewidth=1, zorder=0)
-        doubling = "reaches" if row["p50"] >= row["goal_doubling"] else "misses"
+        doubling_word = "reaches" if row["p50"] >= row["goal_doubling"] else "misses"
         level_word = "reaches" if row["p50"] >= row["goal_level"] else "misses"
         ax.annotate(
-            f"{goal_year} median {row['p50']:,.0f} yuan:\n{doubling} the doubling goal "
+            f"{goal_year} median {row['p50']:,.0f} yuan:\n{doubling_word} the doubling goal "
             f"({row['goal_doubling']:,.0f}),\n{level_word} the {row['goal_level']:,.0f} goal",
             (goal_year, row["p50"]),
             xytext=(14, -42),
@@ -1037,7 +1069,12 @@ _GAP_COLORS = ("#1A9850", "#FEE08B", "#FC8D59", "#D73027")
 _GAP_LABELS = ("none", "1-2", "3-4", "5 or more")
 
 
-def infrastructure_map(villages: pd.DataFrame, households: pd.DataFrame | None = None) -> Figure:
+def infrastructure_map(
+    villages: pd.DataFrame,
+    households: pd.DataFrame | None = None,
+    *,
+    village_works: pd.DataFrame | None = None,
+) -> Figure:
     """Infrastructure layout map (plan §26, picture 2): village gaps and planned works.
 
     Villages (schematic positions) coloured by the number of works planned by 2017 and sized
@@ -1049,8 +1086,11 @@ def infrastructure_map(villages: pd.DataFrame, households: pd.DataFrame | None =
         ``village_id, county_id, is_immigrant, is_poor_village, n_households`` and ``has_*``.
     households
         Optional registry households (sizes from the registry instead of ``n_households``).
+    village_works
+        Optional pipeline village works (see
+        :func:`fupinsim.assess.village_infrastructure_works`).
     """
-    works = village_infrastructure_works(villages)
+    works = village_infrastructure_works(villages, village_works)
     planned = works[works["planned"]]
     counts = planned.groupby("village_id").size()
     frame = villages[["village_id", "county_id", "n_households"]].copy()
@@ -1292,5 +1332,7 @@ def report_figures(
             package_labels=package_labels,
         )
     if has("villages"):
-        out["infrastructure_map"] = infrastructure_map(tables["villages"], tables.get("households"))
+        out["infrastructure_map"] = infrastructure_map(
+            tables["villages"], tables.get("households"), village_works=tables.get("village_works")
+        )
     return out

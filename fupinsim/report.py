@@ -757,10 +757,28 @@ def _headline_html(summary: Mapping[str, Any]) -> str:
             for r in risks
         )
         risk_html = f'<ul class="risk-list">{items}</ul>'
+    cannot = int(summary.get("targets_money_cannot_close", 0) or 0)
+    if cannot:
+        risk_html += (
+            f'<p class="bad">{cannot} target(s) cannot be met with more money alone: capacities '
+            "or what the packages can achieve bind (see Shortfalls).</p>"
+        )
     return (
         f'<section class="headline {css}"><div class="verdict">{_e(title)}</div>'
         f'<div class="tiles">{"".join(tiles)}</div>{risk_html}</section>'
     )
+
+
+_SHORTFALL_COLS = (
+    Col("group", "Target group", "", "text"),
+    Col("year", "Year", "", "year"),
+    Col("target_exits", "Target", "households", "int"),
+    Col("projected_exits", "Planned", "households", "num"),
+    Col("missing_exits", "Missing", "households", "num"),
+    Col("extra_yuan_to_close", "Money to close", "wan yuan", "wan"),
+    Col("binding_resource", "What binds", "", "text"),
+    Col("message", "Explanation", "", "text"),
+)
 
 
 _FIGURE_CAPTIONS: dict[str, tuple[str, str]] = {
@@ -860,6 +878,7 @@ def report_html(
     links: Mapping[str, str] | None = None,
     guide_links: Mapping[str, str] | None = None,
     manifest: Mapping[str, Any] | None = None,
+    shortfall: pd.DataFrame | None = None,
 ) -> str:
     """The scenario report, one self-contained HTML page.
 
@@ -884,6 +903,10 @@ def report_html(
         County name → relative href of its guide.
     manifest
         Run manifest (scenario hash, seed, replications, timings) shown in the header.
+    shortfall
+        Allocation shortfall (``county_id, villages, year, missing_exits,
+        extra_yuan_to_close`` and, when present, ``binding_resource, message``): missed
+        targets are listed under the shortfall figure.
     """
     scenario = str(summary.get("scenario_id", ""))
     title = str(summary.get("title", ""))
@@ -940,6 +963,15 @@ def report_html(
         parts.append(table_html(rows, _ASSESSMENT_COLS))
     parts.append("<h2>Money</h2>")
     parts += [figure("funding"), figure("allocation"), figure("shortfalls")]
+    if shortfall is not None and len(shortfall) and "missing_exits" in shortfall:
+        missed = shortfall[shortfall["missing_exits"] > 0].copy()
+        if len(missed):
+            missed["group"] = [
+                _group_text(str(c), str(v))
+                for c, v in zip(missed["county_id"], missed["villages"], strict=True)
+            ]
+            parts.append("<h3>Targets the allocation misses, and why</h3>")
+            parts.append(table_html(missed, _SHORTFALL_COLS))
     parts.append("<h2>Income</h2>")
     parts.append(figure("immigrant_income"))
     parts.append('<h2>The two pictures <span class="zh">两图</span></h2>')
@@ -1368,7 +1400,17 @@ def household_card_html(card: Mapping[str, Any], *, scenario: str = "") -> str:
     ]
     tasks_html = _facts(
         [
-            ("Expected exit year (plan)", str(t["expected_exit_year"] or "—")),
+            (
+                "Expected exit year",
+                f"{t['expected_exit_year'] or '—'}"
+                + (f" ({t['expected_exit_basis']})" if t.get("expected_exit_basis") else ""),
+            ),
+            (
+                "Expected income 2017",
+                f"{t['expected_income_pc_2017']:,.0f} yuan per person"
+                if t.get("expected_income_pc_2017") is not None
+                else "—",
+            ),
             ("Deadline of the target group", f"{t['deadline_year'] or '—'} ({t['target_group']})"),
             ("Status", on_schedule),
         ]

@@ -63,9 +63,14 @@ _BUNDLE_TABLES = (
     "shortfall",
     "household_plans",
     "assessment",
+    "household_paths",
     "household",
     "household_exit",
+    "village_works",
+    "factor_comparison",
 )
+#: The plan whose row of ``factor_comparison`` holds the pipeline's P(all targets met).
+_CHOSEN_PLAN = "optimised"
 
 
 def _write_text(path: Path, text: str) -> Path:
@@ -100,6 +105,110 @@ def _settings(scenario: Scenario | None) -> tuple[str, str, AssessmentSettings, 
     )
 
 
+def _p_all_targets_met(
+    given: float | None, manifest: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]
+) -> float | None:
+    """P(all targets met) as the pipeline reports it: the argument, else the manifest, else the
+    chosen plan's row of ``factor_comparison``; ``None`` lets the summary approximate it."""
+    if given is not None:
+        return float(given)
+    if manifest.get("p_all_targets_met") is not None:
+        return float(manifest["p_all_targets_met"])
+    comparison = tables.get("factor_comparison")
+    if comparison is not None and {"method", "p_all_targets_met"} <= set(comparison.columns):
+        row = comparison[comparison["method"].astype(str) == _CHOSEN_PLAN]
+        if len(row) and pd.notna(row["p_all_targets_met"].iloc[0]):
+            return float(row["p_all_targets_met"].iloc[0])
+    return None
+
+
+def _write_three_tables(
+    three: Mapping[str, pd.DataFrame], out: Path, scenario_text: str
+) -> dict[str, Path]:
+    written: dict[str, Path] = {}
+    book = report.three_tables_workbook(three, scenario=scenario_text)
+    written["workbook"] = out / "three_tables.xlsx"
+    book.save(written["workbook"])
+    for name, frame in three.items():
+        path = out / "three_tables" / f"{name}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A byte-order mark, so that Excel opens the Chinese names correctly.
+        frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+        written[f"csv:{name}"] = path
+    return written
+
+
+def _write_figures(
+    figs: Mapping[str, Figure], out: Path
+) -> tuple[dict[str, Path], dict[str, bytes]]:
+    written: dict[str, Path] = {}
+    rendered: dict[str, bytes] = {}
+    for stem, fig in figs.items():
+        png, svg, rendered[stem] = _save_figure(fig, out / "figures", stem)
+        written[f"figure:{stem}.png"], written[f"figure:{stem}.svg"] = png, svg
+    return written, rendered
+
+
+def _write_guides(
+    tables: Mapping[str, pd.DataFrame],
+    three: Mapping[str, pd.DataFrame],
+    assessment: pd.DataFrame,
+    out: Path,
+    *,
+    scenario_id: str,
+    required: float,
+    package_labels: Mapping[str, str] | None,
+) -> tuple[dict[str, Path], dict[str, str]]:
+    written: dict[str, Path] = {}
+    links: dict[str, str] = {}
+    present = set(tables["villages"]["county_id"].astype(str))
+    for county in [c for c in COUNTY_IDS if c in present]:
+        guide = assess.county_guide(
+            county,
+            households=tables["households"],
+            villages=tables["villages"],
+            tables=three,
+            household_plans=tables.get("household_plans"),
+            allocation=tables.get("allocation"),
+            funding=tables.get("funding"),
+            village_year=tables.get("village_year"),
+            assessment=assessment,
+            package_labels=package_labels,
+            village_works=tables.get("village_works"),
+        )
+        page = report.county_guide_html(
+            guide,
+            scenario=scenario_id,
+            required_confidence=required,
+            links={"← Scenario report": "../report.html", "Announcement": "../announcement.html"},
+        )
+        written[f"guide:{county}"] = _write_text(out / "guide" / f"{county}.html", page)
+        links[assess.county_label(county, short=True)] = f"guide/{county}.html"
+    return written, links
+
+
+def _write_announcement(
+    tables: Mapping[str, pd.DataFrame],
+    out: Path,
+    *,
+    scenario_id: str,
+    package_labels: Mapping[str, str] | None,
+) -> Path:
+    items = assess.announcement(
+        households=tables["households"],
+        villages=tables["villages"],
+        target_probability=tables["target_probability"],
+        household_plans=tables.get("household_plans"),
+        allocation=tables.get("allocation"),
+        funding=tables.get("funding"),
+        package_labels=package_labels,
+        village_works=tables.get("village_works"),
+    )
+    return _write_text(
+        out / "announcement.html", report.announcement_html(items, scenario=scenario_id)
+    )
+
+
 def write_report_bundle(
     tables: Mapping[str, pd.DataFrame],
     folder: str | Path,
@@ -120,7 +229,9 @@ def write_report_bundle(
         Pipeline tables by name (``docs/contracts.md``). Needed: ``households``, ``villages``,
         ``county_year``, ``target_probability``; used when present: ``exit_targets``,
         ``shortfall``, ``funding``, ``allocation``, ``household_plans``, ``immigrant_income``,
-        ``village_year``, ``assessment`` (computed with the scenario's settings if absent).
+        ``village_year``, ``village_works``, ``factor_comparison`` (P(all targets met) of the
+        ``optimised`` plan) and ``assessment`` (computed with the scenario's settings if
+        absent).
     folder
         The run folder (normally the work folder of :func:`fupinsim.io.outputs.atomic_output_dir`).
     scenario
@@ -128,12 +239,13 @@ def write_report_bundle(
     scenario_id, title
         Override the scenario's id and title (or give them without a scenario).
     manifest
-        Run manifest (hash, seed, replications) shown in the report header; its
-        ``p_all_targets_met`` is used when the argument is not given.
+        Run manifest (hash, seed, replications) shown in the report header. Default: the
+        folder's ``manifest.json`` if there is one.
     figures
         Figures to use instead of :func:`fupinsim.plots.report_figures`.
     p_all_targets_met
-        P(every target met) from the replications (else approximated, see
+        P(every target met) from the replications; default the manifest's
+        ``p_all_targets_met``, else ``factor_comparison``, else approximated (see
         :func:`fupinsim.assess.scenario_summary`).
     package_labels
         Readable package names (default: the catalogue's).
@@ -144,11 +256,8 @@ def write_report_bundle(
         What was written: ``report``, ``workbook``, ``announcement``, ``csv:<name>``,
         ``figure:<stem>.png|svg``, ``guide:<county_id>``.
     """
-    missing = [
-        n
-        for n in ("households", "villages", "county_year", "target_probability")
-        if tables.get(n) is None
-    ]
+    needed = ("households", "villages", "county_year", "target_probability")
+    missing = [n for n in needed if tables.get(n) is None]
     if missing:
         raise InputError.single(
             "write_report_bundle: tables",
@@ -158,11 +267,8 @@ def write_report_bundle(
     sid, stitle, settings, required = _settings(scenario)
     sid = scenario_id or sid or "scenario"
     stitle = title if title is not None else stitle
-    manifest = dict(manifest or {})
-    if p_all_targets_met is None and manifest.get("p_all_targets_met") is not None:
-        p_all_targets_met = float(manifest["p_all_targets_met"])
+    manifest = dict((manifest if manifest is not None else read_manifest(folder)) or {})
     out = Path(folder)
-    written: dict[str, Path] = {}
     three = assess.three_tables(
         households=tables["households"],
         villages=tables["villages"],
@@ -171,64 +277,30 @@ def write_report_bundle(
         exit_targets=tables.get("exit_targets"),
         shortfall=tables.get("shortfall"),
     )
-    book = report.three_tables_workbook(three, scenario=f"{sid} — {stitle}" if stitle else sid)
-    workbook_path = out / "three_tables.xlsx"
-    book.save(workbook_path)
-    written["workbook"] = workbook_path
-    for name, frame in three.items():
-        path = out / "three_tables" / f"{name}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
-        written[f"csv:{name}"] = path
+    written = _write_three_tables(three, out, f"{sid} — {stitle}" if stitle else sid)
     assessment = tables.get("assessment")
     if assessment is None or not len(assessment):
         assessment = assess.county_assessment(
             tables["county_year"], tables["target_probability"], settings
         )
-    figs = (
-        dict(figures)
-        if figures is not None
-        else plots.report_figures(
+    if figures is None:
+        figures = plots.report_figures(
             tables, required_confidence=required, package_labels=package_labels
         )
-    )
-    rendered: dict[str, bytes] = {}
-    for stem, fig in figs.items():
-        png, svg, rendered[stem] = _save_figure(fig, out / "figures", stem)
-        written[f"figure:{stem}.png"], written[f"figure:{stem}.svg"] = png, svg
-    guide_links: dict[str, str] = {}
-    for county in [c for c in COUNTY_IDS if c in set(tables["villages"]["county_id"].astype(str))]:
-        guide = assess.county_guide(
-            county,
-            households=tables["households"],
-            villages=tables["villages"],
-            tables=three,
-            household_plans=tables.get("household_plans"),
-            allocation=tables.get("allocation"),
-            funding=tables.get("funding"),
-            village_year=tables.get("village_year"),
-            assessment=assessment,
-            package_labels=package_labels,
-        )
-        page = report.county_guide_html(
-            guide,
-            scenario=sid,
-            required_confidence=required,
-            links={"← Scenario report": "../report.html", "Announcement": "../announcement.html"},
-        )
-        written[f"guide:{county}"] = _write_text(out / "guide" / f"{county}.html", page)
-        guide_links[assess.county_label(county, short=True)] = f"guide/{county}.html"
-    items = assess.announcement(
-        households=tables["households"],
-        villages=tables["villages"],
-        target_probability=tables["target_probability"],
-        household_plans=tables.get("household_plans"),
-        allocation=tables.get("allocation"),
-        funding=tables.get("funding"),
+    files, rendered = _write_figures(figures, out)
+    written.update(files)
+    files, guide_links = _write_guides(
+        tables,
+        three,
+        assessment,
+        out,
+        scenario_id=sid,
+        required=required,
         package_labels=package_labels,
     )
-    written["announcement"] = _write_text(
-        out / "announcement.html", report.announcement_html(items, scenario=sid)
+    written.update(files)
+    written["announcement"] = _write_announcement(
+        tables, out, scenario_id=sid, package_labels=package_labels
     )
     summary = assess.scenario_summary(
         scenario_id=sid,
@@ -238,7 +310,7 @@ def write_report_bundle(
         allocation=tables.get("allocation"),
         shortfall=tables.get("shortfall"),
         required_confidence=required,
-        p_all_targets_met=p_all_targets_met,
+        p_all_targets_met=_p_all_targets_met(p_all_targets_met, manifest, tables),
     )
     links = {
         "Three tables (Excel)": "three_tables.xlsx",
@@ -254,6 +326,7 @@ def write_report_bundle(
         links=links,
         guide_links=guide_links,
         manifest=manifest,
+        shortfall=tables.get("shortfall"),
     )
     written["report"] = _write_text(out / "report.html", page)
     return written
@@ -346,7 +419,7 @@ def write_card(
             villages=tables["villages"],
             household_plans=tables.get("household_plans"),
             exit_targets=tables.get("exit_targets"),
-            household_results=tables.get("household"),
+            household_results=tables.get("household_paths", tables.get("household")),
             package_labels=package_labels,
         )
         page = report.household_card_html(card, scenario=scenario_id)
@@ -361,6 +434,7 @@ def write_card(
             village_year=tables.get("village_year"),
             exit_targets=tables.get("exit_targets"),
             package_labels=package_labels,
+            village_works=tables.get("village_works"),
         )
         page = report.village_file_html(file, scenario=scenario_id)
         path = folder / "cards" / f"village_{int(village_id)}.html"
@@ -384,7 +458,7 @@ def _is_scenario_folder(path: Path) -> bool:
 
 def _summary_of(folder: Path) -> dict[str, Any] | None:
     tables = read_result_tables(
-        folder, ("target_probability", "funding", "allocation", "shortfall")
+        folder, ("target_probability", "funding", "allocation", "shortfall", "factor_comparison")
     )
     if "target_probability" not in tables:
         return None
@@ -393,7 +467,6 @@ def _summary_of(folder: Path) -> dict[str, Any] | None:
     scenario_info: dict[str, Any] = info if isinstance(info, dict) else {}
     title = str(manifest.get("title") or scenario_info.get("title") or "")
     required = manifest.get("required_confidence") or 0.9
-    p_all = manifest.get("p_all_targets_met")
     return assess.scenario_summary(
         scenario_id=folder.name,
         title=title,
@@ -402,7 +475,7 @@ def _summary_of(folder: Path) -> dict[str, Any] | None:
         allocation=tables.get("allocation"),
         shortfall=tables.get("shortfall"),
         required_confidence=float(required),
-        p_all_targets_met=None if p_all is None else float(p_all),
+        p_all_targets_met=_p_all_targets_met(None, manifest, tables),
     )
 
 

@@ -376,7 +376,8 @@ def _immigrant_income(households: pd.DataFrame) -> pd.DataFrame:
                 "p05": mean * (1 - 0.05 * t),
                 "p50": mean * 0.99,
                 "p95": mean * (1 + 0.05 * t),
-                "goal_doubling": base * 2.0 ** (t / 3),
+                "goal_path": base * 1.25**t,
+                "goal_doubling": base * 2.0,
                 "goal_level": 9_000.0,
             }
         )
@@ -448,8 +449,72 @@ def _shortfall(target_probability: pd.DataFrame) -> pd.DataFrame:
     missing[(risky & (out["year"] == 2017)).to_numpy()] = 2
     out["projected_exits"] = out["target_exits"] - missing
     out["missing_exits"] = missing
+    out["met"] = missing == 0
     out["extra_yuan_to_close"] = missing * 40_000.0
+    # The 2017 gap cannot be closed with money: greenhouse builds bind.
+    last = (risky & (out["year"] == 2017)).to_numpy()
+    out.loc[last, "extra_yuan_to_close"] = np.nan
+    out["extra_money_years"] = np.where(missing > 0, "2015 2016", "")
+    out["binding_resource"] = np.where(last, "greenhouse_builds", "")
+    out["message"] = np.where(
+        missing > 0,
+        np.where(
+            last,
+            "2 exits short; capacity binds (greenhouse_builds), money alone does not close it",
+            "3 exits short; 12.0 wan yuan more in 2015-2016 would close it",
+        ),
+        "",
+    )
     return out
+
+
+def _city_rows(county_year: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
+    """City totals as the simulation adds them (``county_id == 'city'``, villages ``all``)."""
+    whole = county_year[county_year["villages"] == "all"]
+    counts = whole[~whole["indicator"].str.startswith("mean_income")]
+    summed = counts.groupby(["year", "indicator"], as_index=False)[
+        ["mean", "p05", "p50", "p95"]
+    ].sum()
+    registered = households[households["is_registered"]]
+    weights = registered.groupby(registered["county_id"].astype(str)).size()
+    income = whole[whole["indicator"].str.startswith("mean_income")].copy()
+    income["w"] = income["county_id"].map(weights).astype(float)
+    for column in ("mean", "p05", "p50", "p95"):
+        income[column] = income[column] * income["w"]
+    weighted = income.groupby(["year", "indicator"], as_index=False)[
+        ["mean", "p05", "p50", "p95", "w"]
+    ].sum()
+    for column in ("mean", "p05", "p50", "p95"):
+        weighted[column] = weighted[column] / weighted["w"]
+    city = pd.concat([summed, weighted.drop(columns="w")], ignore_index=True)
+    city["county_id"] = "city"
+    city["villages"] = "all"
+    return city[["county_id", "villages", "year", "indicator", "mean", "p05", "p50", "p95"]]
+
+
+def _village_works(villages: pd.DataFrame) -> pd.DataFrame:
+    """The pipeline's village works: cooperatives, mutual-aid funds and roads for poor villages."""
+    rows = []
+    poor = villages[villages["is_poor_village"]]
+    for column, package, year, cost in (
+        ("has_cooperative", "village_market", 2015, 300_000.0),
+        ("has_mutual_aid_fund", "village_mutual_aid", 2015, 500_000.0),
+        ("has_paved_road", "village_road", 2016, 1_200_000.0),
+    ):
+        for row in poor[~poor[column]].itertuples(index=False):
+            rows.append(
+                {
+                    "village_id": int(row.village_id),
+                    "village_name": row.village_name,
+                    "county_id": str(row.county_id),
+                    "package_id": package,
+                    "start_year": year,
+                    "cost_fiscal_yuan": cost,
+                    "cost_credit_yuan": 0.0,
+                    "cost_household_yuan": 0.0,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def _funding() -> pd.DataFrame:
@@ -543,7 +608,10 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
         Keys as in ``PipelineResult.tables``: ``households``, ``villages``, ``exit_targets``,
         ``county_year``, ``target_probability``, ``immigrant_income``, ``village_year``,
         ``funding``, ``allocation``, ``shortfall``, ``marginal_cost``, ``unused_money``,
-        ``household_plans``, ``household``, ``household_exit``.
+        ``household_plans`` (with the pipeline's ``simulated_exit_year`` and
+        ``expected_income_pc_2017``), ``household_paths``, ``household_exit``,
+        ``village_works``, ``factor_comparison``. ``county_year`` has the simulation's city
+        rows (``county_id == 'city'``).
     """
     rng = np.random.default_rng(seed)
     villages = _villages(rng)
@@ -562,11 +630,18 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     marginal_cost = shortfall[["county_id", "villages", "year"]].copy()
     marginal_cost["yuan_per_extra_exit"] = 25_000.0 + 5_000.0 * (marginal_cost["year"] - 2015)
     household = _household_results(households, plans)
+    # The pipeline adds the simulated exit year and 2017 income to the plans.
+    simulated = household[household["p_exited"] >= 0.5].groupby("household_id")["year"].min()
+    plans["simulated_exit_year"] = plans["household_id"].map(simulated).astype("Int64")
+    income_2017 = household[household["year"] == 2017].set_index("household_id")
+    plans["expected_income_pc_2017"] = plans["household_id"].map(income_2017["income_pc_mean"])
+    county_year = _county_year(households, target_probability)
+    county_year = pd.concat([county_year, _city_rows(county_year, households)], ignore_index=True)
     return {
         "households": households,
         "villages": villages,
         "exit_targets": exit_targets,
-        "county_year": _county_year(households, target_probability),
+        "county_year": county_year,
         "target_probability": target_probability,
         "immigrant_income": _immigrant_income(households),
         "village_year": _village_year(households, villages),
@@ -578,6 +653,16 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
             {"pool": ["city", "dunhuang"], "year": [2017, 2017], "amount_yuan": [50_000.0, 8_000.0]}
         ),
         "household_plans": plans,
-        "household": household,
+        "household_paths": household,
         "household_exit": plans[["household_id", "expected_exit_year"]].copy(),
+        "village_works": _village_works(villages),
+        "factor_comparison": pd.DataFrame(
+            {
+                "method": ["optimised", "factor"],
+                "exits_2017": [147.0, 139.0],
+                "cost_fiscal_yuan": [806_000.0, 806_000.0],
+                "missing_exits": [5.0, 9.0],
+                "p_all_targets_met": [0.41, 0.22],
+            }
+        ),
     }

@@ -351,7 +351,7 @@ def test_household_card_five_clarifications(tables) -> None:
         villages=tables["villages"],
         household_plans=tables["household_plans"],
         exit_targets=tables["exit_targets"],
-        household_results=tables["household"],
+        household_results=tables["household_paths"],
     )
     for key, _en, _zh in assess.FIVE_CLARIFICATIONS:
         assert key in card
@@ -440,3 +440,46 @@ def test_county_guide_and_announcement(tables) -> None:
     )
     assert [i["county_id"] for i in items] == list(assess.COUNTY_IDS)
     assert "household_id" not in items[0]["village_projects"].columns  # no personal data
+
+
+def test_pipeline_village_works_are_modelled(tables) -> None:
+    works = assess.village_infrastructure_works(tables["villages"], tables["village_works"])
+    modelled = works[works["modelled"]]
+    assert len(modelled) == len(tables["village_works"])
+    road = tables["village_works"].query("package_id == 'village_road'").iloc[0]
+    row = modelled[
+        (modelled["village_id"] == road["village_id"]) & (modelled["flag"] == "has_paved_road")
+    ].iloc[0]
+    assert row["start_year"] == 2016 and row["cost_yuan"] == 1_200_000.0
+    unmodelled = works[~works["modelled"] & works["planned"]]
+    assert unmodelled["start_year"].isna().all()
+
+
+def test_summary_counts_gaps_money_cannot_close(tables) -> None:
+    s = assess.scenario_summary(
+        scenario_id="x",
+        target_probability=tables["target_probability"],
+        shortfall=tables["shortfall"],
+    )
+    assert s["targets_missed_by_plan"] == 2
+    assert s["targets_money_cannot_close"] == 1
+    assert s["money_missing_yuan"] == pytest.approx(120_000.0)  # NaN (cannot close) skipped
+
+
+def test_city_rows_of_the_simulation_are_not_a_county(tables) -> None:
+    result = assess.county_assessment(tables["county_year"], tables["target_probability"])
+    assert set(result["county_id"]) == set(assess.COUNTY_IDS)
+    incomes = assess.income_targets(tables["county_year"])
+    assert (incomes["county_id"] == assess.CITY_ID).any()
+    assert incomes.loc[incomes["county_id"] == assess.CITY_ID, "county"].iloc[0] == (
+        "Jiuquan City (total)"
+    )
+    tp = pd.concat(
+        [
+            tables["target_probability"],
+            tables["target_probability"].head(1).assign(county_id="city"),
+        ],
+        ignore_index=True,
+    )
+    tasks = assess.reduction_tasks(tp)
+    assert (tasks["county_id"] == assess.CITY_ID).sum() == 3  # one total per year, not doubled

@@ -131,3 +131,18 @@ def test_colours_are_consistent() -> None:
     a = plots.package_colors(["b", "a", "c"])
     b = plots.package_colors(["c", "a", "b", "a"])
     assert a == b and len(set(a.values())) == 3
+
+
+def test_fan_chart_has_a_city_panel_first(tables) -> None:
+    fig = FIGURES["fan_remaining"](tables)
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.axison]
+    assert titles[0].startswith("Jiuquan, all counties")
+    assert len(titles) == 8 and fig.legends  # no room for a legend panel: legend below
+
+
+def test_immigrant_income_draws_both_goals(tables) -> None:
+    fig = FIGURES["immigrant_income"](tables)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("double" in label for label in labels)
+    assert any("25% a year" in label for label in labels)
+    assert any("9,000" in label for label in labels)
