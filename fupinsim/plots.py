@@ -25,6 +25,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse, Patch
 from matplotlib.ticker import MaxNLocator
@@ -291,10 +292,10 @@ def fan_chart_remaining(
                 a["year"], a["allowed"], where="post", color=_INK, linestyle="--", linewidth=1.3
             )
             ax.plot(a["year"], a["allowed"], linestyle="none", marker="v", color=_INK, markersize=5)
-        title = "Jiuquan, all counties" if county == CITY_ID else county_label(county, short=True)
+        title = "All counties" if county == CITY_ID else county_label(county, short=True)
         title_color = _INK
         if county in worst:
-            title += f"  ·  lowest P(met) {worst[county]:.0%}"
+            title += f"  ·  min P(met) {worst[county]:.0%}"
             if worst[county] < required_confidence:
                 title_color = "#B00020"
         ax.set_title(title, fontsize=10.5, color=title_color, loc="left", fontweight="bold")
@@ -765,12 +766,24 @@ def shortfall_chart(shortfall: pd.DataFrame) -> Figure:
         y = base + (len(years) / 2 - k - 0.5) * height
         color = year_colors.get(year, "#999999")
         ax_n.barh(y, n, height=height * 0.95, color=color, label=str(year))
-        ax_m.barh(y, m / YUAN_PER_WAN, height=height * 0.95, color=color, label=str(year))
+        ax_m.barh(
+            y, np.nan_to_num(m / YUAN_PER_WAN), height=height * 0.95, color=color, label=str(year)
+        )
         for yy, value in zip(y, n, strict=True):
             if value:
                 ax_n.text(value, yy, f" {value:,.0f}", va="center", fontsize=8.5)
-        for yy, value in zip(y, m / YUAN_PER_WAN, strict=True):
-            if value:
+        for yy, value, gap in zip(y, m / YUAN_PER_WAN, n, strict=True):
+            if math.isnan(value) and gap:
+                # No amount of money closes this gap (the allocation says what binds).
+                ax_m.text(
+                    0,
+                    yy,
+                    " money alone cannot close it",
+                    va="center",
+                    fontsize=8.5,
+                    color="#B00020",
+                )
+            elif value:
                 ax_m.text(value, yy, f" {value:,.1f}", va="center", fontsize=8.5)
     ax_n.set_yticks(base, [group_label(c, v, short=True) for c, v in groups])
     ax_n.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -929,6 +942,17 @@ def _size_legend(vmax: float, what: str) -> list[Line2D]:
     ]
 
 
+def _map_layout() -> tuple[Figure, Axes, Axes, Axes]:
+    """Map across the top; below it a bar chart (left) and the legends (right)."""
+    fig = _figure(13, 9.4)
+    grid = fig.add_gridspec(2, 2, height_ratios=[2.25, 1.3], width_ratios=[1.55, 1])
+    ax_map = fig.add_subplot(grid[0, :])
+    ax_bar = fig.add_subplot(grid[1, 0])
+    ax_legend = fig.add_subplot(grid[1, 1])
+    ax_legend.axis("off")
+    return fig, ax_map, ax_bar, ax_legend
+
+
 def _map_legends(
     ax: Axes,
     colour_handles: list[Patch],
@@ -936,18 +960,17 @@ def _map_legends(
     size_handles: list[Line2D],
     size_title: str,
 ) -> None:
-    """The colour legend and the size legend side by side under the map."""
+    """The colour legend (with the county seat) above the size legend, in a legend panel."""
     seat = Line2D(
         [], [], marker="*", color=_INK, linestyle="none", markersize=8, label="County seat"
     )
     first = ax.legend(
         handles=[*colour_handles, seat],
         title=colour_title,
-        fontsize=8.5,
-        title_fontsize=9,
+        fontsize=9,
+        title_fontsize=9.5,
         loc="upper left",
-        bbox_to_anchor=(0.0, -0.13),
-        ncols=3,
+        ncols=1 if len(colour_handles) > 4 else 2,
         frameon=False,
         alignment="left",
     )
@@ -955,14 +978,14 @@ def _map_legends(
     ax.legend(
         handles=size_handles,
         title=size_title,
-        fontsize=8.5,
-        title_fontsize=9,
-        loc="upper right",
-        bbox_to_anchor=(1.0, -0.13),
+        fontsize=9,
+        title_fontsize=9.5,
+        loc="lower left",
         ncols=len(size_handles),
         frameon=False,
         columnspacing=1.6,
         handletextpad=0.8,
+        borderpad=0.8,
         alignment="left",
     )
 
@@ -997,8 +1020,7 @@ def industrial_map(
     plans = household_plans.merge(households[["household_id", "county_id"]], on="household_id")
     plans["county_id"] = plans["county_id"].astype(str)
     colors = package_colors(plans["package_id"].astype(str))
-    fig = _figure(14, 6.3)
-    ax_map, ax_bar = fig.subplots(1, 2, width_ratios=[2.3, 1])
+    fig, ax_map, ax_bar, ax_legend = _map_layout()
     shown = sorted(set(supported["county_id"]))
     _map_base(ax_map, shown)
     vmax = float(supported["n_supported"].max()) if len(supported) else 1.0
@@ -1021,7 +1043,7 @@ def industrial_map(
         Patch(facecolor=colors[p], label=package_label(p, package_labels)) for p in colors
     ]
     _map_legends(
-        ax_map,
+        ax_legend,
         package_handles,
         "Dominant package",
         _size_legend(vmax, "households"),
@@ -1104,8 +1126,7 @@ def infrastructure_map(
     frame["n_planned"] = frame["village_id"].map(counts).fillna(0).astype(int)
     frame = frame.merge(village_positions(villages), on="village_id")
     cls = np.digitize(frame["n_planned"], _GAP_BINS[1:-1])
-    fig = _figure(14, 6.3)
-    ax_map, ax_bar = fig.subplots(1, 2, width_ratios=[2.3, 1])
+    fig, ax_map, ax_bar, ax_legend = _map_layout()
     _map_base(ax_map, sorted(set(frame["county_id"])))
     vmax = float(frame["n_households"].max()) if len(frame) else 1.0
     ax_map.scatter(
@@ -1125,7 +1146,7 @@ def infrastructure_map(
         for c, lab in zip(_GAP_COLORS, _GAP_LABELS, strict=True)
     ]
     _map_legends(
-        ax_map,
+        ax_legend,
         gap_handles,
         "Works planned by 2017",
         _size_legend(vmax, "households"),
@@ -1152,10 +1173,23 @@ def infrastructure_map(
     for y, total in zip(positions, left, strict=True):
         ax_bar.text(total, y, f" {total:,.0f}", va="center", fontsize=8.5)
     if kinds:
-        ax_bar.set_yticks(positions, kinds)
-        ax_bar.legend(
-            title="County", fontsize=8.5, title_fontsize=9, frameon=False, loc="lower right"
+        sections = dict(zip(planned["work"], planned["section"], strict=False))
+        ax_bar.set_yticks(positions, [f"{k}  §{sections[k]}" for k in kinds])
+        # The county colours go in the legend panel, between the map legends.
+        handles, labels = ax_bar.get_legend_handles_labels()
+        counties_legend = Legend(
+            ax_legend,
+            handles,
+            labels,
+            title="County (bars)",
+            fontsize=9,
+            title_fontsize=9.5,
+            frameon=False,
+            loc="center left",
+            ncols=4,
+            alignment="left",
         )
+        ax_legend.add_artist(counties_legend)
     else:
         _no_data(fig, ax_bar, "No planned works: every village has what the plan requires")
     ax_bar.set_xlabel("Villages needing the work", fontsize=_LABEL_SIZE)

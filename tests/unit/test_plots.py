@@ -136,7 +136,7 @@ def test_colours_are_consistent() -> None:
 def test_fan_chart_has_a_city_panel_first(tables) -> None:
     fig = FIGURES["fan_remaining"](tables)
     titles = [ax.get_title(loc="left") for ax in fig.axes if ax.axison]
-    assert titles[0].startswith("Jiuquan, all counties")
+    assert titles[0].startswith("All counties")
     assert len(titles) == 8 and fig.legends  # no room for a legend panel: legend below
 
 
