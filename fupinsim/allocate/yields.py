@@ -123,6 +123,7 @@ def household_cost_profile(
     start_year: int,
     last_year: int,
     with_guarantees: bool = True,
+    pools_pay_guarantees: bool = True,
 ) -> pd.DataFrame:
     """Cost of a package for each household by spend year and payer (yuan).
 
@@ -131,7 +132,8 @@ def household_cost_profile(
     the start year, recurrent fiscal costs every year of each entry's lifetime. Fiscal costs
     on the ``poverty_fund`` channel go to ``cost_fiscal_yuan``, sector ones to
     ``cost_sector_yuan``. With ``with_guarantees`` the guarantee entries each household needs
-    are added.
+    are added; with ``pools_pay_guarantees`` their fiscal cost counts as poverty-fund cost
+    (``allocation.pools_pay_guarantees``).
     """
     n = len(next(iter(table.values())))
     years = np.arange(start_year, last_year + 1)
@@ -146,7 +148,10 @@ def household_cost_profile(
         quantity = entry.quantity(table)
         if mask is not None:
             quantity = quantity * mask
-        fiscal_key = "fiscal" if entry.fiscal_channel == "poverty_fund" else "sector"
+        on_pools = entry.fiscal_channel == "poverty_fund" or (
+            pools_pay_guarantees and entry.kind == "guarantee"
+        )
+        fiscal_key = "fiscal" if on_pools else "sector"
         out[fiscal_key][0] += quantity * entry.cost_fiscal_yuan
         active = (years - start_year) < entry.lifetime_years
         out[fiscal_key][active] += quantity * entry.recurrent_fiscal_yuan
@@ -252,7 +257,12 @@ def compute_exit_yields(
                 )
             )
             costs = household_cost_profile(
-                catalogue, package.id, table, start, scenario.funding.last_year
+                catalogue,
+                package.id,
+                table,
+                start,
+                scenario.funding.last_year,
+                pools_pay_guarantees=settings.pools_pay_guarantees,
             )
             costs = costs[eligible[costs["row"].to_numpy()]]
             costs["type_id"] = type_codes[type_index[costs["row"].to_numpy()]]

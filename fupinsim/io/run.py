@@ -14,18 +14,24 @@ the hidden work folder that :mod:`fupinsim.io.outputs` renames into place on suc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from fupinsim.allocate import write_mps
-from fupinsim.io.outputs import write_tables
+from fupinsim.io.outputs import atomic_output_dir, code_version, write_tables
 from fupinsim.io.report_files import write_report_bundle
 from fupinsim.pipeline import PipelineResult, run_pipeline
 from fupinsim.registry import Registry
-from fupinsim.scenario import Scenario
+from fupinsim.scenario import Scenario, load_scenario
 
-__all__ = ["run_to_directory", "write_run"]
+__all__ = ["RUN_INFO", "ensure_run", "load_run", "run_to_directory", "write_run"]
+
+#: Written with the tables: what the run was computed from, so a notebook can reuse it.
+RUN_INFO = "run_info.json"
 
 
 def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:
@@ -34,6 +40,13 @@ def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:
     tables = {"households": result.registry.households, **result.tables}
     write_tables(tables, folder)
     write_mps(result.model, folder / "allocation_model.mps")
+    info = {
+        "scenario_id": result.scenario.id,
+        "scenario_hash": result.scenario.hash,
+        "replications": result.manifest["pipeline_replications"],
+        "code_version": code_version(),
+    }
+    (folder / RUN_INFO).write_text(json.dumps(info, indent=2, sort_keys=True), encoding="utf-8")
     bundle_tables = {**tables, "household": result.tables["household_paths"]}
     p_all = result.tables["factor_comparison"].set_index("method").get("p_all_targets_met")
     write_report_bundle(
@@ -69,3 +82,55 @@ def run_to_directory(
         step=step,
     )
     return write_run(result, folder)
+
+
+def _matching_run(folder: Path, scenario: Scenario, replications: int) -> bool:
+    path = folder / RUN_INFO
+    if not path.is_file():
+        return False
+    info = json.loads(path.read_text(encoding="utf-8"))
+    return bool(
+        info.get("scenario_hash") == scenario.hash
+        and info.get("replications") == replications
+        and info.get("code_version") == code_version()
+    )
+
+
+def load_run(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """Every table of a finished run folder (Parquet), by name."""
+    tables = Path(folder) / "tables"
+    return {p.stem: pd.read_parquet(p) for p in sorted(tables.glob("*.parquet"))}
+
+
+def ensure_run(
+    scenario: str | Path,
+    output_dir: str | Path,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+) -> tuple[Scenario, dict[str, pd.DataFrame]]:
+    """The tables of ``scenario``'s run in ``output_dir``, computing them if they are missing.
+
+    A notebook's entry point: when ``output_dir`` holds a run of the same scenario content,
+    replications and code version (``run_info.json``), its tables are read; otherwise the
+    pipeline runs and writes them there (atomically: a failed run leaves the folder as it was).
+    ``seed`` overrides the scenario's seed.
+    """
+    loaded = load_scenario(scenario)
+    if seed is not None and seed != loaded.seed:
+        loaded = loaded.model_copy(update={"seed": int(seed)})
+    reps = replications or loaded.microsim.replications
+    folder = Path(output_dir)
+    if not _matching_run(folder, loaded, reps):
+        if (
+            folder.exists()
+            and any(folder.iterdir())
+            and not (folder / RUN_INFO).exists()
+            and (folder / "tables").exists()
+        ):
+            # A batch work folder mid-run: the pipeline has not written run_info.json.
+            return loaded, load_run(folder)
+        with atomic_output_dir(folder) as work:
+            run_to_directory(loaded, work, replications=reps, workers=workers)
+    return loaded, load_run(folder)
