@@ -10,20 +10,21 @@ Prints one JSON object on stdout:
     Median seconds to start and stop one kernel: papermill on an empty notebook, in this process.
 
 and notes: which scenarios ran or are missing (not written yet), which notebooks and which
-pipeline were used (a placeholder that writes one small table until ``fupinsim.pipeline`` exists),
-and any failed scenario.
+pipeline were used (the real hook, :data:`fupinsim.batch.DEFAULT_PIPELINE`; or, with
+``--placeholder`` or while the hook cannot be imported, a placeholder that writes one small
+table, to measure the runner's own cost), and any failed scenario.
 
 Usage::
 
-    python benchmarks/bench_batch.py            # as `make bench`
-    python benchmarks/bench_batch.py --copies 3 # each scenario 3 times (more jobs per worker)
+    python benchmarks/bench_batch.py                # as `make bench`
+    python benchmarks/bench_batch.py --copies 3     # each scenario 3 times (more jobs)
+    python benchmarks/bench_batch.py --placeholder  # the runner's own cost: no model
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import statistics
@@ -37,7 +38,8 @@ from typing import Any
 import nbformat
 import pandas as pd
 
-from fupinsim.batch import execute_notebook, run_batch
+from fupinsim.batch import DEFAULT_PIPELINE, execute_notebook, resolve_pipeline, run_batch
+from fupinsim.errors import InputError
 from fupinsim.io.outputs import write_tables
 from fupinsim.scenario import Scenario
 
@@ -50,7 +52,6 @@ DEFAULT_SCENARIOS = (
     "labour_market_slump",
     "provincial_support",
 )
-REAL_PIPELINE = "fupinsim.pipeline:run_to_directory"
 PLACEHOLDER_PIPELINE = "bench_batch:placeholder_pipeline"
 KERNEL_RUNS = 3
 
@@ -103,6 +104,14 @@ def _scenario_files(folder: Path, copies: int) -> tuple[list[Path], list[str]]:
     return files, missing
 
 
+def _pipeline_available() -> bool:
+    try:
+        resolve_pipeline(DEFAULT_PIPELINE)
+    except InputError:
+        return False
+    return True
+
+
 def _kernel_overhead_s(folder: Path) -> float:
     empty = folder / "empty.ipynb"
     nbformat.write(_new_notebook([]), empty)
@@ -141,6 +150,9 @@ def main() -> None:
     """Run the benchmark and print its JSON object."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=1, help="run each scenario N times")
+    parser.add_argument(
+        "--placeholder", action="store_true", help="use the placeholder pipeline (no model)"
+    )
     args = parser.parse_args()
 
     result: dict[str, Any] = {}
@@ -150,8 +162,8 @@ def main() -> None:
     ):
         folder = Path(scratch)
         scenarios, missing = _scenario_files(folder / "scenarios", args.copies)
-        real = importlib.util.find_spec("fupinsim.pipeline") is not None
-        pipeline = REAL_PIPELINE if real else PLACEHOLDER_PIPELINE
+        real = not args.placeholder and _pipeline_available()
+        pipeline = DEFAULT_PIPELINE if real else PLACEHOLDER_PIPELINE
         notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
         if notebooks:
             notebooks_note = "notebooks/*.ipynb"
@@ -178,9 +190,7 @@ def main() -> None:
     result["scenarios"] = {"run": [path.stem for path in scenarios], "missing": missing}
     result["notebooks"] = [path.name for path in notebooks]
     result["notebooks_note"] = notebooks_note
-    result["pipeline"] = (
-        pipeline if real else "placeholder (fupinsim.pipeline not written yet): one small table"
-    )
+    result["pipeline"] = pipeline if real else "placeholder: writes one small table, no model"
     result["cpu_count"] = os.cpu_count()
     print(json.dumps(result, sort_keys=True))
 

@@ -35,6 +35,7 @@ import errno
 import hashlib
 import importlib
 import importlib.util
+import itertools
 import json
 import multiprocessing
 import os
@@ -46,7 +47,8 @@ import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -55,7 +57,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
 from types import FrameType, TracebackType
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeAlias
 
 from fupinsim.errors import FupinsimError, InputError, Problem
 from fupinsim.io.outputs import (
@@ -93,6 +95,8 @@ __all__ = [
 ]
 
 #: The pipeline hook used unless another is given: ``run_to_directory(scenario, folder) -> dict``.
+#: It lives in ``fupinsim.io.run`` (layer 7), not in ``fupinsim.pipeline``: layers 3-6 never
+#: write files, and the hook writes the run's tables, LP and reports into the folder.
 DEFAULT_PIPELINE = "fupinsim.io.run:run_to_directory"
 
 #: Parameters every planner notebook declares in its cell tagged ``parameters``.
@@ -416,13 +420,8 @@ def resolve_pipeline(pipeline: str | PipelineFunction) -> PipelineFunction:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        note = (
-            " (fupinsim.pipeline is not part of this version yet)"
-            if (pipeline == DEFAULT_PIPELINE)
-            else ""
-        )
         raise InputError.single(
-            "pipeline", pipeline, f"must name an importable module{note}", fix=str(exc)
+            "pipeline", pipeline, "must name an importable module", fix=str(exc)
         ) from None
     function = getattr(module, attribute, None)
     if not callable(function):
@@ -564,7 +563,12 @@ def execute_notebook(
 
 
 # ----------------------------------------------------------------------------------------------
-# One scenario (runs in a worker)
+# One scenario, step by step (steps run in workers)
+#
+# A scenario is a chain of steps: 0 is the pipeline, k the k-th notebook. Steps of one scenario
+# run in order, one at a time, but consecutive steps may run in different workers: with whole
+# scenarios as jobs, 5 scenarios on 2 workers could never take less than 3/5 of the time of one
+# worker; with steps as jobs the workers stay busy until the end.
 
 
 def _now() -> str:
@@ -602,6 +606,143 @@ def _log_step(work_dir: Path, text: str) -> None:
         log.write(f"{_now()} {text}\n")
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One scenario to compute, as sent to workers (plain, picklable data)."""
+
+    scenario_id: str
+    scenario_file: str
+    work_dir: str
+    notebooks: tuple[str, ...]
+    pipeline: str | PipelineFunction
+    kernel_name: str
+
+    @property
+    def n_steps(self) -> int:
+        return 1 + len(self.notebooks)
+
+    def step_name(self, step: int) -> str:
+        return "pipeline" if step == 0 else f"notebook {Path(self.notebooks[step - 1]).name}"
+
+    def has_started(self) -> bool:
+        return (Path(self.work_dir) / _RUN_LOG).exists()
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One step of one scenario."""
+
+    job: _Job
+    step: int
+
+    @property
+    def name(self) -> str:
+        return self.job.step_name(self.step)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.job.scenario_id, self.step
+
+    def has_started(self) -> bool:
+        try:
+            log = (Path(self.job.work_dir) / _RUN_LOG).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return False
+        return f" started {self.name} in process " in log
+
+
+@dataclass(frozen=True)
+class _StepResult:
+    """What a worker reports about one step."""
+
+    ok: bool
+    seconds: float = 0.0
+    error: str = ""
+    traceback: str = ""
+    manifest_fields: Mapping[str, Any] = field(default_factory=dict)
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    started_at: str = ""
+    finished_at: str = ""
+
+
+def _run_step(task: _Task) -> _StepResult:
+    """Run one step in this process (a worker); errors are reported, not raised."""
+    job, work = task.job, Path(task.job.work_dir)
+    started_at, start = _now(), perf_counter()
+    _log_step(work, f"started {task.name} in process {os.getpid()}")
+    fields: dict[str, Any] = {}
+    environment: dict[str, Any] = {}
+    try:
+        scenario = load_scenario(job.scenario_file)
+        if task.step == 0:
+            function = resolve_pipeline(job.pipeline)
+            fields = _checked_manifest_fields(function(scenario, work))
+            environment = environment_info()
+        else:
+            _run_notebook_step(job, scenario, Path(job.notebooks[task.step - 1]))
+    except Exception as exc:
+        _log_step(work, f"{task.name} failed: {_one_line(exc)}")
+        return _StepResult(
+            ok=False,
+            seconds=perf_counter() - start,
+            error=_one_line(exc),
+            traceback=traceback.format_exc(),
+            started_at=started_at,
+            finished_at=_now(),
+        )
+    seconds = perf_counter() - start
+    _log_step(work, f"{task.name} done in {seconds:.1f} s")
+    return _StepResult(
+        ok=True,
+        seconds=seconds,
+        manifest_fields=fields,
+        environment=environment,
+        started_at=started_at,
+        finished_at=_now(),
+    )
+
+
+def _run_notebook_step(job: _Job, scenario: Scenario, notebook: Path) -> None:
+    work = Path(job.work_dir)
+    (work / "notebooks").mkdir(exist_ok=True)
+    execute_notebook(
+        notebook,
+        work / "notebooks" / notebook.name,
+        notebook_parameters(scenario, Path(job.scenario_file), work),
+        cwd=notebook.parent,
+        kernel_name=job.kernel_name,
+        kernel_log=work / "logs" / f"{notebook.stem}.kernel.log",
+    )
+
+
+def _scenario_run(job: _Job, results: Sequence[_StepResult]) -> ScenarioRun:
+    """The scenario's result from its steps' results (the last one failed, or all succeeded)."""
+    first = results[0] if results else _StepResult(ok=False, error="not run")
+    timings = {
+        "pipeline": first.seconds,
+        "notebooks": {
+            job.step_name(step).removeprefix("notebook "): result.seconds
+            for step, result in enumerate(results)
+            if step > 0
+        },
+        "total": sum(result.seconds for result in results),
+    }
+    complete = len(results) == job.n_steps and all(result.ok for result in results)
+    last = results[-1] if results else first
+    return ScenarioRun(
+        scenario_id=job.scenario_id,
+        ok=complete,
+        failed_step="" if complete else job.step_name(max(len(results) - 1, 0)),
+        error="" if complete else last.error,
+        traceback="" if complete else last.traceback,
+        manifest_fields=first.manifest_fields,
+        timings_s=timings,
+        environment=first.environment,
+        started_at=first.started_at,
+        finished_at=last.finished_at or _now(),
+    )
+
+
 def run_scenario(
     scenario_file: str | Path,
     work_dir: str | Path,
@@ -610,10 +751,10 @@ def run_scenario(
     pipeline: str | PipelineFunction = DEFAULT_PIPELINE,
     kernel_name: str = DEFAULT_KERNEL,
 ) -> ScenarioRun:
-    """Compute one scenario into ``work_dir``: the pipeline, then each notebook.
+    """Compute one scenario into ``work_dir`` in this process: the pipeline, then each notebook.
 
-    This is the job a batch worker runs. It does not rename anything into place and does not
-    write the manifest (the batch process does both). Errors are reported, not raised.
+    What a batch does for one scenario, without renaming anything into place and without the
+    manifest (the batch process does both). Errors are reported, not raised.
 
     Parameters
     ----------
@@ -636,102 +777,25 @@ def run_scenario(
         ``ok`` False with ``failed_step`` and ``error`` when something failed; later steps are
         then not run.
     """
-    start = perf_counter()
-    started_at = _now()
-    source, work = Path(scenario_file).resolve(), Path(work_dir)
-    _log_step(work, f"started {source.stem} in process {os.getpid()}")
-    scenario_id, step = source.stem, "scenario"
-    fields: dict[str, Any] = {}
-    notebook_times: dict[str, float] = {}
-    timings: dict[str, Any] = {"notebooks": notebook_times}
-    try:
-        scenario = load_scenario(source)
-        scenario_id, step = scenario.id, "pipeline"
-        function = resolve_pipeline(pipeline)
-        step_start = perf_counter()
-        fields = _checked_manifest_fields(function(scenario, work))
-        timings["pipeline"] = perf_counter() - step_start
-        _log_step(work, f"pipeline done in {timings['pipeline']:.1f} s")
-        parameters = notebook_parameters(scenario, source, work)
-        if notebooks:
-            (work / "notebooks").mkdir(exist_ok=True)
-        for item in notebooks:
-            notebook = Path(item)
-            step, step_start = f"notebook {notebook.name}", perf_counter()
-            execute_notebook(
-                notebook,
-                work / "notebooks" / notebook.name,
-                parameters,
-                cwd=notebook.parent,
-                kernel_name=kernel_name,
-                kernel_log=work / "logs" / f"{notebook.stem}.kernel.log",
-            )
-            notebook_times[notebook.name] = perf_counter() - step_start
-            _log_step(work, f"{step} done in {notebook_times[notebook.name]:.1f} s")
-    except Exception as exc:
-        _log_step(work, f"{step} failed: {_one_line(exc)}")
-        timings["total"] = perf_counter() - start
-        return ScenarioRun(
-            scenario_id=scenario_id,
-            ok=False,
-            failed_step=step,
-            error=_one_line(exc),
-            traceback=traceback.format_exc(),
-            manifest_fields=fields,
-            timings_s=timings,
-            environment=environment_info(),
-            started_at=started_at,
-            finished_at=_now(),
-        )
-    timings["total"] = perf_counter() - start
-    return ScenarioRun(
-        scenario_id=scenario_id,
-        ok=True,
-        manifest_fields=fields,
-        timings_s=timings,
-        environment=environment_info(),
-        started_at=started_at,
-        finished_at=_now(),
+    source = Path(scenario_file).resolve()
+    job = _Job(
+        scenario_id=source.stem,
+        scenario_file=str(source),
+        work_dir=str(Path(work_dir)),
+        notebooks=tuple(str(Path(notebook).resolve()) for notebook in notebooks),
+        pipeline=pipeline,
+        kernel_name=kernel_name,
     )
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One scenario to compute, as sent to a worker (plain, picklable data)."""
-
-    scenario_id: str
-    scenario_file: str
-    work_dir: str
-    notebooks: tuple[str, ...]
-    pipeline: str | PipelineFunction
-    kernel_name: str
-
-    def has_started(self) -> bool:
-        return (Path(self.work_dir) / _RUN_LOG).exists()
-
-
-def _run_job(job: _Job) -> ScenarioRun:
-    return run_scenario(
-        job.scenario_file,
-        job.work_dir,
-        job.notebooks,
-        pipeline=job.pipeline,
-        kernel_name=job.kernel_name,
-    )
-
-
-def _lost_run(job: _Job, reason: str) -> ScenarioRun:
-    return ScenarioRun(
-        scenario_id=job.scenario_id,
-        ok=False,
-        failed_step="worker",
-        error=reason,
-        finished_at=_now(),
-    )
+    results: list[_StepResult] = []
+    for step in range(job.n_steps):
+        results.append(_run_step(_Task(job, step)))
+        if not results[-1].ok:
+            break
+    return _scenario_run(job, results)
 
 
 # ----------------------------------------------------------------------------------------------
-# Where jobs run
+# Where steps run
 
 
 def _workers_text(workers: int) -> str:
@@ -743,16 +807,16 @@ def _init_pool_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-_Finished = Generator[tuple[_Job, ScenarioRun], None, list[_Job]]
-
-
 class _ProcessPoolRunner:
-    """Jobs in a ``spawn`` process pool; a job whose worker dies is retried once on its own."""
+    """Steps in a ``spawn`` process pool. ``None`` as a result: the step's worker died."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.label = f"process pool of {_workers_text(workers)}"
+        self.isolated = False
         self._pool: ProcessPoolExecutor | None = None
+        self._broken = False
+        self._futures: dict[Future[_StepResult], _Task] = {}
 
     def __enter__(self) -> _ProcessPoolRunner:
         return self
@@ -763,48 +827,46 @@ class _ProcessPoolRunner:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._pool is not None and kind is not None:
+            self._stop_workers(self._pool)
+        self._close_pool()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._futures)
+
+    def isolate(self, alone: bool) -> None:
+        """Run steps one at a time in a fresh pool (to retry a step whose worker died) or not."""
+        if alone != self.isolated:
+            self._close_pool()
+            self.isolated = alone
+
+    def submit(self, task: _Task) -> None:
+        if self._pool is None or self._broken:
+            self._close_pool()
+            size = 1 if self.isolated else self.workers
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(
+                size, mp_context=context, initializer=_init_pool_worker
+            )
+        self._futures[self._pool.submit(_run_step, task)] = task
+
+    def next_done(self) -> tuple[_Task, _StepResult | None]:
+        done, _ = wait(self._futures, return_when=FIRST_COMPLETED)
+        future = next(iter(done))
+        task = self._futures.pop(future)
+        try:
+            return task, future.result()
+        except BrokenProcessPool:
+            self._broken = True
+            return task, None
+        except Exception as exc:  # e.g. the step could not be sent to the worker
+            return task, _StepResult(ok=False, error=f"could not run in a worker: {_one_line(exc)}")
+
+    def _close_pool(self) -> None:
         if self._pool is not None:
-            if kind is not None:
-                self._stop_workers(self._pool)
             self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def run(self, jobs: Sequence[_Job]) -> Iterator[tuple[_Job, ScenarioRun]]:
-        queue, suspects = list(jobs), []
-        for _ in range(len(jobs) + 1):  # each round finishes a job or isolates a suspect
-            if not queue:
-                break
-            lost = yield from self._run_in_pool(queue, self.workers)
-            queue = [job for job in lost if not job.has_started()]
-            suspects += [job for job in lost if job.has_started()]
-        for job in suspects + queue:
-            _empty_dir(Path(job.work_dir))
-            if (yield from self._run_in_pool([job], 1)):
-                yield job, _lost_run(job, "its worker process died twice (killed or out of memory)")
-
-    def _run_in_pool(self, jobs: Sequence[_Job], workers: int) -> _Finished:
-        """Yield finished jobs; return the jobs lost because a worker process died."""
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_pool_worker)
-        self._pool = pool
-        futures: dict[Future[ScenarioRun], _Job] = {pool.submit(_run_job, job): job for job in jobs}
-        lost: list[_Job] = []
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                job = futures[future]
-                try:
-                    run = future.result()
-                except BrokenProcessPool:
-                    lost.append(job)
-                    continue
-                except Exception as exc:  # e.g. the job could not be sent to the worker
-                    run = _lost_run(job, f"could not run in a worker: {_one_line(exc)}")
-                yield job, run
-        pool.shutdown(wait=True)
-        self._pool = None
-        return lost
+        self._pool, self._broken = None, False
 
     @staticmethod
     def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -850,11 +912,12 @@ def _import_distributed() -> Any:
 
 
 class _DaskRunner:
-    """Jobs on a Dask cluster: a new ``LocalCluster`` (``"local"``) or one at an address."""
+    """Steps on a Dask cluster: a new ``LocalCluster`` (``"local"``) or one at an address."""
 
     def __init__(self, scheduler: str, workers: int) -> None:
         self.scheduler = scheduler
         self.workers = workers
+        self.isolated = False
         self.label = (
             f"Dask LocalCluster of {_workers_text(workers)}"
             if scheduler == "local"
@@ -863,7 +926,9 @@ class _DaskRunner:
         self._distributed = _import_distributed()
         self._cluster: Any = None
         self._client: Any = None
-        self._futures: list[Any] = []
+        self._completed: Any = None
+        self._futures: dict[Any, _Task] = {}
+        self._count = itertools.count()
 
     def __enter__(self) -> _DaskRunner:
         distributed = self._distributed
@@ -878,6 +943,7 @@ class _DaskRunner:
                 self._client = distributed.Client(self._cluster)
             else:
                 self._client = distributed.Client(self.scheduler, timeout="15s")
+                self.workers = max(1, sum(self._client.nthreads().values()))
         except (OSError, TimeoutError, ValueError) as exc:
             self.__exit__(type(exc), exc, None)
             raise InputError.single(
@@ -886,6 +952,7 @@ class _DaskRunner:
                 "must be 'local' or the address of a running Dask scheduler (tcp://host:8786)",
                 fix=f"Could not connect: {exc}",
             ) from None
+        self._completed = distributed.as_completed()
         return self
 
     def __exit__(
@@ -896,33 +963,50 @@ class _DaskRunner:
     ) -> None:
         if self._client is not None:
             if kind is not None and self._futures:
-                self._client.cancel(self._futures)
+                self._client.cancel(list(self._futures))
             self._client.close()
         if self._cluster is not None:
             self._cluster.close()
         self._client = self._cluster = None
 
-    def run(self, jobs: Sequence[_Job]) -> Iterator[tuple[_Job, ScenarioRun]]:
-        distributed = self._distributed
-        futures = {
-            self._client.submit(
-                _run_job, job, pure=False, key=f"fupinsim-{Path(job.work_dir).name}"
-            ): job
-            for job in jobs
-        }
-        self._futures = list(futures)
-        for future in distributed.as_completed(self._futures):
-            job = futures[future]
-            try:
-                run = future.result()
-            except Exception as exc:  # the worker died or the cluster went away
-                run = _lost_run(job, f"the Dask worker failed: {_one_line(exc)}")
-            yield job, run
+    @property
+    def in_flight(self) -> int:
+        return len(self._futures)
+
+    def isolate(self, alone: bool) -> None:
+        """Dask retries steps of dead workers itself; nothing to do here."""
+
+    def submit(self, task: _Task) -> None:
+        key = f"fupinsim-{Path(task.job.work_dir).name}-step{task.step}-{next(self._count)}"
+        future = self._client.submit(_run_step, task, pure=False, key=key)
+        self._futures[future] = task
+        self._completed.add(future)
+
+    def next_done(self) -> tuple[_Task, _StepResult | None]:
+        future = next(self._completed)
+        task = self._futures.pop(future)
+        try:
+            return task, future.result()
+        except Exception as exc:  # the worker died too often, or the cluster went away
+            return task, _StepResult(ok=False, error=f"the Dask worker failed: {_one_line(exc)}")
 
 
-def _empty_dir(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
+_Runner: TypeAlias = _ProcessPoolRunner | _DaskRunner
+_MAX_LOSSES_BEFORE_START = 3
+
+
+def _clear_for_retry(task: _Task) -> None:
+    """Before a pipeline runs again, remove what its first attempt wrote (not the logs)."""
+    if task.step != 0:
+        return
+    work = Path(task.job.work_dir)
+    for entry in work.iterdir():
+        if entry.name == _RUN_LOG.parts[0]:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1063,6 +1147,32 @@ class _Batch:
         self.jobs[plan.scenario.id] = job
         return job
 
+    def run(self, runner: _Runner, jobs: Sequence[_Job], on_finished: Callable[[], None]) -> None:
+        """Run every job's steps on ``runner``, finishing each scenario as its chain ends.
+
+        Ready steps go to the runner with the scenarios that have the most steps left first,
+        so the workers stay busy until the end. A step whose worker died (``None`` result) is
+        run again alone in a fresh worker; if it dies again, its scenario fails.
+        """
+        order = {job.scenario_id: index for index, job in enumerate(jobs)}
+        results: dict[str, list[_StepResult]] = {job.scenario_id: [] for job in jobs}
+        ready = [_Task(job, 0) for job in jobs]
+        suspects: list[_Task] = []
+        losses: Counter[tuple[str, int]] = Counter()
+        while ready or suspects or runner.in_flight:
+            _submit_next(runner, ready, suspects, order)
+            task, result = runner.next_done()
+            if result is None:
+                result = _after_lost_worker(task, ready, suspects, losses)
+                if result is None:
+                    continue
+            results[task.job.scenario_id].append(result)
+            if result.ok and task.step + 1 < task.job.n_steps:
+                ready.append(_Task(task.job, task.step + 1))
+            else:
+                self.finish(task.job, _scenario_run(task.job, results[task.job.scenario_id]))
+                on_finished()
+
     def finish(self, job: _Job, run: ScenarioRun) -> ScenarioOutcome:
         """Write the manifest and put the work folder in place (or in ``.failed``)."""
         plan, work = self.planned[job.scenario_id], Path(job.work_dir)
@@ -1126,7 +1236,13 @@ class _Batch:
             if not job.has_started():
                 shutil.rmtree(work, ignore_errors=True)
                 continue
-            run = _lost_run(job, "the batch was interrupted")
+            run = ScenarioRun(
+                scenario_id=scenario_id,
+                ok=False,
+                failed_step="interrupted",
+                error="the batch was interrupted",
+                finished_at=_now(),
+            )
             write_manifest(self._manifest(plan, run, "interrupted"), work)
             self.outcomes[scenario_id] = ScenarioOutcome(
                 scenario_id,
@@ -1145,6 +1261,43 @@ class _Batch:
             for scenario_id, plan in self.planned.items()
         ]
         return BatchSummary(tuple(outcomes), seconds, workers, scheduler)
+
+
+def _submit_next(
+    runner: _Runner,
+    ready: list[_Task],
+    suspects: list[_Task],
+    order: Mapping[str, int],
+) -> None:
+    """Give the runner what it can take now: one suspect alone, or ready steps."""
+    if runner.isolated and runner.in_flight:
+        return
+    if suspects:
+        if not runner.in_flight:
+            runner.isolate(True)
+            runner.submit(suspects.pop(0))
+        return
+    runner.isolate(False)
+    ready.sort(key=lambda task: (task.step - task.job.n_steps, order[task.job.scenario_id]))
+    while ready and runner.in_flight < runner.workers:
+        runner.submit(ready.pop(0))
+
+
+def _after_lost_worker(
+    task: _Task, ready: list[_Task], suspects: list[_Task], losses: Counter[tuple[str, int]]
+) -> _StepResult | None:
+    """Decide about a step whose worker process died: run it again, or fail it."""
+    losses[task.key] += 1
+    if not task.has_started():  # another step's crash took the whole pool down
+        if losses[task.key] <= _MAX_LOSSES_BEFORE_START:
+            ready.append(task)
+            return None
+        return _StepResult(ok=False, error="worker processes died before it could start")
+    if task.key not in {suspect.key for suspect in suspects} and losses[task.key] == 1:
+        _clear_for_retry(task)
+        suspects.append(task)
+        return None
+    return _StepResult(ok=False, error="its worker process died twice (killed, or out of memory?)")
 
 
 class _InterruptRaiser:
@@ -1294,13 +1447,15 @@ def run_batch(
                     bar.update(1)
             if to_run:
                 jobs = [batch.job(plan, pipeline, kernel_name) for plan in to_run]
+
+                def advance() -> None:
+                    bar.update(1)
+                    bar.set_postfix(
+                        failed=sum(o.status == "failed" for o in batch.outcomes.values())
+                    )
+
                 with runner:
-                    for job, run in runner.run(jobs):
-                        batch.finish(job, run)
-                        bar.update(1)
-                        bar.set_postfix(
-                            failed=sum(o.status == "failed" for o in batch.outcomes.values())
-                        )
+                    batch.run(runner, jobs, advance)
         except BatchInterrupted as exc:
             batch.abandon_unfinished()
             exc.summary = batch.summary(perf_counter() - started, n_workers, runner.label)
