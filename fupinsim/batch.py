@@ -18,8 +18,13 @@ silently ignores a missing tag; see :func:`check_notebook_parameters`).
 
 **Where it runs.** A process pool (``spawn``: HiGHS fails in forked children of a parent that
 ran it) by default; with ``scheduler="local"`` a Dask ``LocalCluster``, with a scheduler address
-an existing Dask cluster (optional extra ``fupinsim[dask]``). Kernels run the interpreter of the
-worker (``sys.executable``), whatever the ``python3`` kernelspec points to.
+an existing Dask cluster (optional extra ``fupinsim[dask]``). The unit of work is a *step*: a
+scenario's pipeline, then each of its notebooks, in order and one at a time, but consecutive
+steps may run in different workers, which keeps every worker busy until the end (whole
+scenarios as jobs would leave workers idle: 5 scenarios on 2 workers could never take less than
+3/5 of the one-worker time). Kernels run the interpreter of the worker (``sys.executable``),
+whatever the ``python3`` kernelspec points to. A step whose worker process dies (killed, out of
+memory) is run once more, alone; if it dies again its scenario fails and the others go on.
 
 **Only this process renames folders into place**, after the scenario's pipeline and all its
 notebooks succeeded, so a worker that is killed or keeps running can never replace good output.
@@ -1382,7 +1387,8 @@ def run_batch(
     outputs:
         The outputs folder.
     workers:
-        Scenarios computed at the same time (default: CPU cores, at most one per scenario).
+        Worker processes, each running one step at a time (default: CPU cores, at most one
+        per scenario).
     scheduler:
         None: a local process pool. ``"local"``: a new Dask ``LocalCluster`` with ``workers``
         single-threaded worker processes. Otherwise the address of a running Dask scheduler

@@ -354,7 +354,7 @@ def check_registry_command(path: str) -> None:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Scenarios computed at the same time (default: CPU cores).",
+    help="Worker processes (default: CPU cores, at most one per scenario).",
 )
 @click.option(
     "--scheduler",

@@ -246,6 +246,49 @@ def test_one_failing_scenario_does_not_stop_the_others(tmp_path: Path) -> None:
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no work folder left"
 
 
+def order_notebook(folder: Path, name: str) -> Path:
+    """A notebook that appends its own name to ``<output_dir>/order.txt``."""
+    parameters = nbformat.v4.new_code_cell(
+        'scenario = ""\nseed = 0\nreplications = 1\noutput_dir = "."'
+    )
+    parameters.metadata["tags"] = ["parameters"]
+    append = nbformat.v4.new_code_cell(
+        "from pathlib import Path\n"
+        f"with (Path(output_dir) / 'order.txt').open('a') as file:\n"
+        f"    file.write('{name}\\n')"
+    )
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(
+        cells=[parameters, append], metadata={"kernelspec": kernelspec}
+    )
+    path = folder / f"{name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_notebooks_of_a_scenario_run_in_order_after_its_pipeline(tmp_path: Path) -> None:
+    scenarios = write_scenarios(tmp_path / "scenarios", "alpha", "beta")
+    notebooks = [order_notebook(tmp_path, name) for name in ("first", "second")]
+
+    summary = run_batch(
+        scenarios, notebooks, outputs=tmp_path / "out", workers=2, pipeline=PIPELINE
+    )
+
+    assert summary.ok
+    for name in ("alpha", "beta"):
+        folder = tmp_path / "out" / name
+        assert (folder / "order.txt").read_text() == "first\nsecond\n"
+        log = (folder / "logs" / "run.log").read_text()
+        steps = [
+            line.split(" started ")[1].split(" in process")[0]
+            for line in log.splitlines()
+            if " started " in line
+        ]
+        assert steps == ["pipeline", "notebook first.ipynb", "notebook second.ipynb"]
+        timings = json.loads((folder / "manifest.json").read_text())["timings_s"]
+        assert set(timings["notebooks"]) == {"first.ipynb", "second.ipynb"}
+
+
 def test_a_crashed_worker_fails_only_its_scenario(tmp_path: Path) -> None:
     scenarios = write_scenarios(tmp_path / "scenarios", "crash_omega", "alpha")
 
