@@ -341,7 +341,9 @@ def check_registry_command(path: str) -> None:
 
 
 @cli.command()
-@click.argument("scenarios", nargs=-1, type=click.Path(dir_okay=False, path_type=str))
+@click.argument(
+    "scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str)
+)
 @click.option(
     "--notebooks",
     "notebooks",
@@ -392,15 +394,16 @@ def batch(
 ) -> None:
     """Run the pipeline and the notebooks for each SCENARIO into OUTPUTS/<scenario>/.
 
-    SCENARIO is a scenario file or id (default: every scenarios/*.yaml). Each scenario's
-    results replace its folder only when everything succeeded; a failure goes to
-    <scenario>.failed/ and the last good output stays. Exit status 1 if any scenario failed.
+    SCENARIOS are scenario files or ids, e.g. scenarios/plan_2015.yaml revenue_stagnation
+    (no default: scenarios/ also holds a national-scale test). Each scenario's results replace
+    its folder only when everything succeeded; a failure goes to <scenario>.failed/ and the
+    last good output stays. Exit status 1 if any scenario failed.
     """
     from pathlib import Path
 
     from fupinsim.batch import DEFAULT_PIPELINE, BatchInterrupted, run_batch
 
-    scenario_list = list(scenarios) or sorted(str(p) for p in Path("scenarios").glob("*.yaml"))
+    scenario_list = list(scenarios)
     notebook_list = list(notebooks) or sorted(str(p) for p in Path("notebooks").glob("*.ipynb"))
     if not notebook_list:
         click.echo("note: no notebooks given or found in notebooks/; pipeline only", err=True)
