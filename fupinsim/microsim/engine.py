@@ -226,6 +226,9 @@ def run_chunk(
     scenario: Scenario,
     replications: range,
     first_position: int,
+    *,
+    village_sums: bool = True,
+    household_sums: bool = True,
 ) -> ChunkResult:
     """Simulate a chunk of households for the given replications.
 
@@ -238,6 +241,9 @@ def run_chunk(
     first_position:
         Position of the chunk's first household in the whole population (a multiple of the
         block size), so blocks are numbered as in an unchunked run.
+    village_sums, household_sums:
+        Keep people remaining per village, and income and exit sums per household (skip at
+        national scale, where they are not reported).
     """
     m = scenario.microsim
     dtype = np.dtype(np.float32 if m.float32 else np.float64)
@@ -254,9 +260,9 @@ def run_chunk(
     n_villages = pop.village_ids.size
 
     stats = np.zeros((len(replications), starts.size, n_years, len(STATS)))
-    village_remaining = np.zeros((len(replications), n_years, n_villages))
-    hh_income = np.zeros((n_years, n))
-    hh_exited = np.zeros((n_years, n))
+    village_remaining = np.zeros((len(replications), n_years, n_villages if village_sums else 0))
+    hh_income = np.zeros((n_years, n if household_sums else 0))
+    hh_exited = np.zeros((n_years, n if household_sums else 0))
 
     # Everything that does not change between replications, once per chunk.
     members = pop.members.astype(dtype)
@@ -433,9 +439,11 @@ def run_chunk(
             for name, row in constant.items():
                 values[_S[name]] = row
             stats[r_index, :, t, :] = np.add.reduceat(values, starts, axis=1).T
-            village_remaining[r_index, t] = np.bincount(
-                pop.village, weights=values[_S["remaining_people"]], minlength=n_villages
-            )
-            hh_income[t] += income_pc
-            hh_exited[t] += exited
+            if village_sums:
+                village_remaining[r_index, t] = np.bincount(
+                    pop.village, weights=values[_S["remaining_people"]], minlength=n_villages
+                )
+            if household_sums:
+                hh_income[t] += income_pc
+                hh_exited[t] += exited
     return ChunkResult(seg_block, seg_group, stats, village_remaining, hh_income, hh_exited)

@@ -65,14 +65,24 @@ def _units(n: int, chunk: int, replications: int) -> list[_Unit]:
 
 
 def _run_unit(
-    chunk: Population, compiled: CompiledPlan, scenario: Scenario, unit: _Unit
+    chunk: Population,
+    compiled: CompiledPlan,
+    scenario: Scenario,
+    unit: _Unit,
+    household_sums: bool = True,
 ) -> ChunkResult:
-    return run_chunk(chunk, compiled, scenario, unit.replications, unit.start)
+    return run_chunk(
+        chunk, compiled, scenario, unit.replications, unit.start, household_sums=household_sums
+    )
+
+
+#: Default households per chunk: arrays of a chunk stay in the processor's cache.
+DEFAULT_CHUNK = 65_536
 
 
 def _chunk_size(scenario: Scenario, chunk_households: int | None, n: int) -> int:
     block = scenario.microsim.block_households
-    size = chunk_households or max(n, 1)
+    size = chunk_households or min(max(n, 1), DEFAULT_CHUNK)
     return max(block, -(-size // block) * block)  # whole blocks
 
 
@@ -119,7 +129,17 @@ def simulate(
     chunk = _chunk_size(scenario, chunk_households, population.n)
     units = _units(population.n, chunk, n_reps)
     results = list(
-        _execute(units, population, plan, village_plan, catalogue, scenario, workers, progress)
+        _execute(
+            units,
+            population,
+            plan,
+            village_plan,
+            catalogue,
+            scenario,
+            workers,
+            progress,
+            household_paths,
+        )
     )
     result = _assemble(units, results, population, households, scenario, n_reps, household_paths)
     seconds = time.perf_counter() - started
@@ -148,6 +168,7 @@ def _execute(
     scenario: Scenario,
     workers: int,
     progress: Progress | None,
+    household_sums: bool = True,
 ) -> Iterator[ChunkResult]:
     total = len(units)
     chunks: dict[int, tuple[Population, CompiledPlan]] = {}
@@ -161,7 +182,7 @@ def _execute(
 
     if workers <= 1 or total == 1:
         for done, unit in enumerate(units, start=1):
-            yield _run_unit(*chunk_of(unit), scenario, unit)
+            yield _run_unit(*chunk_of(unit), scenario, unit, household_sums)
             if progress:
                 progress(done, total)
         return
@@ -172,7 +193,7 @@ def _execute(
         queue = iter(units)
         done = 0
         for unit in queue:
-            pending.append(pool.submit(_run_unit, *chunk_of(unit), scenario, unit))
+            pending.append(pool.submit(_run_unit, *chunk_of(unit), scenario, unit, household_sums))
             if len(pending) >= 2 * workers:
                 yield pending.pop(0).result()
                 done += 1
@@ -215,8 +236,9 @@ def _assemble(
             village_remaining[unit.replications.start : unit.replications.stop] += (
                 res.village_remaining
             )
-            income_sum[:, unit.start : unit.stop] += res.household_income
-            exited_sum[:, unit.start : unit.stop] += res.household_exited
+            if household_paths:
+                income_sum[:, unit.start : unit.stop] += res.household_income
+                exited_sum[:, unit.start : unit.stop] += res.household_exited
     all_stats = np.concatenate(segment_stats, axis=1)  # (R, segments, T, K), segments in order
     groups = np.concatenate(segment_group)
     # Segments of a group are contiguous (households are ordered by group): add them in order.

@@ -16,7 +16,7 @@ import pandas as pd
 
 from fupinsim import data
 
-__all__ = ["exit_targets", "target_group"]
+__all__ = ["exit_targets", "exit_targets_from_counts", "target_group"]
 
 
 def target_group(county_id: np.ndarray, is_immigrant: np.ndarray) -> np.ndarray:
@@ -51,6 +51,12 @@ def exit_targets(households: pd.DataFrame, as_whole_allowance: float = 0.0) -> p
         }
     )
     counts = groups.value_counts().rename("n_registered").reset_index()
+    return exit_targets_from_counts(counts, as_whole_allowance)
+
+
+def exit_targets_from_counts(counts: pd.DataFrame, as_whole_allowance: float = 0.0) -> pd.DataFrame:
+    """:func:`exit_targets` from registered households per group (``county_id, villages,
+    n_registered``), for registries too large to hold in memory."""
     schedule = data.exit_schedule()
     years = range(int(schedule["year"].min()), int(schedule["year"].max()) + 1)
     rows = []
