@@ -740,6 +740,16 @@ def _indicator(county_year: pd.DataFrame, indicator: str) -> pd.DataFrame:
     return part
 
 
+def _split_groups_only_where_split(part: pd.DataFrame) -> pd.DataFrame:
+    """Drop ``immigrant``/``old`` rows of counties that have only one kind of village and an
+    ``all`` row (they repeat it)."""
+    kinds = part[part["villages"] != "all"].groupby("county_id")["villages"].nunique()
+    with_all = set(part.loc[part["villages"] == "all", "county_id"])
+    redundant = set(kinds[kinds == 1].index) & with_all
+    keep = (part["villages"] == "all") | ~part["county_id"].isin(redundant)
+    return part[keep]
+
+
 def _goal_factor(year: int, base_year: int) -> float:
     """Multiple of base-year income the plan asks for by ``year`` (doubling by the target year)."""
     goal = immigrant_income_goal()
@@ -780,7 +790,7 @@ def income_targets(
         immigrant villages and applied to every group as the city's reference; the plan sets no
         goal after 2017 (``nan``).
     """
-    part = _indicator(county_year, "mean_income_pc")
+    part = _split_groups_only_where_split(_indicator(county_year, "mean_income_pc"))
     base = part[part["year"] == base_year].set_index(["county_id", "villages"])["mean"]
     if households is not None:
         registered = households[households["is_registered"].astype(bool)]
@@ -882,14 +892,15 @@ def reduction_tasks(
         out[key] = out[key].astype(str)
     out = out[out["county_id"] != CITY_ID]  # city totals are recomputed below
     out["year"] = out["year"].astype("int64")
-    if exit_targets is not None:
-        extra = exit_targets[[*keys, "target_share", "n_registered"]].copy()
+    wanted = [c for c in ("target_share", "n_registered") if c not in out.columns]
+    if exit_targets is not None and wanted:
+        extra = exit_targets[[*keys, *[c for c in wanted if c in exit_targets]]].copy()
         extra["county_id"] = extra["county_id"].astype(str)
         extra["villages"] = extra["villages"].astype(str)
         out = out.merge(extra, on=keys, how="left")
-    else:
-        out["target_share"] = math.nan
-        out["n_registered"] = math.nan
+    for column in ("target_share", "n_registered"):
+        if column not in out:
+            out[column] = math.nan
     if shortfall is not None:
         plan = shortfall[[*keys, "projected_exits", "missing_exits", "extra_yuan_to_close"]].copy()
         plan = plan.rename(columns={"projected_exits": "planned_exits"})

@@ -69,23 +69,29 @@ COUNTY_COLORS: dict[str, str] = {
     "subei": "#56B4E9",
     "aksai": "#8C6D31",
 }
+# Package colours: the ten tab10 colours first (distinct even for neighbouring ids, such as the
+# variants of one package), then their light tab20 partners.
 _PACKAGE_PALETTE: tuple[str, ...] = (
-    "#4E79A7",
-    "#F28E2B",
-    "#59A14F",
-    "#E15759",
-    "#76B7B2",
-    "#EDC948",
-    "#B07AA1",
-    "#FF9DA7",
-    "#9C755F",
-    "#BAB0AC",
-    "#1F3B73",
-    "#8CD17D",
-    "#B6992D",
-    "#499894",
-    "#D37295",
-    "#79706E",
+    "#1F77B4",
+    "#FF7F0E",
+    "#2CA02C",
+    "#D62728",
+    "#9467BD",
+    "#8C564B",
+    "#E377C2",
+    "#7F7F7F",
+    "#BCBD22",
+    "#17BECF",
+    "#AEC7E8",
+    "#FFBB78",
+    "#98DF8A",
+    "#FF9896",
+    "#C5B0D5",
+    "#C49C94",
+    "#F7B6D2",
+    "#C7C7C7",
+    "#DBDB8D",
+    "#9EDAE5",
 )
 #: Funding sources in words (contract ``funding.source``).
 SOURCE_LABELS: dict[str, str] = FUNDING_SOURCES
@@ -455,7 +461,7 @@ def immigrant_income_chart(
     """
     frame = immigrant_income.sort_values("year")
     years = frame["year"].astype(int).to_numpy()
-    fig = _figure(9.5, 5.2)
+    fig = _figure(12, 5.2)
     ax = fig.subplots()
     color = "#D55E00"
     ax.fill_between(
@@ -468,10 +474,13 @@ def immigrant_income_chart(
         label="Projection, 5-95% range",
     )
     ax.plot(years, frame["p50"], color=color, linewidth=2.4, marker="o", label="Projection, median")
+    goal_year = int(immigrant_income_goal()["target_year"])
     if "goal_path" in frame:
+        # The plan's path runs to its target year; beyond it the plan sets no goal.
+        on_path = frame["year"] <= goal_year
         ax.plot(
-            years,
-            frame["goal_path"],
+            years[on_path.to_numpy()],
+            frame.loc[on_path, "goal_path"],
             color="#555555",
             linestyle="-.",
             linewidth=1.2,
@@ -519,7 +528,6 @@ def immigrant_income_chart(
             linewidth=1.2,
             label="National poverty line",
         )
-    goal_year = int(immigrant_income_goal()["target_year"])
     at_goal = frame[frame["year"] == goal_year]
     if len(at_goal):
         row = at_goal.iloc[0]
@@ -548,7 +556,7 @@ def immigrant_income_chart(
     ax.set_ylim(bottom=0)
     _years_axis(ax, years)
     _style(ax)
-    ax.legend(fontsize=9, loc="upper left", frameon=False)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     _title(
         fig,
         "Immigrant villages: per-capita net income vs the plan's goals",
@@ -596,7 +604,16 @@ def funding_chart(funding: pd.DataFrame, *, allocation: pd.DataFrame | None = No
         )
         bottom += values
     for x, total in zip(years, bottom, strict=True):
-        ax.text(x, total, f"{total:,.0f}", ha="center", va="bottom", fontsize=9, color=_INK)
+        ax.annotate(
+            f"{total:,.0f}",
+            (x, total),
+            xytext=(0, 9),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            color=_INK,
+        )
     if allocation is not None and len(allocation):
         spent = allocation.groupby("year")["fiscal_yuan"].sum()
         ax.plot(
@@ -705,10 +722,12 @@ def allocation_chart(
     ax_m.set_ylabel("County", fontsize=_LABEL_SIZE)
     ax_h.set_title("Households supported", fontsize=10.5, loc="left")
     ax_m.set_title("Fiscal money", fontsize=10.5, loc="left")
+    handles, labels = ax_h.get_legend_handles_labels()
     fig.legend(
-        *ax_h.get_legend_handles_labels(),
+        handles,
+        labels,
         loc="outside lower center",
-        ncols=min(len(packages), 5),
+        ncols=min(len(packages), 3 if max(map(len, labels), default=0) > 28 else 5),
         fontsize=9,
         frameon=False,
         title="Package",
@@ -794,6 +813,11 @@ def shortfall_chart(shortfall: pd.DataFrame) -> Figure:
     for ax in (ax_n, ax_m):
         _style(ax, grid="x")
     ax_n.legend(title="Year", fontsize=9, frameon=False, loc="lower right")
+    finite = short["extra_yuan_to_close"].astype(float)
+    if not (finite > 0).any():
+        # Money closes none of the gaps: an axis without a scale, only the notes.
+        ax_m.set_xlim(0, 1)
+        ax_m.set_xticks([])
     _title(
         fig,
         "Shortfalls: exits missing from the plan, and money to close them",
@@ -943,48 +967,60 @@ def _size_legend(vmax: float, what: str) -> list[Line2D]:
 
 
 def _map_layout() -> tuple[Figure, Axes, Axes, Axes]:
-    """Map across the top; below it a bar chart (left) and the legends (right)."""
-    fig = _figure(13, 9.4)
-    grid = fig.add_gridspec(2, 2, height_ratios=[2.25, 1.3], width_ratios=[1.55, 1])
-    ax_map = fig.add_subplot(grid[0, :])
-    ax_bar = fig.add_subplot(grid[1, 0])
-    ax_legend = fig.add_subplot(grid[1, 1])
+    """Map across the top; below it a bar chart (left) and a legend panel (right).
+
+    Two subfigures, so that the bar chart's long labels do not narrow the map.
+    """
+    fig = _figure(13, 9.6)
+    parts = np.asarray(fig.subfigures(2, 1, height_ratios=[2.2, 1.35]), dtype=object).ravel()
+    top, bottom = parts[0], parts[1]
+    ax_map = top.subplots()
+    ax_bar, ax_legend = bottom.subplots(1, 2, width_ratios=[1.5, 1])
     ax_legend.axis("off")
     return fig, ax_map, ax_bar, ax_legend
 
 
 def _map_legends(
-    ax: Axes,
+    ax_map: Axes,
+    ax_panel: Axes,
     colour_handles: list[Patch],
     colour_title: str,
     size_handles: list[Line2D],
     size_title: str,
 ) -> None:
-    """The colour legend (with the county seat) above the size legend, in a legend panel."""
+    """The colour legend (with the county seat) in the legend panel; the size legend inside
+    the map's empty south-east corner."""
     seat = Line2D(
         [], [], marker="*", color=_INK, linestyle="none", markersize=8, label="County seat"
     )
-    first = ax.legend(
-        handles=[*colour_handles, seat],
+    handles = [*colour_handles, seat]
+    colours = Legend(
+        ax_panel,
+        handles,
+        [str(h.get_label()) for h in handles],
         title=colour_title,
         fontsize=9,
         title_fontsize=9.5,
         loc="upper left",
-        ncols=1 if len(colour_handles) > 4 else 2,
+        ncols=2 if len(handles) > 8 else 1,
         frameon=False,
         alignment="left",
+        columnspacing=1.2,
     )
-    ax.add_artist(first)
-    ax.legend(
+    ax_panel.add_artist(colours)
+    ax_map.legend(
         handles=size_handles,
         title=size_title,
-        fontsize=9,
-        title_fontsize=9.5,
-        loc="lower left",
+        fontsize=8.5,
+        title_fontsize=9,
+        loc="lower right",
+        bbox_to_anchor=(0.99, 0.07),
         ncols=len(size_handles),
-        frameon=False,
-        columnspacing=1.6,
-        handletextpad=0.8,
+        frameon=True,
+        framealpha=0.9,
+        edgecolor="#dddddd",
+        columnspacing=1.4,
+        handletextpad=0.6,
         borderpad=0.8,
         alignment="left",
     )
@@ -1043,6 +1079,7 @@ def industrial_map(
         Patch(facecolor=colors[p], label=package_label(p, package_labels)) for p in colors
     ]
     _map_legends(
+        ax_map,
         ax_legend,
         package_handles,
         "Dominant package",
@@ -1146,6 +1183,7 @@ def infrastructure_map(
         for c, lab in zip(_GAP_COLORS, _GAP_LABELS, strict=True)
     ]
     _map_legends(
+        ax_map,
         ax_legend,
         gap_handles,
         "Works planned by 2017",
@@ -1185,8 +1223,8 @@ def infrastructure_map(
             fontsize=9,
             title_fontsize=9.5,
             frameon=False,
-            loc="center left",
-            ncols=4,
+            loc="lower left",
+            ncols=3,
             alignment="left",
         )
         ax_legend.add_artist(counties_legend)

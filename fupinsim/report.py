@@ -219,6 +219,8 @@ def _cell_value(value: Any, kind: str) -> Any:
 
 
 def _share_text(value: float) -> str:
+    if value == 0.0:
+        return "0%"
     return f"{value:.0%}" if abs(value) >= 0.1 else f"{value:.1%}"
 
 
@@ -546,7 +548,7 @@ def table_html(
                     classes.append("low")
                 elif float(value) < low:
                     classes.append("mid")
-            if c.kind == "text" and c is cols[0]:
+            if c.kind == "text" and (c is cols[0] or c.name in ("group", "rating")):
                 classes.append("name")
             if c.name == "rating" and not _is_missing(value):
                 classes.append("rating-good" if value == "good" else "rating-not-good")
@@ -738,7 +740,11 @@ def _headline_html(summary: Mapping[str, Any]) -> str:
             + (
                 f"; {_wan_number(missing)} more would close the shortfalls"
                 if missing > 0
-                else "; no shortfall"
+                else (
+                    "; more money would not close the shortfalls"
+                    if int(summary.get("targets_money_cannot_close", 0) or 0)
+                    else "; no shortfall"
+                )
             )
             + " (fiscal money, 万元 = 10,000 yuan)",
         ),
@@ -837,6 +843,19 @@ _INCOME_WIDE = (
 )
 
 
+def _income_wide(frame: pd.DataFrame) -> str:
+    """Income goals and projected medians by year, for the years the plan sets a goal (to
+    2017; later years are in the workbook)."""
+    with_goal = frame.loc[frame["goal_income_pc"].notna(), "year"]
+    return wide_table_html(
+        frame,
+        leading=(Col("base_income_pc", "2014 income", "yuan per person", "num"),),
+        per_year=_INCOME_WIDE,
+        below=("projected_p50", "goal_income_pc"),
+        years=sorted(int(y) for y in with_goal.unique()) if len(with_goal) else None,
+    )
+
+
 def _compact_table(name: str, frame: pd.DataFrame, required: float) -> str:
     """The report's view of one of the three tables (the workbook has every column)."""
     if name == "reduction_tasks":
@@ -847,12 +866,7 @@ def _compact_table(name: str, frame: pd.DataFrame, required: float) -> str:
             low=required,
         )
     if name == "income_targets":
-        return wide_table_html(
-            frame,
-            leading=(Col("base_income_pc", "2014 income", "yuan per person", "num"),),
-            per_year=_INCOME_WIDE,
-            below=("projected_p50", "goal_income_pc"),
-        )
+        return _income_wide(frame)
     shown = frame.copy()
     shown["group"] = [
         f"{_group_text(c, 'all').removesuffix(' (total)')} · {v} villages"
@@ -1135,14 +1149,7 @@ def county_guide_html(
         if len(tasks)
         else "",
         "<h3>Income targets of poor households</h3>",
-        wide_table_html(
-            g["income_targets"],
-            leading=(Col("base_income_pc", "2014 income", "yuan per person", "num"),),
-            per_year=_INCOME_WIDE,
-            below=("projected_p50", "goal_income_pc"),
-        )
-        if len(g["income_targets"])
-        else "",
+        _income_wide(g["income_targets"]) if len(g["income_targets"]) else "",
         "<h2>2. Villages</h2>",
         table_html(g["villages"], _VILLAGE_COLS),
         "<h2>3. Planned measures</h2>",

@@ -314,7 +314,11 @@ def _target_probability(exit_targets: pd.DataFrame) -> pd.DataFrame:
 
 def _county_year(households: pd.DataFrame, target_probability: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    groups = [(c, "all") for c in COUNTY_IDS] + [(c, v) for c, v in _target_groups() if v != "all"]
+    # As the simulation: every county's "all" row and one row per kind of village it has.
+    kinds = households.groupby(households["county_id"].astype(str))["is_immigrant"].unique()
+    groups = [(c, "all") for c in COUNTY_IDS] + [
+        (c, "immigrant" if kind else "old") for c in COUNTY_IDS for kind in sorted(kinds[c])
+    ]
     for county, villages in groups:
         mask = _group_mask(households, county, villages)
         registered = households[mask & households["is_registered"]]
@@ -322,7 +326,7 @@ def _county_year(households: pd.DataFrame, target_probability: pd.DataFrame) -> 
         base_income = float(registered["income_pc"].mean())
         base_all = float(households.loc[mask, "income_pc"].mean())
         tp = target_probability[target_probability["county_id"] == county]
-        if villages != "all":
+        if villages != "all" and (tp["villages"] == villages).any():
             tp = tp[tp["villages"] == villages]
         exits_by_year = tp.groupby("year")["projected_exits_mean"].sum()
         growth = _INCOME_GROWTH[county]

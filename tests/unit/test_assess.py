@@ -483,3 +483,11 @@ def test_city_rows_of_the_simulation_are_not_a_county(tables) -> None:
     )
     tasks = assess.reduction_tasks(tp)
     assert (tasks["county_id"] == assess.CITY_ID).sum() == 3  # one total per year, not doubled
+
+
+def test_income_targets_drop_groups_that_repeat_the_county(tables) -> None:
+    incomes = assess.income_targets(tables["county_year"])
+    suzhou = incomes[incomes["county_id"] == "suzhou"]
+    assert set(suzhou["villages"]) == {"all"}
+    yumen = incomes[incomes["county_id"] == "yumen"]
+    assert set(yumen["villages"]) == {"all", "immigrant", "old"}
