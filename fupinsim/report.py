@@ -106,7 +106,7 @@ class TableSpec:
 _NAME_COLS = (
     Col("county", "County", "", "text", 30),
     Col("county_zh", "县区", "", "text", 16),
-    Col("villages", "Villages", "", "group", 18),
+    Col("villages", "Village type", "", "group", 14),
 )
 _EXCEL_FORMATS = {
     "int": "#,##0",
@@ -396,6 +396,7 @@ thead th { background: var(--blue); color: #ffffff; font-weight: 600; text-align
 thead tr.units th { background: #e8edf5; color: #333333; font-weight: normal;
   font-style: italic; font-size: 12px; }
 td.name { white-space: nowrap; }
+td.long { min-width: 15em; }
 th .unit { font-weight: normal; font-style: italic; font-size: 11px; opacity: .85; }
 table.wide th.year { border-left: 2px solid #ffffff; }
 table.wide td.yearstart { border-left: 2px solid var(--line); }
@@ -496,6 +497,25 @@ def _page(title: str, body: str, *, extra_css: str = "", lang: str = "en") -> st
     )
 
 
+#: Columns of running text: given room so that rows do not grow tall and narrow.
+_LONG_TEXT = frozenset(
+    {
+        "gaps",
+        "projects",
+        "works",
+        "message",
+        "responsible",
+        "rating_note",
+        "target",
+        "title",
+        "time_limit",
+        "dominant_label",
+        "package",
+        "work",
+    }
+)
+
+
 def table_html(
     frame: pd.DataFrame,
     columns: Sequence[Col],
@@ -550,6 +570,8 @@ def table_html(
                     classes.append("mid")
             if c.kind == "text" and (c is cols[0] or c.name in ("group", "rating")):
                 classes.append("name")
+            elif c.name in _LONG_TEXT:
+                classes.append("long")
             if c.name == "rating" and not _is_missing(value):
                 classes.append("rating-good" if value == "good" else "rating-not-good")
             attr = f' class="{" ".join(classes)}"' if classes else ""
@@ -1324,7 +1346,7 @@ def household_card_html(card: Mapping[str, Any], *, scenario: str = "") -> str:
         ("Housing grade", n["housing_grade"] or "—"),
         ("Safe water / NCMS", f"{_yes(n['has_safe_water'])} / {_yes(n['ncms_enrolled'])}"),
         ("Dibao / wubao", f"{_yes(n['is_dibao'])} / {_yes(n['is_wubao'])}"),
-        ("Support class (§25)", n["support_class"] or "—"),
+        ("Support class (§25)", (n["support_class"] or "—").replace("_", " ")),
         ("Registered", str(n["registered_year"] or "—")),
     ]
     income_rows = [(label, f"{v:,.0f}") for label, v in n["income_sources"]]
