@@ -33,18 +33,23 @@ def illness_probability(
     """Probability that a household has at least one serious illness episode in a year.
 
     Members fall ill independently: P = 1 − (1−p_adult)^adults (1−p_elderly)^elderly
-    (1−p_chronic)^chronic, where chronically ill members count only as chronic.
+    (1−p_chronic)^chronic, where chronically ill members count only as chronic: they are taken
+    from the working-age members first, then from the elderly.
+
+    Two working-age members, one of them chronically ill: 1 − 0.9 × 0.5 = 0.55.
 
     >>> from fupinsim.scenario import HealthSettings
     >>> s = HealthSettings(illness_probability_adult=0.1, illness_probability_elderly=0.2,
     ...                    illness_probability_chronic=0.5)
-    >>> float(illness_probability(np.array([1]), np.array([0]), np.array([1]), s)[0])
+    >>> round(float(illness_probability(np.array([2]), np.array([0]), np.array([1]), s)[0]), 12)
     0.55
     """
     healthy_adults = np.maximum(n_working_age - n_chronic_ill, 0)
+    chronic_elderly = np.maximum(n_chronic_ill - n_working_age, 0)
+    healthy_elderly = np.maximum(n_elderly - chronic_elderly, 0)
     stay_well = (
         (1.0 - settings.illness_probability_adult) ** healthy_adults
-        * (1.0 - settings.illness_probability_elderly) ** n_elderly
+        * (1.0 - settings.illness_probability_elderly) ** healthy_elderly
         * (1.0 - settings.illness_probability_chronic) ** n_chronic_ill
     )
     return 1.0 - stay_well

@@ -242,7 +242,8 @@ def targeting_table(group_stats: np.ndarray, years: np.ndarray) -> pd.DataFrame:
 
     ``wrong_exit_rate``: exited households whose true income is below the line, as a share of
     exited households. ``missed_poor_rate``: households with true income below the line that
-    are not counted as remaining poor (never registered, or exited), as a share of them.
+    were never registered, as a share of them (the county exit rule's "missed" poor,
+    ``fupinsim/data/exit_rules.yaml``; truly poor households that exited are wrong exits).
     """
     labels = group_labels()
     rows = []
