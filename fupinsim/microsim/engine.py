@@ -6,10 +6,12 @@ a range of replications. Each year, for every household at once:
 1. **Market income** by source: base-year (true) income × trend growth, plus the income effects
    of the household's interventions (ramp-up, household-specific dispersion, failure), times
    an idiosyncratic shock; crops are hit by county drought years, livestock by county price
-   shocks; village market works lift farm income; illness costs a share of the wages.
+   shocks; village market works lift farm income (unless they fail in the village); illness
+   costs a share of the wages.
 2. **Production cost** grows with the farm trend (shocks hit gross income, not costs).
 3. **Transfers**: pension, farm subsidy, wubao, and the dibao top-up for enrolled households
-   whose per-capita income is below the year's standard.
+   whose per-capita income is below the year's standard; recorded base-year transfers that
+   these rules do not explain are kept in yuan.
 4. **Per-capita net income**, and income *after rigid expenditure*: minus out-of-pocket medical
    costs (after NCMS and serious-illness insurance) and schooling costs.
 5. **Exit and return** of registered households on the income officials measure, with the
@@ -18,7 +20,8 @@ a range of replications. Each year, for every household at once:
 Randomness: streams ``income``, ``illness``, ``verification`` and ``intervention`` are drawn per
 (replication, block); ``systemic`` per replication (common to every household of a county).
 Every household gets its draws whatever its plan, so two plans share them (common random
-numbers). The base year (the registry's year) is observed: no shocks, no exits.
+numbers). The base year (the registry's year) is observed: no shocks, no exits, dibao as
+recorded and no scenario wage factor, so its incomes are the registry's (true) incomes.
 
 Sums are taken per (block, group) segment; callers add segments in block order, so totals do
 not depend on chunking or workers.
@@ -35,7 +38,7 @@ from fupinsim.microsim.exits import exit_step, return_step
 from fupinsim.microsim.health import illness_probability, out_of_pocket
 from fupinsim.microsim.plans import CompiledPlan
 from fupinsim.microsim.population import Population
-from fupinsim.microsim.transfers import farm_subsidy, pension, wubao_payment
+from fupinsim.microsim.transfers import dibao_payment, farm_subsidy, pension, wubao_payment
 from fupinsim.scenario import Scenario
 
 __all__ = ["STATS", "ChunkResult", "YearRules", "run_chunk", "segments"]
@@ -143,6 +146,27 @@ def _effect_paths(plan: CompiledPlan, n: int, n_years: int, dtype: np.dtype) -> 
     return _EffectPaths(tuple(gross), tuple(cost))
 
 
+#: Key of the per-village draws in stream ``intervention`` (above any household block number).
+_VILLAGE_KEY = 2**31
+
+
+def _village_success(
+    plan: CompiledPlan, seed: int, replication: int, n_villages: int
+) -> dict[int, np.ndarray]:
+    """Whether each village entry works in each village in one replication (by entry slot).
+
+    A village entry's ``failure_prob`` holds for the whole village (catalogue convention):
+    one uniform per (replication, entry slot, village index), whatever the chunk.
+    """
+    failure = {w.slot: w.failure_prob for w in plan.village_works}
+    failure.update({a.slot: a.failure_prob for a in plan.applications if a.village_level})
+    success = {}
+    for slot, prob in sorted(failure.items()):
+        gen = rng.generator(seed, "intervention", replication, _VILLAGE_KEY, slot)
+        success[slot] = gen.random(n_villages) >= prob
+    return success
+
+
 def _multipliers(
     plan: CompiledPlan,
     n: int,
@@ -152,17 +176,21 @@ def _multipliers(
     block_first: np.ndarray,
     block_size: int,
     dtype: np.dtype,
+    village: np.ndarray,
+    village_success: dict[int, np.ndarray],
 ) -> list[np.ndarray]:
     """Household multiplier of each application in one replication: dispersion × success.
 
     Each household gets a dispersion normal and a failure uniform per catalogue entry from
     stream ``intervention`` at (replication, block, entry slot), so its draws do not depend
-    on which households share its plan (common random numbers).
+    on which households share its plan (common random numbers). Village entries succeed or
+    fail for the whole village (``village_success``, by slot; ``village``: each household's
+    village index).
     """
-    draws: dict[int, np.ndarray] = {}
+    draws: dict[tuple[int, float, float, bool], np.ndarray] = {}
     out = []
     for app in plan.applications:
-        key = hash((app.slot, app.dispersion_sigma, app.failure_prob))
+        key = (app.slot, app.dispersion_sigma, app.failure_prob, app.village_level)
         if key not in draws:
             normal = np.empty(n, dtype=np.float32)
             uniform = np.empty(n, dtype=np.float32)
@@ -173,7 +201,10 @@ def _multipliers(
                 gen.random(out=uniform[first:stop], dtype=np.float32)
             sigma = app.dispersion_sigma
             multiplier = np.exp(sigma * normal - 0.5 * sigma * sigma).astype(dtype)
-            multiplier *= uniform >= app.failure_prob
+            if app.village_level:
+                multiplier *= village_success[app.slot][village]
+            else:
+                multiplier *= uniform >= app.failure_prob
             draws[key] = multiplier
         out.append(draws[key])
     return out
@@ -297,7 +328,7 @@ def run_chunk(
     dibao_cover = (plan.dibao_from[None, :] <= np.arange(n_years)[:, None]) & ~wubao
     registered = pop.registered
     reg_f = registered.astype(dtype)
-    uplifted = bool((plan.uplift != 1.0).any())
+    uplift_paths = [(w.slot, w.uplift_path(n, n_years)) for w in plan.village_works]
     paths = _effect_paths(plan, n, n_years, dtype)
     shocks = m.shocks
     band = m.monitoring_band
@@ -309,6 +340,7 @@ def run_chunk(
     u = np.empty(n, dtype=np.float32)
     cost_z = np.empty(n, dtype=np.float32)
     verify_z = np.empty(n, dtype=np.float32)
+    other_transfers = np.zeros(n)  # set in the base year of each replication
     constant = {
         "people_registered": members * reg_f,
         "people_all": members,
@@ -316,9 +348,23 @@ def run_chunk(
     }
 
     for r_index, replication in enumerate(replications):
+        village_success = _village_success(plan, scenario.seed, replication, n_villages)
         multipliers = _multipliers(
-            plan, n, scenario.seed, replication, blocks, block_first, block_size, dtype
+            plan,
+            n,
+            scenario.seed,
+            replication,
+            blocks,
+            block_first,
+            block_size,
+            dtype,
+            pop.village,
+            village_success,
         )
+        uplift = None
+        for slot, path in uplift_paths:
+            factor = 1.0 + path * village_success[slot][pop.village]
+            uplift = factor if uplift is None else uplift * factor
         systemic = rng.generator(scenario.seed, "systemic", replication)
         drought = systemic.random((n_years, n_counties)) < shocks.drought_probability
         price = np.exp(
@@ -356,9 +402,12 @@ def run_chunk(
             farm_crop = source[1] if observed else source[1] * crop_loss[t, counties]
             farm_stock = source[2] if observed else source[2] * price[t, counties]
             farm = farm_crop + farm_stock + source[3]
-            if uplifted:
-                farm = farm * plan.uplift[t]
-            wages = source[0] * m.wage_factor if m.wage_factor != 1.0 else source[0]
+            if uplift is not None:
+                farm = farm * uplift[t]
+            # The base year is as recorded: a labour-market scenario changes wages from the
+            # first projected year on, not the registry's incomes.
+            scale_wages = m.wage_factor != 1.0 and not observed
+            wages = source[0] * m.wage_factor if scale_wages else source[0]
             if observed:
                 ill = np.zeros(n, dtype=bool)
                 market = wages + farm + source[4]
@@ -372,16 +421,31 @@ def run_chunk(
             if extra_cost is not None:
                 market_net -= extra_cost
             before = market_net + fixed_income[t] + source[6]
-            before_pc = before * inv_members
-            enrolled = enrolled_base | dibao_cover[t]
-            standard = rules.dibao_standard[t]
-            gap = standard - before_pc
-            dibao = np.where(
-                enrolled & (gap > 0),
-                np.maximum(gap, rules_dibao["min_payment_share"] * standard) * members,
-                0.0,
-            )
-            income = before + dibao
+            if observed:
+                # Dibao as recorded in the registry's year (take-up was drawn when the registry
+                # was made); new take-up draws apply from the first projected year.
+                enrolled = pop.is_dibao & ~wubao
+                dibao = dibao_payment(
+                    before * inv_members,
+                    members,
+                    rules.dibao_standard[t],
+                    enrolled,
+                    rules_dibao["min_payment_share"],
+                )
+                # Recorded transfers the rules do not explain (other programmes, rounding):
+                # kept in yuan every year, so the base year is the registry's income.
+                other_transfers = pop.transfers - fixed_income[t] - dibao
+                income = before + dibao + other_transfers
+            else:
+                before = before + other_transfers
+                dibao = dibao_payment(
+                    before * inv_members,
+                    members,
+                    rules.dibao_standard[t],
+                    enrolled_base | dibao_cover[t],
+                    rules_dibao["min_payment_share"],
+                )
+                income = before + dibao
             income_pc = income * inv_members
             line = rules.line[t]
 

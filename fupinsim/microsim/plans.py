@@ -11,7 +11,6 @@ is covered by dibao from when.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -25,10 +24,12 @@ __all__ = [
     "NEVER",
     "Application",
     "CompiledPlan",
+    "VillageWork",
     "compile_plan",
     "population_table",
     "reference_plan",
     "validate_plan",
+    "validate_village_plan",
 ]
 
 #: Year index meaning "never" (later than any simulated year).
@@ -60,12 +61,40 @@ class Application:
     gross_share: float  # gross income per yuan of net effect (the rest is production cost)
     dispersion_sigma: float
     failure_prob: float
+    #: A village entry's effect: it fails (or not) for the whole village, not per household.
+    village_level: bool = False
 
     def effect_profile(self, years_since_start: np.ndarray) -> np.ndarray:
         """Share of the maturity effect at the given offsets (0 before the start)."""
         k = np.asarray(years_since_start)
         share = self.profile[np.clip(k, 0, self.profile.size - 1)]
         return np.where(k >= 0, share, 0.0)
+
+
+@dataclass(frozen=True)
+class VillageWork:
+    """A village entry's market uplift on the farm income of every household in its villages.
+
+    The entry fails, with ``failure_prob``, for a whole village (drawn once per replication),
+    and then neither its uplift nor its ``reach_share`` effect (an :class:`Application` with
+    ``village_level``) applies there.
+    """
+
+    entry_id: str
+    slot: int
+    positions: np.ndarray  # households in the villages given the entry
+    start: np.ndarray  # year index of each of those households' village works
+    market_uplift: float
+    profile: np.ndarray  # share of the maturity uplift 0, 1, 2, … years after the start
+    failure_prob: float
+
+    def uplift_path(self, n: int, n_years: int) -> np.ndarray:
+        """(n_years, n) uplift share of gross farm income if the work succeeds (0 elsewhere)."""
+        k = np.arange(n_years)[:, None] - self.start[None, :]
+        share = self.profile[np.clip(k, 0, self.profile.size - 1)]
+        path = np.zeros((n_years, n))
+        path[:, self.positions] = self.market_uplift * np.where(k >= 0, share, 0.0)
+        return path
 
 
 def _application(
@@ -75,6 +104,7 @@ def _application(
     start: np.ndarray,
     amount: np.ndarray,
     n_years: int,
+    village_level: bool = False,
 ) -> Application:
     return Application(
         entry_id=entry.id,
@@ -87,6 +117,7 @@ def _application(
         gross_share=entry.gross_share,
         dispersion_sigma=entry.dispersion_sigma,
         failure_prob=entry.failure_prob,
+        village_level=village_level,
     )
 
 
@@ -97,7 +128,7 @@ class CompiledPlan:
     applications: tuple[Application, ...]
     fix_year: np.ndarray  # (4, n): year index from which each guarantee is fixed (NEVER)
     dibao_from: np.ndarray  # (n,): year index from which dibao enrolment is guaranteed
-    uplift: np.ndarray  # (n_years, n): multiplier on farm gross income (village market works)
+    village_works: tuple[VillageWork, ...]  # market uplifts of village works
     supported: np.ndarray  # (n,): household has a package
 
 
@@ -203,7 +234,6 @@ def compile_plan(
     table = population_table(population)
     fix_year = np.full((4, n), NEVER, dtype=np.int64)
     dibao_from = np.full(n, NEVER, dtype=np.int64)
-    uplift = np.ones((n_years, n))
     supported = np.zeros(n, dtype=bool)
     apps: list[Application] = []
 
@@ -239,9 +269,11 @@ def compile_plan(
             n_years,
         )
 
+    works: list[VillageWork] = []
     if village_plan is not None and len(village_plan):
-        _apply_villages(population, village_plan, catalogue, scenario, slots, apps, uplift)
-    return CompiledPlan(tuple(apps), fix_year, dibao_from, uplift, supported)
+        village_plan = validate_village_plan(village_plan, catalogue, scenario)
+        _apply_villages(population, village_plan, catalogue, scenario, slots, apps, works)
+    return CompiledPlan(tuple(apps), fix_year, dibao_from, tuple(works), supported)
 
 
 def _apply(
@@ -276,38 +308,98 @@ def _apply_villages(
     scenario: Scenario,
     slots: dict[str, int],
     apps: list[Application],
-    uplift: np.ndarray,
+    works: list[VillageWork],
 ) -> None:
+    """Village entries to every household of the planned villages in the population.
+
+    Villages of the plan that are not in the population are ignored (as households are). A
+    village given an entry more than once gets it once, from the earliest start year.
+    """
     first = scenario.microsim.first_year
-    village_index = np.searchsorted(
-        population.village_ids, village_plan["village_id"].to_numpy(dtype=np.int64)
-    )
-    n_years = uplift.shape[0]
-    groups = village_plan.groupby(["package_id", "start_year"]).indices
-    for key, rows in groups.items():
-        package_id, start_year = cast(tuple[str, int], key)
-        in_plan = np.isin(population.village, village_index[rows])
-        positions = np.flatnonzero(in_plan)
-        start = int(start_year) - first
+    n_years = len(scenario.years)
+    ids = village_plan["village_id"].to_numpy(dtype=np.int64)
+    index = np.searchsorted(population.village_ids, ids)
+    inside = index < population.village_ids.size
+    inside[inside] = population.village_ids[index[inside]] == ids[inside]
+    n_villages = population.village_ids.size
+    start_by_entry: dict[str, np.ndarray] = {}
+    for package_id, start_year, village in zip(
+        village_plan["package_id"].to_numpy()[inside],
+        village_plan["start_year"].to_numpy(dtype=np.int64)[inside],
+        index[inside],
+        strict=True,
+    ):
         for eid in catalogue.package(str(package_id)).entries:
-            entry = catalogue.entry(eid)
-            profile = entry.effect_profile(np.arange(n_years) - start)
-            if entry.market_uplift:
-                uplift[:, positions] *= 1.0 + entry.market_uplift * profile[:, None]
-            if entry.income_source is not None and entry.effect_yuan and entry.reach_share > 0:
-                # A reach_share of the village's households benefit: the expected effect is
-                # spread over all of them (ESTIMATE: who borrows is not modelled).
-                amount = np.full(positions.size, entry.effect_yuan * entry.reach_share)
-                apps.append(
-                    _application(
-                        entry,
-                        slots[entry.id],
-                        positions,
-                        np.full(positions.size, start),
-                        amount,
-                        n_years,
-                    )
+            starts = start_by_entry.setdefault(eid, np.full(n_villages, NEVER, dtype=np.int64))
+            starts[village] = min(starts[village], int(start_year) - first)
+    for eid, starts in start_by_entry.items():
+        entry = catalogue.entry(eid)
+        household_start = starts[population.village]
+        positions = np.flatnonzero(household_start < NEVER)
+        if positions.size == 0:
+            continue
+        start = household_start[positions]
+        if entry.market_uplift:
+            works.append(
+                VillageWork(
+                    entry_id=entry.id,
+                    slot=slots[entry.id],
+                    positions=positions,
+                    start=start,
+                    market_uplift=entry.market_uplift,
+                    profile=entry.effect_profile(np.arange(n_years + 1)),
+                    failure_prob=entry.failure_prob,
                 )
+            )
+        if entry.income_source is not None and entry.effect_yuan and entry.reach_share > 0:
+            # A reach_share of the village's households benefit: the expected effect is
+            # spread over all of them (ESTIMATE: who borrows is not modelled).
+            amount = np.full(positions.size, entry.effect_yuan * entry.reach_share)
+            apps.append(
+                _application(
+                    entry, slots[entry.id], positions, start, amount, n_years, village_level=True
+                )
+            )
+
+
+def validate_village_plan(
+    village_plan: pd.DataFrame,
+    catalogue: Catalogue,
+    scenario: Scenario,
+    where: str = "village plan",
+) -> pd.DataFrame:
+    """Check a village plan: columns, village packages, start years in the simulated range."""
+    required = ("village_id", "package_id", "start_year")
+    missing = [c for c in required if c not in village_plan]
+    if missing:
+        raise InputError.single(
+            f"{where}: columns",
+            list(village_plan.columns),
+            f"must include {', '.join(required)} (missing {missing})",
+        )
+    village_packages = [p.id for p in catalogue.packages.values() if p.level == "village"]
+    problems = [
+        Problem(
+            f"{where}: package_id",
+            pid,
+            f"must be a village package ({', '.join(village_packages)})",
+        )
+        for pid in sorted(set(village_plan["package_id"].astype(str)) - set(village_packages))
+    ]
+    years = village_plan["start_year"].astype(int)
+    first, horizon = scenario.microsim.first_year, scenario.microsim.horizon
+    bad = village_plan[(years <= first) | (years > horizon)]
+    for _, row in bad.head(20).iterrows():
+        problems.append(
+            Problem(
+                f"{where}: village {row['village_id']}, start_year",
+                row["start_year"],
+                f"must be after {first} and at most {horizon}",
+            )
+        )
+    if problems:
+        raise InputError(problems, summary=f"{where}: plan is not valid")
+    return village_plan.astype({"village_id": "int64", "package_id": str, "start_year": "int64"})
 
 
 def reference_plan(name: str, households: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -72,6 +72,7 @@ class Population:
     sheep: np.ndarray
     market: np.ndarray  # (6, n): true base-year gross income by MARKET_SOURCES, yuan/household
     cost_ratio: np.ndarray  # (3, n): production cost per yuan of crop, livestock, greenhouse
+    transfers: np.ndarray  # recorded base-year transfers (income_transfers), yuan/household
     is_dibao: np.ndarray
     is_wubao: np.ndarray
     weak: np.ndarray  # no labour, or a disabled, ill or elderly member (dibao candidates)
@@ -178,6 +179,7 @@ def build_population(households: pd.DataFrame, villages: pd.DataFrame | None = N
         sheep=hh["sheep"].to_numpy(dtype=np.int64),
         market=market,
         cost_ratio=np.ascontiguousarray(cost_ratio),
+        transfers=hh["income_transfers"].to_numpy(dtype=float),
         is_dibao=hh["is_dibao"].to_numpy(dtype=bool),
         is_wubao=hh["is_wubao"].to_numpy(dtype=bool),
         weak=(labour == 0) | (disabled > 0) | (chronic > 0) | (elderly > 0),
