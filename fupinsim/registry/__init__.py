@@ -28,7 +28,7 @@ from fupinsim.registry.identify import (
     support_codes,
     truly_poor,
 )
-from fupinsim.registry.schema import SUPPORT_CLASSES
+from fupinsim.registry.schema import INCOME_SOURCES, SUPPORT_CLASSES
 from fupinsim.registry.synthetic import (
     RegistryPlan,
     finish_households,
@@ -68,8 +68,11 @@ class Registry:
 
 
 def _dependants(frame: pd.DataFrame) -> np.ndarray:
+    """Members who may be added or removed to hit the people totals: neither labour, students,
+    elderly nor dropouts, and never the only adult (a household without labour or elderly keeps
+    one such member as its head)."""
     students = sum(
-        frame[c].to_numpy()
+        frame[c].to_numpy(dtype=np.int64)
         for c in (
             "n_students_primary",
             "n_students_junior",
@@ -78,28 +81,47 @@ def _dependants(frame: pd.DataFrame) -> np.ndarray:
             "n_students_tertiary",
         )
     )
+    labour = frame["n_labour"].to_numpy(dtype=np.int64)
+    elderly = frame["n_elderly"].to_numpy(dtype=np.int64)
+    head = (labour + elderly) == 0
     return np.asarray(
-        frame["n_members"].to_numpy()
-        - frame["n_labour"].to_numpy()
+        frame["n_members"].to_numpy(dtype=np.int64)
+        - labour
         - students
-        - frame["n_elderly"].to_numpy()
-        - frame["n_dropouts"].to_numpy()
+        - elderly
+        - frame["n_dropouts"].to_numpy(dtype=np.int64)
+        - head
     )
 
 
 def _set_members(frame: pd.DataFrame, members: np.ndarray) -> None:
-    """Change member counts keeping household incomes; per-capita incomes follow."""
-    true_total = frame["true_income_pc"].to_numpy() * frame["n_members"].to_numpy()
+    """Change member counts keeping per-capita incomes (income components scale with members).
+
+    The people adjustment only calibrates totals: it must not move a household across the
+    poverty line or past its neighbours, or identification (which ranked households before the
+    adjustment) and the truth would disagree for reasons that are not identification errors.
+    Keeping household incomes instead made up to a fifth of a small county's registered
+    households look wrongly registered.
+    """
+    old = frame["n_members"].to_numpy()
+    if np.array_equal(old, members):
+        return
+    ratio = members / old
+    for column in (*INCOME_SOURCES, "production_cost"):
+        frame[column] = frame[column].to_numpy() * ratio
     frame["n_members"] = members
-    frame["true_income_pc"] = true_total / members
     frame["income_pc"] = recorded_income_pc(frame)
 
 
 def _fill_registration(
-    frame: pd.DataFrame, registered: np.ndarray, gen: np.random.Generator | None
+    frame: pd.DataFrame,
+    registered: np.ndarray,
+    gen: np.random.Generator | None,
+    county_ranks: np.ndarray | None = None,
 ) -> None:
     """Registration columns; with ``gen`` the recorded main cause is drawn from the latent one,
-    without it ``cause`` already holds the recorded cause codes."""
+    without it ``cause`` already holds the recorded cause codes. ``county_ranks``: see
+    :func:`~fupinsim.registry.identify.assign_helpers` (for chunks)."""
     codes = (
         record_main_cause(frame, frame["cause"].to_numpy(), registered, gen)
         if gen is not None
@@ -119,7 +141,7 @@ def _fill_registration(
         np.where(registered, support_codes(frame), -1),
         dtype=pd.CategoricalDtype(list(SUPPORT_CLASSES)),
     )
-    helper = assign_helpers(frame, registered)
+    helper = assign_helpers(frame, registered, county_ranks)
     frame["helper_id"] = pd.arrays.IntegerArray(
         np.where(registered, helper, 0).astype(np.int64), missing.copy()
     )
@@ -179,6 +201,25 @@ def generate_registry(scenario: Scenario) -> Registry:
     households = finish_households(frame)
     rates = identification_rates(households, registered, poor)
     return Registry(households, _finish_villages(villages, households), rates)
+
+
+def _county_ranks(plan: RegistryPlan, positions: np.ndarray) -> np.ndarray:
+    """Rank of each household among its county's households in the whole (registered-only)
+    registry, from the plan alone, so helper ids do not depend on the chunk size."""
+    sizes = np.bincount(
+        plan.village_cell, weights=plan.village_households, minlength=len(plan.cells)
+    ).astype(np.int64)
+    cell_start = np.cumsum(sizes) - sizes  # villages, hence households, are ordered by cell
+    counties = [c.county_id for c in plan.cells]
+    before = np.array(
+        [
+            sum(int(sizes[j]) for j in range(i) if counties[j] == counties[i])
+            for i in range(sizes.size)
+        ],
+        dtype=np.int64,
+    )
+    cell = plan.village_cell[np.searchsorted(plan.village_end, positions, side="right")]
+    return before[cell] + positions - cell_start[cell]
 
 
 def _block_people_targets(plan: RegistryPlan) -> np.ndarray:
@@ -242,7 +283,10 @@ def _registered_only_chunks(
             )
         _set_members(frame, members)
         frame["cause"] = causes
-        _fill_registration(frame, np.ones(len(frame), dtype=bool), None)
+        positions = frame["household_id"].to_numpy() - 1
+        _fill_registration(
+            frame, np.ones(len(frame), dtype=bool), None, _county_ranks(plan, positions)
+        )
         yield Registry(finish_households(frame), villages, None)
 
 

@@ -239,11 +239,16 @@ def classify_support(households: pd.DataFrame) -> np.ndarray:
     return np.asarray(SUPPORT_CLASSES)[support_codes(households)]
 
 
-def assign_helpers(households: pd.DataFrame, registered: np.ndarray) -> np.ndarray:
+def assign_helpers(
+    households: pd.DataFrame, registered: np.ndarray, county_ranks: np.ndarray | None = None
+) -> np.ndarray:
     """Helper (assisting cadre) id for registered households: consecutive groups per county.
 
     Each cadre helps ``households_per_helper`` households (plan §16: 2-3) of one county, in
-    village order. Ids are ``(county number) × 10⁸ + group``; empty for non-registered.
+    village order. Ids are ``(county number) × 10⁸ + group``; -1 for non-registered.
+    ``county_ranks`` gives each household's 0-based rank among its county's registered
+    households in the *whole* registry, for a table that is only a chunk of it (without it,
+    ranks are counted within ``households``).
     """
     per_helper = int(data.registry_calibration()["households"]["households_per_helper"])
     county_number = (
@@ -251,8 +256,10 @@ def assign_helpers(households: pd.DataFrame, registered: np.ndarray) -> np.ndarr
         .map({c: i + 1 for i, c in enumerate(data.COUNTY_IDS)})
         .to_numpy(dtype=np.int64)
     )
-    rank = _rank_within(
-        np.where(registered, county_number, 0), households["household_id"].to_numpy()
+    rank = (
+        _rank_within(np.where(registered, county_number, 0), households["household_id"].to_numpy())
+        if county_ranks is None
+        else county_ranks
     )
     helper = county_number * 100_000_000 + rank // per_helper + 1
     return np.where(registered, helper, -1)

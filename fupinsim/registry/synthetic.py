@@ -305,8 +305,15 @@ def _draw_households(
     members = np.where(elderly_home, 1 + (gen.random(n) < 0.55), members)
     elderly = np.where(elderly_home, members, gen.binomial(members, p["elderly_share"][imm]))
     rest = members - elderly
+    # Every household has an adult: without an elderly member, one member (the head) is never
+    # a student or a dropout (they were: 1.7% of households were schoolchildren alone).
+    head = (elderly == 0).astype(np.int64)
     student_share = p["student_share"][imm] / (1 - p["elderly_share"][imm])
-    students = gen.binomial(rest, np.minimum(student_share, 0.95))
+    # The share applies to the members who can be students, so the expected number of students
+    # stays what the calibration says.
+    eligible = rest - head
+    student_share = student_share * rest / np.maximum(eligible, 1)
+    students = gen.binomial(eligible, np.minimum(student_share, 0.95))
     rest = rest - students
     labour_share = p["labour_share"][imm] / (1 - p["elderly_share"][imm] - p["student_share"][imm])
     labour = gen.binomial(rest, np.minimum(labour_share, 1.0))
@@ -315,7 +322,7 @@ def _draw_households(
 
     # Schooling as a cause needs a student in senior, vocational or higher education.
     need_student = is_cause["schooling"] & (students == 0)
-    can_convert = need_student & ((members - elderly - students - labour) > 0)
+    can_convert = need_student & ((members - elderly - students - labour - head) > 0)
     students = students + can_convert
     add_member = need_student & ~can_convert & (members < MAX_MEMBERS)
     members = members + add_member
@@ -373,7 +380,7 @@ def _draw_households(
     )
     dropouts = (
         (gen.random(n) < p["dropout_rate"][imm] * np.where(is_cause["schooling"], 0.0, 1.0))
-        & ((members - elderly - labour - students) > 0)
+        & ((members - elderly - labour - students - ((labour + elderly) == 0)) > 0)
     ).astype(np.int64)
     grade_u = gen.random(n)
     ncms = gen.random(n) < p["ncms_enrolment"][imm]
