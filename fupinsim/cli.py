@@ -93,10 +93,11 @@ def schema() -> None:
 @planner_errors
 def registry(scenario: str, out: str) -> None:
     """Generate the scenario's synthetic registry and write it to OUT."""
-    from fupinsim.io.registry_files import write_registry, write_registry_chunks
+    from fupinsim.io.registry_files import registry_format, write_registry, write_registry_chunks
     from fupinsim.registry import generate_registry, iter_registry_chunks, registry_summary
     from fupinsim.scenario import load_scenario
 
+    registry_format(out)  # a wrong extension fails before minutes of generation
     loaded = load_scenario(scenario)
     if not loaded.registry.include_nonregistered:
         n_households, n_people = write_registry_chunks(iter_registry_chunks(loaded), out)

@@ -31,7 +31,15 @@ FORMATS = {".csv": "csv", ".parquet": "parquet", ".xlsx": "excel"}
 EXCEL_MAX_ROWS = 1_048_575
 
 
-def _format(path: Path) -> str:
+def registry_format(path: str | Path) -> str:
+    """The format of a registry file from its extension (``csv``, ``parquet`` or ``excel``).
+
+    Raises
+    ------
+    InputError
+        For any other extension (checked before any work, e.g. generating a registry).
+    """
+    path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError.single(
@@ -63,7 +71,7 @@ def _read_raw(path: Path, fmt: str, sheet: str | None = None) -> pd.DataFrame:
 def read_registry(path: str | Path) -> Registry:
     """Read and validate a registry file; every bad row is reported in one RegistryError."""
     path = Path(path)
-    fmt = _format(path)
+    fmt = registry_format(path)
     if not path.is_file():
         raise InputError.single(str(path), None, "registry file must exist")
     villages: pd.DataFrame | None
@@ -93,7 +101,7 @@ def _for_file(frame: pd.DataFrame, fmt: str) -> pd.DataFrame:
 def write_registry(registry: Registry, path: str | Path) -> Path:
     """Write a registry in the format of the extension; returns the households path."""
     path = Path(path)
-    fmt = _format(path)
+    fmt = registry_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     households = _for_file(registry.households, fmt)
     villages = _for_file(registry.villages, fmt)
@@ -122,7 +130,7 @@ def write_registry_chunks(chunks: Iterable[Registry], path: str | Path) -> tuple
     Returns (households, people) written.
     """
     path = Path(path)
-    fmt = _format(path)
+    fmt = registry_format(path)
     if fmt == "excel":
         raise InputError.single(str(path), ".xlsx", "chunked output must be .parquet or .csv")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +169,7 @@ def read_plan(path: str | Path) -> pd.DataFrame:
     (:func:`fupinsim.microsim.validate_plan`).
     """
     path = Path(path)
-    fmt = _format(path)
+    fmt = registry_format(path)
     if not path.is_file():
         raise InputError.single(
             str(path), None, "plan file must exist (or use baseline / uniform_1230)"
