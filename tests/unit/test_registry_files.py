@@ -1,0 +1,149 @@
+"""Registry files: CSV, Excel and Parquet round trips keep values and dtypes; chunked writing;
+clear errors for unknown extensions, missing or unreadable files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fupinsim.errors import InputError, RegistryError
+from fupinsim.io import registry_files
+from fupinsim.io.registry_files import (
+    read_registry,
+    villages_path,
+    write_registry,
+    write_registry_chunks,
+)
+from fupinsim.registry import Registry
+from fupinsim.registry.schema import HOUSEHOLD_COLUMNS, VILLAGE_COLUMNS
+
+
+@pytest.fixture(scope="module")
+def small_registry(plan_registry: Registry) -> Registry:
+    """About 200 households (whole villages, registered and not) with their villages."""
+    households = plan_registry.households
+    first_villages = households["village_id"].drop_duplicates().iloc[[0, 60, 120]]
+    rows = households[households["village_id"].isin(first_villages)]
+    rows = rows.groupby("village_id").head(70).reset_index(drop=True)
+    villages = plan_registry.villages[plan_registry.villages["village_id"].isin(first_villages)]
+    return Registry(rows, villages.reset_index(drop=True))
+
+
+def test_small_registry_is_a_fair_sample(small_registry: Registry) -> None:
+    households = small_registry.households
+    assert 150 <= len(households) <= 250
+    assert households["is_registered"].any() and (~households["is_registered"]).any()
+    assert households["main_cause"].isna().any()  # empty cells must survive the round trip
+    assert households["county_id"].nunique() >= 2
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
+def test_round_trip_keeps_values_and_dtypes(
+    small_registry: Registry, tmp_path: Path, suffix: str
+) -> None:
+    path = write_registry(small_registry, tmp_path / f"registry{suffix}")
+    assert path.is_file()
+    if suffix != ".xlsx":
+        assert villages_path(path).is_file()
+    back = read_registry(path)
+    pd.testing.assert_frame_equal(back.households, small_registry.households)
+    pd.testing.assert_frame_equal(back.villages, small_registry.villages)
+    assert [str(t) for t in back.households.dtypes] == [c.dtype for c in HOUSEHOLD_COLUMNS]
+    assert [str(t) for t in back.villages.dtypes] == [c.dtype for c in VILLAGE_COLUMNS]
+
+
+def test_excel_holds_two_sheets(small_registry: Registry, tmp_path: Path) -> None:
+    path = write_registry(small_registry, tmp_path / "registry.xlsx")
+    assert pd.ExcelFile(path).sheet_names == ["households", "villages"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_chunks_stream_into_one_file(small_registry: Registry, tmp_path: Path, suffix: str) -> None:
+    households = small_registry.households
+    chunks = [
+        Registry(households.iloc[:100].reset_index(drop=True), small_registry.villages),
+        Registry(households.iloc[100:].reset_index(drop=True), small_registry.villages),
+    ]
+    path = tmp_path / f"chunked{suffix}"
+    written = write_registry_chunks(chunks, path)
+    assert written == (len(households), int(households["n_members"].sum()))
+    back = read_registry(path)
+    pd.testing.assert_frame_equal(back.households, households)
+    pd.testing.assert_frame_equal(back.villages, small_registry.villages)
+
+
+def test_a_file_without_villages_checks_households_only(
+    small_registry: Registry, tmp_path: Path
+) -> None:
+    path = write_registry(small_registry, tmp_path / "alone.csv")
+    villages_path(path).unlink()
+    back = read_registry(path)
+    pd.testing.assert_frame_equal(back.households, small_registry.households)
+    assert back.villages.empty
+
+
+@pytest.mark.parametrize("name", ["registry.json", "registry.xls", "registry"])
+def test_unknown_extension_is_refused(small_registry: Registry, tmp_path: Path, name: str) -> None:
+    for action in (
+        lambda: write_registry(small_registry, tmp_path / name),
+        lambda: read_registry(tmp_path / name),
+    ):
+        with pytest.raises(InputError) as caught:
+            action()
+        message = str(caught.value)
+        assert str(tmp_path / name) in message
+        assert "the file extension must be one of .csv, .parquet, .xlsx" in message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="registry file must exist"):
+        read_registry(tmp_path / "nowhere.parquet")
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"this is not parquet")
+    with pytest.raises(InputError) as caught:
+        read_registry(path)
+    assert f"{path}: must be a readable parquet file" in str(caught.value)
+
+
+def test_excel_without_households_sheet(tmp_path: Path) -> None:
+    path = tmp_path / "other.xlsx"
+    pd.DataFrame({"a": [1]}).to_excel(path, sheet_name="Sheet1", index=False)
+    with pytest.raises(InputError) as caught:
+        read_registry(path)
+    assert "must have a sheet named 'households'" in str(caught.value)
+    assert "Sheet1" in str(caught.value)
+
+
+def test_excel_row_limit(
+    small_registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry_files, "EXCEL_MAX_ROWS", 100)
+    with pytest.raises(InputError, match=r"use \.parquet or \.csv"):
+        write_registry(small_registry, tmp_path / "big.xlsx")
+    with pytest.raises(InputError, match=r"chunked output must be \.parquet or \.csv"):
+        write_registry_chunks([small_registry], tmp_path / "big.xlsx")
+
+
+def test_a_bad_cell_in_excel_names_row_column_and_value(
+    small_registry: Registry, tmp_path: Path
+) -> None:
+    path = write_registry(small_registry, tmp_path / "registry.xlsx")
+    households = pd.read_excel(path, sheet_name="households")
+    villages = pd.read_excel(path, sheet_name="villages")
+    households["sheep"] = households["sheep"].astype(object)
+    households.loc[4, "sheep"] = "many"
+    with pd.ExcelWriter(path) as writer:
+        households.to_excel(writer, sheet_name="households", index=False)
+        villages.to_excel(writer, sheet_name="villages", index=False)
+    with pytest.raises(RegistryError) as caught:
+        read_registry(path)
+    message = str(caught.value)
+    household_id = small_registry.households.loc[4, "household_id"]
+    assert f"row 5 (household_id {household_id}), column sheep" in message
+    assert "got 'many'" in message
+    assert "must be a whole number >= 0 and <= 5000" in message
