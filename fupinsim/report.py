@@ -1091,12 +1091,13 @@ _PLAN_MEASURE_COLS = (
 
 
 def _money_table(money: pd.DataFrame) -> str:
+    """Money by source (rows) and year (columns) in wan yuan, with totals."""
     if money is None or money.empty:
         return '<p class="note">No funding table.</p>'
     frame = money.copy()
     frame.columns = [str(c) for c in frame.columns]
     frame["total"] = frame.sum(axis=1)
-    frame = frame.reset_index()
+    frame = frame[frame["total"] != 0].reset_index()  # sources with no money: left out
     total_row = frame.drop(columns="source").sum().to_dict()
     total_row["source"] = "Total"
     frame = pd.concat([frame, pd.DataFrame([total_row])], ignore_index=True)
