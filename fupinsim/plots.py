@@ -57,6 +57,7 @@ __all__ = [
     "report_figures",
     "scenario_comparison_chart",
     "shortfall_chart",
+    "village_positions",
 ]
 
 #: One colour per county, from the Okabe-Ito colour-blind-safe palette (plus a brown).

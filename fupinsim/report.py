@@ -58,6 +58,7 @@ __all__ = [
     "table_html",
     "three_tables_workbook",
     "village_file_html",
+    "wide_table_html",
 ]
 
 
