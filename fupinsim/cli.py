@@ -326,6 +326,41 @@ def run(
         raise TargetsNotMetError(f"{missed} targets cannot be met (--strict)")
 
 
+@cli.command()
+@click.argument("item_id", type=click.IntRange(1, None))
+@click.option(
+    "--scenario",
+    "scenario_id",
+    required=True,
+    help="Scenario id (or file) whose finished run in OUTPUTS is read.",
+)
+@click.option(
+    "--outputs",
+    "outputs_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default="outputs",
+    show_default=True,
+    help="The outputs folder.",
+)
+@click.option("--village", is_flag=True, help="ITEM_ID is a village id: write its village file.")
+@planner_errors
+def card(item_id: int, scenario_id: str, outputs_dir: str, village: bool) -> None:
+    """Write the household card ("five clarifications") or village file ("five things")."""
+    from pathlib import Path
+
+    from fupinsim.io.report_files import write_card
+
+    scenario_key = (
+        Path(scenario_id).stem if scenario_id.endswith((".yaml", ".yml")) else scenario_id
+    )
+    path = (
+        write_card(outputs_dir, scenario_key, village_id=item_id)
+        if village
+        else write_card(outputs_dir, scenario_key, household_id=item_id)
+    )
+    click.echo(str(path))
+
+
 @cli.command("check-registry")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
 @planner_errors

@@ -50,6 +50,7 @@ from fupinsim.allocate import (
 )
 from fupinsim.allocate.households import QuotaWarning
 from fupinsim.allocate.yields import ExitYields, compute_exit_yields
+from fupinsim.assess import county_assessment
 from fupinsim.funding import build_funding
 from fupinsim.microsim import (
     Catalogue,
@@ -195,12 +196,9 @@ def _simulate_plan(
     )
 
 
-def _p_all_met(result: SimulationResult, years: set[int]) -> float:
-    """P(every target of the plan years is met) is not the product of marginals; use the
-    share of replications in which all are met (from the group sums)."""
-    tp = result.target_probability
-    tp = tp[tp["year"].isin(years)]
-    return float(tp["p_met"].min()) if len(tp) else math.nan
+def _p_all_met(result: SimulationResult) -> float:
+    """P(every target of the plan years is met): the share of replications meeting all."""
+    return float(result.meta["p_all_targets_met"])
 
 
 def run_pipeline(
@@ -356,8 +354,8 @@ def run_pipeline(
         prepared,
         {"optimised": result.quotas, "factor": factor.quotas},
         {
-            "optimised": _p_all_met(simulated, plan_years),
-            "factor": _p_all_met(simulations["factor"], plan_years),
+            "optimised": _p_all_met(simulated),
+            "factor": _p_all_met(simulations["factor"]),
         },
     )
     comparison = _add_simulated(comparison, simulations, plan_years)
@@ -385,6 +383,9 @@ def run_pipeline(
         **{k: v for k, v in final.tables().items() if k not in {"household_paths"}},
         "household_paths": final.household,
         "target_probability_plans": _stack_probabilities(simulations),
+        "assessment": county_assessment(
+            final.county_year, final.target_probability, scenario.assessment
+        ),
         "county_year_plans": _stack_county_year(simulations),
     }
     if registry.identification is not None:
@@ -399,7 +400,14 @@ def run_pipeline(
         "objective_value": result.solve.objective_value,
         "closed_loop_rounds": len(rounds),
         "targets_missed": int((~shortfall["met"].astype(bool)).sum()),
-        "money_missing_yuan": float(shortfall["extra_yuan_to_close"].fillna(0).sum()),
+        # Gaps are cumulative: a group's money need is its largest over the years.
+        "money_missing_yuan": float(
+            shortfall.groupby(["county_id", "villages"])["extra_yuan_to_close"]
+            .max()
+            .fillna(0)
+            .sum()
+        ),
+        "p_all_targets_met": _p_all_met(simulated),
         "lp_variables": model.n_variables,
         "lp_constraints": model.n_constraints,
     }

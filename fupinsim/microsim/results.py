@@ -24,6 +24,7 @@ __all__ = [
     "county_year_table",
     "household_tables",
     "immigrant_income_table",
+    "p_all_targets_met",
     "target_probability_table",
     "targeting_table",
     "village_year_table",
@@ -199,6 +200,28 @@ def target_probability_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def p_all_targets_met(
+    group_stats: np.ndarray, years: np.ndarray, targets: pd.DataFrame, within: set[int]
+) -> float:
+    """Share of replications in which every target of the given years is met (joint)."""
+    labels = group_labels()
+    index = {label: i for i, label in enumerate(labels)}
+    year_index = {int(y): i for i, y in enumerate(years)}
+    met = np.ones(group_stats.shape[0], dtype=bool)
+    for row in targets.to_dict("records"):
+        county, villages, year = str(row["county_id"]), str(row["villages"]), int(row["year"])
+        if year not in within or year not in year_index:
+            continue
+        groups = (
+            [index[(county, "old")], index[(county, "immigrant")]]
+            if villages == "all"
+            else [index[(county, villages)]]
+        )
+        exited = group_stats[:, groups, year_index[year], _S["exited"]].sum(axis=1)
+        met &= exited >= row["required_exits"]
+    return float(met.mean())
 
 
 def immigrant_income_table(group_stats: np.ndarray, years: np.ndarray) -> pd.DataFrame:

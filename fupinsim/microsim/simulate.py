@@ -27,6 +27,7 @@ from fupinsim.microsim.results import (
     county_year_table,
     household_tables,
     immigrant_income_table,
+    p_all_targets_met,
     target_probability_table,
     targeting_table,
     village_year_table,
@@ -260,5 +261,13 @@ def _assemble(
         targeting=targeting_table(group_stats, years),
         household=paths,
         household_exit=exit_years,
-        meta={"group_stats": group_stats},
+        meta={
+            "group_stats": group_stats,
+            "p_all_targets_met": p_all_targets_met(
+                group_stats,
+                years,
+                targets,
+                set(range(scenario.funding.first_year, scenario.funding.last_year + 1)),
+            ),
+        },
     )
