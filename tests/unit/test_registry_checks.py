@@ -20,9 +20,10 @@ import pytest
 
 from fupinsim.errors import RegistryError
 from fupinsim.io.registry_files import read_registry
-from fupinsim.registry import Registry
+from fupinsim.registry import Registry, generate_registry
 from fupinsim.registry.checks import check_households, check_registry
 from fupinsim.registry.schema import HOUSEHOLD_COLUMNS, INCOME_SOURCES
+from fupinsim.scenario import Scenario
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 VALID = DATA / "valid_registry.csv"
@@ -407,6 +408,12 @@ def test_synthetic_registry_passes_the_validator(plan_registry: Registry) -> Non
     pd.testing.assert_frame_equal(households, plan_registry.households)
     assert villages is not None
     pd.testing.assert_frame_equal(villages, plan_registry.villages)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_registries_from_other_seeds_pass_the_validator(plan_scenario: Scenario, seed: int) -> None:
+    registry = generate_registry(plan_scenario.model_copy(update={"seed": seed}))
+    check_registry(registry.households, registry.villages)
 
 
 def test_income_rule_matches_the_recorded_components(plan_registry: Registry) -> None:
