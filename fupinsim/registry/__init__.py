@@ -41,7 +41,13 @@ from fupinsim.registry.synthetic import (
 from fupinsim.scenario import Scenario
 from fupinsim.units import BASE_YEAR
 
-__all__ = ["Registry", "generate_registry", "iter_registry_chunks", "registry_summary"]
+__all__ = [
+    "Registry",
+    "generate_registry",
+    "iter_registry_chunks",
+    "n_registry_chunks",
+    "registry_summary",
+]
 
 _PEOPLE_KEY = 5_000_000
 
@@ -242,12 +248,17 @@ def _block_people_targets(plan: RegistryPlan) -> np.ndarray:
 
 
 def _registered_only_chunks(
-    plan: RegistryPlan, villages: pd.DataFrame, scenario: Scenario, blocks_per_chunk: int
+    plan: RegistryPlan,
+    villages: pd.DataFrame,
+    scenario: Scenario,
+    blocks_per_chunk: int,
+    chunks: range | None = None,
 ) -> Iterator[Registry]:
     tap = villages["has_tap_water"].to_numpy()
     targets = _block_people_targets(plan)
     sigma = scenario.registry.identification.measurement_sigma
-    for first in range(0, plan.n_blocks, blocks_per_chunk):
+    firsts = range(0, plan.n_blocks, blocks_per_chunk)
+    for first in firsts if chunks is None else [firsts[i] for i in chunks if i < len(firsts)]:
         blocks = range(first, min(first + blocks_per_chunk, plan.n_blocks))
         # One table per chunk, then per-block steps on array slices: results are identical to
         # block-by-block frames (each block keeps its own random streams) without a pandas
@@ -290,25 +301,54 @@ def _registered_only_chunks(
         yield Registry(finish_households(frame), villages, None)
 
 
+_PLANS: dict[str, tuple[RegistryPlan, pd.DataFrame]] = {}
+
+
+def _plan_and_villages(scenario: Scenario) -> tuple[RegistryPlan, pd.DataFrame]:
+    """Registry plan and village table of a registered-only scenario, once per process."""
+    key = scenario.hash
+    if key not in _PLANS:
+        _PLANS.clear()
+        plan = plan_registry(scenario)
+        villages = generate_villages(plan)
+        villages["population"] = 1
+        _PLANS[key] = (plan, villages)
+    return _PLANS[key]
+
+
+def n_registry_chunks(scenario: Scenario, chunk_households: int | None = None) -> int:
+    """How many chunks :func:`iter_registry_chunks` yields for this chunk size."""
+    plan = (
+        plan_registry(scenario)
+        if scenario.registry.include_nonregistered
+        else (_plan_and_villages(scenario)[0])
+    )
+    size = chunk_households or scenario.registry.chunk_households
+    rows = max(1, size // plan.block_households) * plan.block_households
+    return -(-plan.n_households // rows)
+
+
 def iter_registry_chunks(
-    scenario: Scenario, chunk_households: int | None = None
+    scenario: Scenario, chunk_households: int | None = None, *, chunks: range | None = None
 ) -> Iterator[Registry]:
     """The registry in chunks of whole blocks (bounded memory; same rows as in one piece).
 
     Every chunk carries the full village table; its ``population`` column is complete only
-    for the in-memory (population) mode.
+    for the in-memory (population) mode. ``chunks`` selects chunk numbers (e.g. ``range(3,
+    4)`` for the fourth only): a worker can generate its own part of a national registry.
     """
-    plan = plan_registry(scenario)
     size = chunk_households or scenario.registry.chunk_households
-    blocks_per_chunk = max(1, size // plan.block_households)
-    if plan.registered_only:
-        villages = generate_villages(plan)
-        villages["population"] = 1
-        yield from _registered_only_chunks(plan, villages, scenario, blocks_per_chunk)
+    if not scenario.registry.include_nonregistered:
+        plan, villages = _plan_and_villages(scenario)
+        blocks_per_chunk = max(1, size // plan.block_households)
+        yield from _registered_only_chunks(plan, villages, scenario, blocks_per_chunk, chunks)
         return
+    plan = plan_registry(scenario)
+    blocks_per_chunk = max(1, size // plan.block_households)
     registry = generate_registry(scenario)
     rows = blocks_per_chunk * plan.block_households
-    for start in range(0, len(registry.households), rows):
+    starts = range(0, len(registry.households), rows)
+    for start in starts if chunks is None else [starts[i] for i in chunks if i < len(starts)]:
         yield Registry(
             registry.households.iloc[start : start + rows].reset_index(drop=True),
             registry.villages,
