@@ -151,19 +151,21 @@ _VILLAGE_KEY = 2**31
 
 
 def _village_success(
-    plan: CompiledPlan, seed: int, replication: int, n_villages: int
+    plan: CompiledPlan, seed: int, replication: int, village_ids: np.ndarray
 ) -> dict[int, np.ndarray]:
     """Whether each village entry works in each village in one replication (by entry slot).
 
     A village entry's ``failure_prob`` holds for the whole village (catalogue convention):
-    one uniform per (replication, entry slot, village index), whatever the chunk.
+    one uniform per (replication, entry slot, village id), so the draw does not depend on the
+    chunk or on which other villages are simulated. Arrays are by village index.
     """
     failure = {w.slot: w.failure_prob for w in plan.village_works}
     failure.update({a.slot: a.failure_prob for a in plan.applications if a.village_level})
     success = {}
+    size = int(village_ids.max()) + 1 if village_ids.size else 0
     for slot, prob in sorted(failure.items()):
         gen = rng.generator(seed, "intervention", replication, _VILLAGE_KEY, slot)
-        success[slot] = gen.random(n_villages) >= prob
+        success[slot] = gen.random(size)[village_ids] >= prob
     return success
 
 
@@ -348,7 +350,7 @@ def run_chunk(
     }
 
     for r_index, replication in enumerate(replications):
-        village_success = _village_success(plan, scenario.seed, replication, n_villages)
+        village_success = _village_success(plan, scenario.seed, replication, pop.village_ids)
         multipliers = _multipliers(
             plan,
             n,

@@ -7,6 +7,7 @@ uncertainty. Columns and units are listed in ``docs/contracts.md``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,10 +103,13 @@ def _indicator_values(group_stats: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _summaries(values: np.ndarray) -> dict[str, np.ndarray]:
-    """Mean and quantiles over replications (axis 0), NaN-aware."""
-    with np.errstate(invalid="ignore"):
+    """Mean and quantiles over replications (axis 0), NaN-aware (NaN where all are NaN)."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        # A group without people has NaN means in every replication: NaN is the answer.
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
         q = np.nanquantile(values, QUANTILES, axis=0) if values.shape[0] else None
-    mean = np.nanmean(values, axis=0) if np.isfinite(values).any() else values.mean(axis=0)
+        mean = np.nanmean(values, axis=0) if np.isfinite(values).any() else values.mean(axis=0)
     assert q is not None
     return {"mean": mean, "p05": q[0], "p50": q[1], "p95": q[2]}
 
