@@ -332,6 +332,9 @@ def test_a_household_missing_one_guarantee_never_exits(quiet: Scenario) -> None:
     for household_id, name in enumerate(GUARANTEE_CASES, start=1):
         expected = [0.0] + [1.0 if name == "all guarantees" else 0.0] * 6
         assert exited_path(result, household_id) == expected, name
+    exit_year = result.household_exit.set_index("household_id")["expected_exit_year"]
+    assert exit_year[1] == 2015
+    assert exit_year.iloc[1:].isna().all()
 
 
 def test_a_package_fixes_the_missing_guarantees_from_its_start_year(quiet: Scenario) -> None:
@@ -412,6 +415,32 @@ def test_monitoring_band_counts_households_not_remaining_poor(plan_scenario: Sce
     # unregistered household falls below the line in 2019 (with households 1 and 3).
     rates = result.targeting[result.targeting["county_id"] == "suzhou"]
     assert rates["missed_poor_rate"].tolist() == pytest.approx([0, 0, 0, 0, 0, 1 / 3, 1 / 3])
+
+
+def test_village_incidence_and_exit_at_three_percent(quiet: Scenario) -> None:
+    """Incidence = people of registered households not exited / the village's people.
+
+    Village 1: a registered household of 4 that stays poor among 100 people (4% > 3%: does not
+    exit); village 2: the same among 200 people (2%); village 3: a registered household that
+    exits in 2015 (4 of 100 people in 2014, 0 after)."""
+    stays_poor = {**FLAT, "n_members": 4, "income_wages": 4_000.0}
+    exits = {"n_members": 4}
+    neighbour = {"is_registered": False}
+    households = households_table(
+        {**stays_poor, "village_id": 1},
+        *[{**neighbour, "village_id": 1}] * 24,
+        {**stays_poor, "village_id": 2},
+        *[{**neighbour, "village_id": 2}] * 49,
+        {**exits, "village_id": 3},
+        *[{**neighbour, "village_id": 3}] * 24,
+    )
+    table = run(households, quiet).village_year.set_index(["village_id", "year"])
+    assert table.loc[1, "incidence_mean"].tolist() == pytest.approx([0.04] * 7)
+    assert table.loc[1, "p_exit"].tolist() == [0.0] * 7
+    assert table.loc[2, "incidence_mean"].tolist() == pytest.approx([0.02] * 7)
+    assert table.loc[2, "p_exit"].tolist() == [1.0] * 7
+    assert table.loc[3, "incidence_mean"].tolist() == pytest.approx([0.04] + [0.0] * 6)
+    assert table.loc[3, "p_exit"].tolist() == [0.0] + [1.0] * 6
 
 
 def test_missed_poor_are_the_truly_poor_never_registered(quiet: Scenario) -> None:
