@@ -425,8 +425,12 @@ def run_chunk(
             before = market_net + fixed_income[t] + source[6]
             if observed:
                 # Dibao as recorded in the registry's year (take-up was drawn when the registry
-                # was made); new take-up draws apply from the first projected year.
+                # was made). Weak households already eligible then but not enrolled stay out
+                # (their take-up was drawn); the others get take-up draws when they fall below
+                # the standard, so coverage of the eligible stays at the take-up rate.
                 enrolled = pop.is_dibao & ~wubao
+                declined = pop.weak & ~enrolled & (before * inv_members < rules.dibao_standard[t])
+                enrolled_base &= ~declined
                 dibao = dibao_payment(
                     before * inv_members,
                     members,

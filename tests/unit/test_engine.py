@@ -264,10 +264,17 @@ def test_dibao_tops_enrolled_households_up_to_the_standard(quiet: Scenario) -> N
     np.testing.assert_allclose(income_path(result, 1), expected, rtol=1e-12)
 
 
-def test_dibao_cover_of_a_plan_and_the_recorded_base_year(quiet: Scenario) -> None:
-    """A weak household below the standard but not on dibao in 2014 keeps its recorded 2014
-    income (no new take-up in the registry's year); given social cover from 2015 it is topped up
-    to the standard every year; a household with labour and no weak member is never enrolled."""
+def test_dibao_take_up_cover_of_a_plan_and_the_recorded_base_year(quiet: Scenario) -> None:
+    """Weak households (an elderly member) of two, pension 840 × 1.05^t:
+
+    1. wages 2,000, below the 2014 standard but not on dibao: its take-up was drawn when the
+       registry was made, so it keeps its recorded income (2,000 + 840) / 2 = 1,420 and stays
+       out in later years;
+    2. the same given social cover from 2015: topped up to the standard every year;
+    3. wages 4,000: 2,420 > 2,400 in 2014, but (4,280 + 882) / 2 = 2,581 < 2,700 in 2015:
+       newly eligible, enrolled with the take-up rate (85%), paid the minimum 540 a person;
+    4. no weak member (labour, no elderly): never enrolled.
+    """
     weak = {
         "n_members": 2,
         "n_labour": 1,
@@ -279,17 +286,24 @@ def test_dibao_cover_of_a_plan_and_the_recorded_base_year(quiet: Scenario) -> No
         "income_transfers": 840.0,  # pension only
         "support_class": "social_security",
     }
+    near = {**weak, "income_wages": 4_000.0}
     strong = {**weak, "n_elderly": 0, "income_transfers": 0.0, "support_class": "development"}
-    households = households_table(weak, weak, strong)
+    households = households_table(weak, weak, near, strong)
     plan = plan_table((2, "social_cover", 2015))
     result = run(households, quiet, plan, replications=40)
-    assert income_path(result, 1)[0] == pytest.approx(1_420.0)  # (2,000 + 840) / 2, recorded
+    t = np.arange(7)
+    np.testing.assert_allclose(
+        income_path(result, 1), (2_000 * 1.07**t + 840 * 1.05**t) / 2, rtol=1e-12
+    )
     assert income_path(result, 2)[0] == pytest.approx(1_420.0)
     np.testing.assert_allclose(income_path(result, 2)[1:], list(DIBAO.values()), rtol=1e-12)
-    np.testing.assert_allclose(income_path(result, 3), 1_000 * 1.07 ** np.arange(7), rtol=1e-12)
-    # Without the plan, take-up (85%) is drawn per replication from 2015: between the two.
-    own = income_path(result, 1)[1]
-    assert (2_000 * 1.07 + 840 * 1.05) / 2 < own < 2_700.0
+    np.testing.assert_allclose(income_path(result, 4), 1_000 * 1.07**t, rtol=1e-12)
+    own = (4_000 * 1.07**t + 840 * 1.05**t) / 2
+    assert income_path(result, 3)[0] == pytest.approx(own[0]) == pytest.approx(2_420.0)
+    # Share of replications enrolled: the minimum payment (20% of the standard) over the mean.
+    enrolled = (income_path(result, 3)[1:3] - own[1:3]) / (0.2 * np.array([2_700.0, 3_000.0]))
+    assert enrolled[0] == pytest.approx(enrolled[1])  # drawn once, kept
+    assert 0.6 < enrolled[0] < 1.0  # about 0.85 (40 replications)
 
 
 def test_wage_factor_changes_projected_years_not_the_registry_year(plan_scenario: Scenario) -> None:
