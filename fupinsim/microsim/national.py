@@ -33,7 +33,7 @@ from fupinsim.microsim.results import (
     target_probability_table,
     targeting_table,
 )
-from fupinsim.microsim.simulate import Progress
+from fupinsim.microsim.simulate import DEFAULT_CHUNK, Progress
 from fupinsim.microsim.targets import exit_targets_from_counts, target_group
 from fupinsim.registry import iter_registry_chunks, n_registry_chunks
 from fupinsim.scenario import Scenario
@@ -56,15 +56,22 @@ def _national_unit(
     catalogue = load_catalogue(scenario)
     plan = reference_plan(plan_name, households, scenario)
     compiled = compile_plan(population, plan, catalogue, scenario)
-    result = run_chunk(
-        population,
-        compiled,
-        scenario,
-        range(replications),
-        first,
-        village_sums=False,
-        household_sums=False,
-    )
+    # Simulate in cache-sized parts (whole blocks), as the in-memory runner does.
+    step = DEFAULT_CHUNK
+    parts = [
+        run_chunk(
+            population.take(start, min(start + step, population.n)),
+            compiled.take(start, min(start + step, population.n)),
+            scenario,
+            range(replications),
+            first + start,
+            village_sums=False,
+            household_sums=False,
+        )
+        for start in range(0, population.n, step)
+    ]
+    stats = np.concatenate([p.stats for p in parts], axis=1)
+    segment_group = np.concatenate([p.segment_group for p in parts])
     counts = (
         pd.DataFrame(
             {
@@ -78,7 +85,7 @@ def _national_unit(
         .rename("n_registered")
         .reset_index()
     )
-    return result.stats, result.segment_group, counts
+    return stats, segment_group, counts
 
 
 def simulate_national(

@@ -10,7 +10,8 @@ is covered by dibao from when.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,6 +131,24 @@ class CompiledPlan:
     dibao_from: np.ndarray  # (n,): year index from which dibao enrolment is guaranteed
     village_works: tuple[VillageWork, ...]  # market uplifts of village works
     supported: np.ndarray  # (n,): household has a package
+
+    def take(self, start: int, stop: int) -> CompiledPlan:
+        """The plan of households at positions [start, stop) (positions renumbered from 0)."""
+
+        def cut(item: Any) -> Any:
+            keep = (item.positions >= start) & (item.positions < stop)
+            changes = {"positions": item.positions[keep] - start, "start": item.start[keep]}
+            if isinstance(item, Application):
+                changes["amount"] = item.amount[keep]
+            return replace(item, **changes)
+
+        return CompiledPlan(
+            applications=tuple(a for a in map(cut, self.applications) if a.positions.size),
+            fix_year=self.fix_year[:, start:stop],
+            dibao_from=self.dibao_from[start:stop],
+            village_works=tuple(w for w in map(cut, self.village_works) if w.positions.size),
+            supported=self.supported[start:stop],
+        )
 
 
 def population_table(population: Population) -> dict[str, np.ndarray]:
