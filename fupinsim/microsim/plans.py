@@ -198,7 +198,7 @@ def validate_plan(
             f"must include {', '.join(required)} (missing {missing})",
         )
     problems = []
-    unknown = sorted(set(plan["package_id"].astype(str)) - set(catalogue.packages))
+    unknown = sorted({str(p) for p in plan["package_id"].unique()} - set(catalogue.packages))
     for pid in unknown:
         problems.append(
             Problem(
@@ -229,7 +229,7 @@ def validate_plan(
         )
     if problems:
         raise InputError(problems, summary=f"{where}: plan is not valid")
-    return plan.astype({"household_id": "int64", "package_id": str, "start_year": "int64"})
+    return plan.astype({"household_id": "int64", "package_id": "category", "start_year": "int64"})
 
 
 def compile_plan(
@@ -238,8 +238,10 @@ def compile_plan(
     catalogue: Catalogue,
     scenario: Scenario,
     village_plan: pd.DataFrame | None = None,
+    *,
+    validate: bool = True,
 ) -> CompiledPlan:
-    """Turn plan tables into engine arrays.
+    """Turn plan tables into engine arrays (``validate=False`` when already checked).
 
     Households in the plan that are not in the population are ignored (a plan may cover the
     whole registry while a run simulates part of it). Every household with a package also gets
@@ -256,16 +258,19 @@ def compile_plan(
     supported = np.zeros(n, dtype=bool)
     apps: list[Application] = []
 
-    plan = validate_plan(plan, catalogue, scenario) if len(plan) else plan
-    pos_of = pd.Series(np.arange(n), index=population.household_id)
     if len(plan):
+        # Only this chunk's households (a plan may cover the whole registry), then check.
         plan = plan[plan["household_id"].isin(population.household_id)]
-    positions_all = pos_of.loc[plan["household_id"]].to_numpy() if len(plan) else np.array([], int)
+        plan = validate_plan(plan, catalogue, scenario) if validate else plan
+    ids = plan["household_id"].to_numpy(dtype=np.int64) if len(plan) else np.array([], np.int64)
+    order = np.argsort(population.household_id, kind="stable")
+    positions_all = order[np.searchsorted(population.household_id, ids, sorter=order)]
     start_all = plan["start_year"].to_numpy(dtype=np.int64) - first if len(plan) else positions_all
     supported[positions_all] = True
 
     guarantee_needs = catalogue.guarantee_needs(table)
-    for package_id, rows in plan.groupby("package_id").indices.items() if len(plan) else []:
+    groups = plan.groupby("package_id", observed=True).indices if len(plan) else {}
+    for package_id, rows in groups.items():
         positions = positions_all[rows]
         start = start_all[rows]
         entries = [catalogue.entry(e) for e in catalogue.package(str(package_id)).entries]

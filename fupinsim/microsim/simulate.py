@@ -20,7 +20,7 @@ import pandas as pd
 
 from fupinsim.microsim.catalogue import Catalogue, load_catalogue
 from fupinsim.microsim.engine import STATS, ChunkResult, run_chunk
-from fupinsim.microsim.plans import CompiledPlan, compile_plan
+from fupinsim.microsim.plans import CompiledPlan, compile_plan, validate_plan
 from fupinsim.microsim.population import Population, build_population, group_labels
 from fupinsim.microsim.results import (
     SimulationResult,
@@ -127,6 +127,8 @@ def simulate(
     population = build_population(households, villages)
     n_reps = replications or scenario.microsim.replications
     catalogue = catalogue or load_catalogue(scenario)
+    if len(plan):
+        plan = validate_plan(plan, catalogue, scenario)
     chunk = _chunk_size(scenario, chunk_households, population.n)
     units = _units(population.n, chunk, n_reps)
     results = list(
@@ -178,7 +180,10 @@ def _execute(
         if unit.start not in chunks:
             chunks.clear()  # one chunk's arrays at a time (bounded memory)
             part = population.take(unit.start, unit.stop)
-            chunks[unit.start] = (part, compile_plan(part, plan, catalogue, scenario, village_plan))
+            chunks[unit.start] = (
+                part,
+                compile_plan(part, plan, catalogue, scenario, village_plan, validate=False),
+            )
         return chunks[unit.start]
 
     if workers <= 1 or total == 1:
