@@ -343,11 +343,15 @@ def run_chunk(
     cost_z = np.empty(n, dtype=np.float32)
     verify_z = np.empty(n, dtype=np.float32)
     other_transfers = np.zeros(n)  # set in the base year of each replication
+    constant_rows = [_S[name] for name in ("people_registered", "people_all", "households")]
     constant = {
         "people_registered": members * reg_f,
         "people_all": members,
         "households": np.ones(n),
     }
+    # Rows that do not change over years or replications: summed once per chunk.
+    constant_sums = np.add.reduceat(np.stack(list(constant.values())), starts, axis=1)
+    values[constant_rows] = 0.0
 
     for r_index, replication in enumerate(replications):
         village_success = _village_success(plan, scenario.seed, replication, pop.village_ids)
@@ -506,9 +510,8 @@ def run_chunk(
             values[_S["truly_poor"]] = poor
             values[_S["missed_poor"]] = poor & ~registered
             np.multiply(members, remaining, out=values[_S["remaining_people"]])
-            for name, row in constant.items():
-                values[_S[name]] = row
             stats[r_index, :, t, :] = np.add.reduceat(values, starts, axis=1).T
+            stats[r_index, :, t][:, constant_rows] = constant_sums.T
             if village_sums:
                 village_remaining[r_index, t] = np.bincount(
                     pop.village, weights=values[_S["remaining_people"]], minlength=n_villages
