@@ -464,6 +464,11 @@ def batch(
         )
         sys.exit(128 + exc.signum)
     click.echo(_batch_summary_text(summary))
+    if summary.n_done or summary.n_skipped:
+        from fupinsim.io.report_files import write_comparison
+
+        written = write_comparison(outputs)
+        click.echo(f"comparison across scenarios: {written['html']}")
     if not summary.ok:
         sys.exit(1)
 
