@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 
 from fupinsim import data
-from fupinsim.microsim import Catalogue, simulate
+from fupinsim.microsim import Catalogue, exit_probabilities, load_catalogue
 from fupinsim.microsim.catalogue import Entry
 from fupinsim.microsim.plans import population_table
-from fupinsim.microsim.population import build_population
+from fupinsim.microsim.population import Population, build_population
+from fupinsim.microsim.simulate import worker_pool
 from fupinsim.microsim.targets import target_group
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario
@@ -192,84 +193,75 @@ def compute_exit_yields(
     years = np.array(scenario.years)
     reps = settings.yield_replications
 
-    def run(plan: pd.DataFrame) -> np.ndarray:
-        result = simulate(
-            registered, plan, scenario, replications=reps, workers=workers, catalogue=catalogue
+    empty = pd.DataFrame(
+        {
+            "household_id": pd.Series(dtype="int64"),
+            "package_id": pd.Series(dtype=str),
+            "start_year": pd.Series(dtype="int64"),
+        }
+    )
+    options = []  # (package, start year, eligible households)
+    for package in (p for p in catalogue.packages.values() if p.level == "household"):
+        eligible = package.eligibility_mask(catalogue, table) & _compatible(
+            package.target, types["labour_class"].to_numpy()
         )
-        paths = result.household.pivot(index="household_id", columns="year", values="p_exited")
-        return paths.loc[population.household_id, years].to_numpy()
-
-    baseline = run(
+        if eligible.any():
+            options += [(package.id, start, eligible) for start in start_years]
+    plans = [empty] + [
         pd.DataFrame(
             {
-                "household_id": pd.Series(dtype="int64"),
-                "package_id": pd.Series(dtype=str),
-                "start_year": pd.Series(dtype="int64"),
+                "household_id": population.household_id[eligible],
+                "package_id": package_id,
+                "start_year": np.int64(start),
             }
         )
-    )
+        for package_id, start, eligible in options
+    ]
+    # One simulation per option: spread over the worker processes (each runs one whole).
+    if workers > 1:
+        pool = worker_pool(workers)
+        futures = [pool.submit(_exit_task, population, plan, scenario, reps) for plan in plans]
+        outcomes = [future.result() for future in futures]
+    else:
+        outcomes = [_exit_task(population, plan, scenario, reps, catalogue) for plan in plans]
+    baseline = outcomes[0]
+
     type_codes, type_index = np.unique(types["type_id"].to_numpy(), return_inverse=True)
     n_types = type_codes.size
     type_size = np.bincount(type_index, minlength=n_types)
     gain_col = int(np.searchsorted(years, gain_year))
-
-    rows: list[pd.DataFrame] = []
+    everyone = np.ones(population.n, bool)
+    rows = [_yield_frame(type_codes, type_index, baseline, everyone, "none", start_years[0], years)]
     cost_rows: list[pd.DataFrame] = []
     gains: list[pd.DataFrame] = []
-    rows.append(
-        _yield_frame(
-            type_codes,
-            type_index,
-            baseline,
-            np.ones(population.n, bool),
-            "none",
-            start_years[0],
-            years,
+    for (package_id, start, eligible), p_exit in zip(options, outcomes[1:], strict=True):
+        rows.append(
+            _yield_frame(type_codes, type_index, p_exit, eligible, package_id, start, years)
         )
-    )
-    packages = [p for p in catalogue.packages.values() if p.level == "household"]
-    for package in packages:
-        eligible = package.eligibility_mask(catalogue, table) & _compatible(
-            package.target, types["labour_class"].to_numpy()
-        )
-        if not eligible.any():
-            continue
-        for start in start_years:
-            plan = pd.DataFrame(
+        gains.append(
+            pd.DataFrame(
                 {
                     "household_id": population.household_id[eligible],
-                    "package_id": package.id,
-                    "start_year": np.int64(start),
+                    "package_id": package_id,
+                    "start_year": start,
+                    "gain": p_exit[eligible, gain_col] - baseline[eligible, gain_col],
                 }
             )
-            p_exit = run(plan)
-            rows.append(
-                _yield_frame(type_codes, type_index, p_exit, eligible, package.id, start, years)
-            )
-            gains.append(
-                pd.DataFrame(
-                    {
-                        "household_id": population.household_id[eligible],
-                        "package_id": package.id,
-                        "start_year": start,
-                        "gain": p_exit[eligible, gain_col] - baseline[eligible, gain_col],
-                    }
-                )
-            )
-            costs = household_cost_profile(
-                catalogue,
-                package.id,
-                table,
-                start,
-                scenario.funding.last_year,
-                pools_pay_guarantees=settings.pools_pay_guarantees,
-            )
-            costs = costs[eligible[costs["row"].to_numpy()]]
-            costs["type_id"] = type_codes[type_index[costs["row"].to_numpy()]]
-            mean = costs.drop(columns="row").groupby(["type_id", "spend_year"]).mean().reset_index()
-            mean.insert(1, "package_id", package.id)
-            mean.insert(2, "start_year", start)
-            cost_rows.append(mean)
+        )
+        costs = household_cost_profile(
+            catalogue,
+            package_id,
+            table,
+            start,
+            scenario.funding.last_year,
+            pools_pay_guarantees=settings.pools_pay_guarantees,
+        )
+        costs = costs[eligible[costs["row"].to_numpy()]]
+        costs["type_id"] = type_codes[type_index[costs["row"].to_numpy()]]
+        mean = costs.drop(columns="row").groupby(["type_id", "spend_year"]).mean().reset_index()
+        mean.insert(1, "package_id", package_id)
+        mean.insert(2, "start_year", start)
+        cost_rows.append(mean)
 
     yields = pd.concat(rows, ignore_index=True)
     attributes = types.drop(columns="household_id").drop_duplicates("type_id").set_index("type_id")
@@ -295,6 +287,18 @@ def compute_exit_yields(
         package_costs=pd.concat(cost_rows, ignore_index=True),
         gains=pd.concat(gains, ignore_index=True),
     )
+
+
+def _exit_task(
+    population: Population,
+    plan: pd.DataFrame,
+    scenario: Scenario,
+    replications: int,
+    catalogue: Catalogue | None = None,
+) -> np.ndarray:
+    """P(exited by year) per household (households × years) under one plan."""
+    catalogue = catalogue or load_catalogue(scenario)
+    return exit_probabilities(population, plan, scenario, catalogue, replications=replications).T
 
 
 def _yield_frame(

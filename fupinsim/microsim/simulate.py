@@ -9,6 +9,7 @@ Memory is bounded by the chunk size (arrays of one chunk, plus sums per block an
 
 from __future__ import annotations
 
+import atexit
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -36,7 +37,7 @@ from fupinsim.microsim.targets import exit_targets
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario
 
-__all__ = ["REPLICATION_BLOCK", "Progress", "simulate"]
+__all__ = ["REPLICATION_BLOCK", "Progress", "exit_probabilities", "simulate", "worker_pool"]
 
 #: Replications per work unit. Fixed (not tied to workers) so sums are added in one order.
 REPLICATION_BLOCK = 50
@@ -162,6 +163,35 @@ def simulate(
     return result
 
 
+def exit_probabilities(
+    population: Population,
+    plan: pd.DataFrame,
+    scenario: Scenario,
+    catalogue: Catalogue,
+    *,
+    replications: int,
+    workers: int = 1,
+) -> np.ndarray:
+    """P(exited by the end of each year) per household, shape (years, households).
+
+    The household part of :func:`simulate` on a population already built (the exit yields
+    run one simulation per package and start year on the same households): same random
+    streams and the same numbers as ``simulate(...).household``.
+    """
+    if len(plan):
+        plan = validate_plan(plan, catalogue, scenario)
+    chunk = _chunk_size(scenario, None, population.n)
+    units = _units(population.n, chunk, replications)
+    exited = np.zeros((len(scenario.years), population.n))
+    for unit, res in zip(
+        units,
+        _execute(units, population, plan, None, catalogue, scenario, workers, None, True),
+        strict=True,
+    ):
+        exited[:, unit.start : unit.stop] += res.household_exited
+    return exited / replications
+
+
 def _execute(
     units: list[_Unit],
     population: Population,
@@ -192,24 +222,40 @@ def _execute(
             if progress:
                 progress(done, total)
         return
-    # Spawned (not forked) workers: safe with HiGHS and threads in the parent. At most
-    # 2 × workers units are in flight, so memory stays bounded on large runs.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        pending: list[Future[ChunkResult]] = []
-        queue = iter(units)
-        done = 0
-        for unit in queue:
-            pending.append(pool.submit(_run_unit, *chunk_of(unit), scenario, unit, household_sums))
-            if len(pending) >= 2 * workers:
-                yield pending.pop(0).result()
-                done += 1
-                if progress:
-                    progress(done, total)
-        for future in pending:
-            yield future.result()
+    # At most 2 × workers units are in flight, so memory stays bounded on large runs.
+    pool = worker_pool(workers)
+    pending: list[Future[ChunkResult]] = []
+    done = 0
+    for unit in units:
+        pending.append(pool.submit(_run_unit, *chunk_of(unit), scenario, unit, household_sums))
+        if len(pending) >= 2 * workers:
+            yield pending.pop(0).result()
             done += 1
             if progress:
                 progress(done, total)
+    for future in pending:
+        yield future.result()
+        done += 1
+        if progress:
+            progress(done, total)
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` spawned (not forked) processes, reused across runs.
+
+    Spawning is safe with HiGHS and threads in the parent; reusing the pool saves the worker
+    start-up (importing NumPy, pandas and fupinsim) on every simulation of a pipeline. Shut
+    down when the interpreter exits.
+    """
+    pool = _POOLS.get(workers)
+    if pool is None:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        _POOLS[workers] = pool
+        atexit.register(pool.shutdown, wait=True, cancel_futures=True)
+    return pool
 
 
 def _assemble(

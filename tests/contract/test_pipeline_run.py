@@ -1,0 +1,172 @@
+"""The whole run, as a planner uses it: ``fupinsim run`` on the plan and on revenue stagnation.
+
+Runs with small Monte Carlo settings (a scenario that extends each one), so the contract is
+checked in under a minute; the numbers themselves are covered by the unit and regression tests.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import highspy
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from fupinsim.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = """
+microsim:
+  replications: 12
+allocation:
+  yield_replications: 3
+  loop_rounds: 1
+"""
+TABLES = (
+    "households",
+    "villages",
+    "exit_targets",
+    "funding",
+    "revenue",
+    "exit_yields",
+    "allocation",
+    "allocation_quotas",
+    "shortfall",
+    "marginal_cost",
+    "money_value",
+    "unused_money",
+    "household_plans",
+    "village_works",
+    "closed_loop",
+    "factor_comparison",
+    "county_year",
+    "target_probability",
+    "immigrant_income",
+    "village_year",
+    "targeting",
+    "household_paths",
+    "assessment",
+    "identification",
+)
+
+
+def _quick_scenario(folder: Path, base: str) -> Path:
+    for name in ("plan_2015", base):
+        shutil.copy(ROOT / "scenarios" / f"{name}.yaml", folder / f"{name}.yaml")
+    path = folder / f"{base}_quick.yaml"
+    path.write_text(
+        f"id: {base}_quick\nextends: {base}\ntitle: {base}, quick\n"
+        f"description: {base} with small Monte Carlo settings for tests.\n{QUICK}",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, object]]:
+    folder = tmp_path_factory.mktemp("scenarios")
+    out = {}
+    for base, extra in (("plan_2015", []), ("revenue_stagnation", ["--strict"])):
+        scenario = _quick_scenario(folder, base)
+        target = folder / "outputs" / base
+        result = CliRunner().invoke(cli, ["run", str(scenario), "--out", str(target), *extra])
+        out[base] = (target, result)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base", ["plan_2015", "revenue_stagnation"])
+def test_run_writes_every_table_the_lp_and_a_manifest(runs, base: str) -> None:
+    target, result = runs[base]
+    assert result.exit_code == (3 if base == "revenue_stagnation" else 0), result.output
+    for name in TABLES:
+        assert (target / "tables" / f"{name}.csv").is_file(), name
+        assert (target / "tables" / f"{name}.parquet").is_file(), name
+    assert (target / "allocation_model.mps").is_file()
+    assert (target / "report.html").is_file()
+    assert (target / "three_tables.xlsx").is_file()
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    for key in (
+        "scenario_hash",
+        "seed",
+        "solver",
+        "solver_status",
+        "objective_value",
+        "pipeline_timings_s",
+        "environment",
+        "p_all_targets_met",
+    ):
+        assert key in manifest, key
+    assert manifest["solver_status"] in {"optimal", "feasible"}
+
+
+@pytest.mark.slow
+def test_mps_file_re_solved_by_highspy_gives_the_same_objective(runs) -> None:
+    target, _ = runs["plan_2015"]
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.readModel(str(target / "allocation_model.mps"))
+    solver.run()
+    value = solver.getInfo().objective_function_value
+    assert value == pytest.approx(manifest["objective_value"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_plan_targets_and_the_household_plans_add_up(runs) -> None:
+    target, _ = runs["plan_2015"]
+    tables = target / "tables"
+    targets = pd.read_parquet(tables / "exit_targets.parquet")
+    suzhou_2015 = targets[(targets["county_id"] == "suzhou") & (targets["year"] == 2015)]
+    assert int(suzhou_2015["target_exits"].iloc[0]) == 1330  # 70% of 1,900 (plan §2)
+    plans = pd.read_parquet(tables / "household_plans.parquet")
+    households = pd.read_parquet(tables / "households.parquet")
+    registered = set(households.loc[households["is_registered"], "household_id"])
+    assert plans["household_id"].is_unique
+    assert set(plans["household_id"]) <= registered
+    quotas = pd.read_parquet(tables / "allocation_quotas.parquet")
+    assert len(plans) == pytest.approx(quotas["households"].sum(), abs=len(quotas))
+    assert (plans[["cost_fiscal_yuan", "cost_credit_yuan", "cost_household_yuan"]] >= 0).all().all()
+
+
+@pytest.mark.slow
+def test_shortfalls_say_what_is_missing(runs) -> None:
+    target, result = runs["revenue_stagnation"]
+    revenue = pd.read_parquet(target / "tables" / "revenue.parquet")
+    falling = revenue[revenue["year"].isin([2015, 2016])]
+    assert (falling["earmark_yuan"] == 0).all()  # earmarks vanish when revenue falls (§19)
+    shortfall = pd.read_parquet(target / "tables" / "shortfall.parquet")
+    missed = shortfall[~shortfall["met"].astype(bool)]
+    assert len(missed) > 0
+    for row in missed.to_dict("records"):
+        assert row["message"].startswith(
+            ("Suzhou", "Yumen", "Dunhuang", "Guazhou", "Jinta", "Subei", "Aksai")
+        )
+        assert str(row["year"]) in row["message"]
+        money_helps = pd.notna(row["extra_yuan_to_close"]) and row["extra_yuan_to_close"] > 0
+        assert money_helps or row["binding_resource"], row
+    assert "cannot be met" in result.output
+
+
+@pytest.mark.slow
+def test_optimised_plan_beats_the_factor_method(runs) -> None:
+    target, _ = runs["plan_2015"]
+    comparison = pd.read_parquet(target / "tables" / "factor_comparison.parquet")
+    rows = comparison.set_index("method")
+    better_exits = rows.loc["optimised", "exits_2017"] > rows.loc["factor", "exits_2017"]
+    cheaper = rows.loc["optimised", "cost_fiscal_yuan"] < rows.loc["factor", "cost_fiscal_yuan"]
+    assert better_exits or cheaper
+    loop = pd.read_parquet(target / "tables" / "closed_loop.parquet")
+    assert list(loop["round"]) == list(range(len(loop)))
+    assert 1 <= len(loop) <= 2  # loop_rounds: 1
+
+
+@pytest.mark.slow
+def test_strict_exits_3_when_targets_cannot_be_met(runs) -> None:
+    target, result = runs["revenue_stagnation"]  # run with --strict
+    assert result.exit_code == 3, result.output
+    assert "cannot be met" in result.output
+    assert (target / "tables" / "shortfall.csv").is_file()  # the run is still written
