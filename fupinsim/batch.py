@@ -66,6 +66,7 @@ from typing import IO, Any, Literal, TypeAlias
 
 from fupinsim.errors import FupinsimError, InputError, Problem
 from fupinsim.io.outputs import (
+    CODE_VERSION_ENV,
     clean_stale_work_dirs,
     code_version,
     commit_work_dir,
@@ -1163,7 +1164,7 @@ class _Batch:
         results: dict[str, list[_StepResult]] = {job.scenario_id: [] for job in jobs}
         ready = [_Task(job, 0) for job in jobs]
         suspects: list[_Task] = []
-        losses: Counter[tuple[str, int]] = Counter()
+        losses: Counter[tuple[str, int, bool]] = Counter()
         while ready or suspects or runner.in_flight:
             _submit_next(runner, ready, suspects, order)
             task, result = runner.next_done()
@@ -1289,16 +1290,25 @@ def _submit_next(
 
 
 def _after_lost_worker(
-    task: _Task, ready: list[_Task], suspects: list[_Task], losses: Counter[tuple[str, int]]
+    task: _Task,
+    ready: list[_Task],
+    suspects: list[_Task],
+    losses: Counter[tuple[str, int, bool]],
 ) -> _StepResult | None:
-    """Decide about a step whose worker process died: run it again, or fail it."""
-    losses[task.key] += 1
-    if not task.has_started():  # another step's crash took the whole pool down
-        if losses[task.key] <= _MAX_LOSSES_BEFORE_START:
+    """Decide about a step whose worker process died: run it again, or fail it.
+
+    A step that had not started was only caught in another step's crash (a dying worker takes
+    the whole pool down): it goes back in line. A step that had started is run once more,
+    alone in a fresh pool, so that a step that kills its worker cannot take others with it.
+    """
+    started = task.has_started()
+    losses[(*task.key, started)] += 1
+    if not started:
+        if losses[(*task.key, started)] <= _MAX_LOSSES_BEFORE_START:
             ready.append(task)
             return None
         return _StepResult(ok=False, error="worker processes died before it could start")
-    if task.key not in {suspect.key for suspect in suspects} and losses[task.key] == 1:
+    if losses[(*task.key, started)] == 1:
         _clear_for_retry(task)
         suspects.append(task)
         return None
@@ -1351,6 +1361,20 @@ def _runner(scheduler: str | None, workers: int) -> _ProcessPoolRunner | _DaskRu
     if scheduler is None:
         return _ProcessPoolRunner(workers)
     return _DaskRunner(scheduler, workers)
+
+
+@contextmanager
+def _code_version_pinned(version: str) -> Iterator[None]:
+    """Workers and kernels started inside inherit ``version`` (see CODE_VERSION_ENV)."""
+    previous = os.environ.get(CODE_VERSION_ENV)
+    os.environ[CODE_VERSION_ENV] = version
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(CODE_VERSION_ENV, None)
+        else:
+            os.environ[CODE_VERSION_ENV] = previous
 
 
 @contextmanager
@@ -1441,7 +1465,11 @@ def run_batch(
     outputs_dir.mkdir(parents=True, exist_ok=True)
     clean_stale_work_dirs(outputs_dir)
 
-    with _InterruptRaiser(), _progress_bar(len(planned), progress) as bar:
+    with (
+        _code_version_pinned(version),
+        _InterruptRaiser(),
+        _progress_bar(len(planned), progress) as bar,
+    ):
         try:
             to_run = []
             for plan in planned:

@@ -51,6 +51,7 @@ from fupinsim import __version__
 from fupinsim.errors import InputError
 
 __all__ = [
+    "CODE_VERSION_ENV",
     "KEY_PACKAGES",
     "MANIFEST_NAME",
     "atomic_output_dir",
@@ -68,6 +69,11 @@ __all__ = [
 ]
 
 MANIFEST_NAME = "manifest.json"
+
+#: Environment variable that pins :func:`code_version`. The batch runner sets it for its workers
+#: and kernels, so that the pipeline and the notebooks of one batch report the same version even
+#: while files change in the checkout (a notebook comparing versions would otherwise recompute).
+CODE_VERSION_ENV = "FUPINSIM_CODE_VERSION"
 
 #: Packages whose versions go into every manifest (those that change numbers or outputs).
 KEY_PACKAGES = (
@@ -516,8 +522,12 @@ def code_version() -> str:
     ``fupinsim/`` differ from that commit (the hash covers the diff and untracked files, so
     two different sets of uncommitted changes give two different versions).
 
-    ``fupinsim batch --resume`` reruns a scenario whenever this string changed.
+    ``fupinsim batch --resume`` reruns a scenario whenever this string changed. Inside a batch
+    run the value is the one computed at its start (:data:`CODE_VERSION_ENV`).
     """
+    pinned = os.environ.get(CODE_VERSION_ENV)
+    if pinned:
+        return pinned
     return _format_code_version(*_git_state())
 
 
@@ -542,7 +552,7 @@ def environment_info() -> dict[str, Any]:
     -------
     dict
         ``python`` (version), ``python_implementation``, ``platform`` (OS and machine),
-        ``fupinsim`` (``__version__``), ``code_version`` (see :func:`code_version`),
+        ``fupinsim`` (``__version__``), ``code_version`` (:func:`code_version`),
         ``git_commit`` (full hash or ``None``), ``git_dirty`` (bool or ``None`` without git),
         ``packages`` (name → version or ``"not installed"``, for :data:`KEY_PACKAGES`).
     """
@@ -552,7 +562,7 @@ def environment_info() -> dict[str, Any]:
         "python_implementation": sys.implementation.name,
         "platform": f"{platform.system()}-{platform.machine()}",
         "fupinsim": __version__,
-        "code_version": _format_code_version(commit, dirty),
+        "code_version": os.environ.get(CODE_VERSION_ENV) or _format_code_version(commit, dirty),
         "git_commit": commit,
         "git_dirty": None if commit is None else dirty is not None,
         "packages": {name: _package_version(name) for name in KEY_PACKAGES},

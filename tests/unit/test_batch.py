@@ -247,15 +247,16 @@ def test_one_failing_scenario_does_not_stop_the_others(tmp_path: Path) -> None:
 
 
 def order_notebook(folder: Path, name: str) -> Path:
-    """A notebook that appends its own name to ``<output_dir>/order.txt``."""
+    """A notebook that appends its name and the code version it sees to ``order.txt``."""
     parameters = nbformat.v4.new_code_cell(
         'scenario = ""\nseed = 0\nreplications = 1\noutput_dir = "."'
     )
     parameters.metadata["tags"] = ["parameters"]
     append = nbformat.v4.new_code_cell(
+        "import os\n"
         "from pathlib import Path\n"
-        f"with (Path(output_dir) / 'order.txt').open('a') as file:\n"
-        f"    file.write('{name}\\n')"
+        "with (Path(output_dir) / 'order.txt').open('a') as file:\n"
+        f"    file.write('{name} ' + os.environ['FUPINSIM_CODE_VERSION'] + '\\n')"
     )
     kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook = nbformat.v4.new_notebook(
@@ -277,7 +278,10 @@ def test_notebooks_of_a_scenario_run_in_order_after_its_pipeline(tmp_path: Path)
     assert summary.ok
     for name in ("alpha", "beta"):
         folder = tmp_path / "out" / name
-        assert (folder / "order.txt").read_text() == "first\nsecond\n"
+        # Every step of a batch sees the version computed at its start (no recomputing in a
+        # notebook because files changed in the checkout meanwhile).
+        version = json.loads((folder / "manifest.json").read_text())["code_version"]
+        assert (folder / "order.txt").read_text() == f"first {version}\nsecond {version}\n"
         log = (folder / "logs" / "run.log").read_text()
         steps = [
             line.split(" started ")[1].split(" in process")[0]
@@ -478,6 +482,10 @@ def test_kernel_start_retried_once_when_its_port_was_taken(
 @pytest.mark.usefixtures("fixed_code_version")
 def test_cli_batch_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no notebooks/ folder here: pipeline only by default
+    # The comparison across scenarios needs real pipeline tables; not what is tested here.
+    monkeypatch.setattr(
+        "fupinsim.io.report_files.write_comparison", lambda outputs: {"html": "c.html"}
+    )
     alpha, delta = write_scenarios(tmp_path / "scenarios", "alpha", "pipefail_delta")
     runner = CliRunner()
     base = ["batch", "--outputs", "out", "--pipeline", PIPELINE, "--no-progress"]

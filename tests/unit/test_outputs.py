@@ -270,3 +270,7 @@ def test_code_version_follows_uncommitted_changes(monkeypatch: pytest.MonkeyPatc
     assert code_version() == f"{__version__}+g0123456789ab.dirty.1a2b3c4d"
     monkeypatch.setattr(outputs, "_git_state", lambda: (None, None))
     assert code_version() == __version__
+    # A batch pins the version for its workers and kernels.
+    monkeypatch.setenv(outputs.CODE_VERSION_ENV, "0.1.0+gpinned")
+    assert code_version() == "0.1.0+gpinned"
+    assert environment_info()["code_version"] == "0.1.0+gpinned"
