@@ -134,3 +134,38 @@ def ensure_run(
         with atomic_output_dir(folder) as work:
             run_to_directory(loaded, work, replications=reps, workers=workers)
     return loaded, load_run(folder)
+
+
+def resolve_path(path: str | Path) -> Path:
+    """A planner's file or folder path, made absolute the same way from anywhere.
+
+    Notebooks run with ``notebooks/`` as working folder (JupyterLab, nbval, ``fupinsim batch``)
+    but plain ``papermill`` runs them from wherever it is called, so the same relative path
+    must work from both:
+
+    * an absolute path is kept (only resolved);
+    * a relative path is read from the working folder when its first part (the file, or its
+      first folder) is there, e.g. ``../scenarios/plan_2015.yaml`` from ``notebooks/``;
+    * otherwise from the repository root when fupinsim runs from a checkout, e.g.
+      ``scenarios/plan_2015.yaml`` or a new ``outputs/...`` folder from ``notebooks/``;
+    * otherwise from the working folder.
+
+    Parameters
+    ----------
+    path:
+        A file or folder; it need not exist yet (an output folder).
+
+    Returns
+    -------
+    Path
+        Absolute and resolved (``..`` and symbolic links resolved).
+    """
+    given = Path(path).expanduser()
+    if given.is_absolute():
+        return given.resolve()
+    here = Path.cwd()
+    first = Path(given.parts[0]) if given.parts else Path(".")
+    root = Path(__file__).resolve().parents[2]
+    in_checkout = (root / "pyproject.toml").is_file() and (root / "fupinsim").is_dir()
+    base = root if in_checkout and not (here / first).exists() and (root / first).exists() else here
+    return (base / given).resolve()
