@@ -45,8 +45,9 @@ nbval: $(STAMP)
 
 test: lint typecheck unit nbval
 
+# The server's root is the repository (notebooks link to outputs/ and scenarios/); it opens on notebooks/.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks
 
 notebooks: $(STAMP)
 	$(BIN)/python -m fupinsim.cli refresh-notebooks notebooks/

@@ -28,7 +28,7 @@ from fupinsim.pipeline import PipelineResult, run_pipeline
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario, load_scenario
 
-__all__ = ["RUN_INFO", "ensure_run", "load_run", "run_to_directory", "write_run"]
+__all__ = ["RUN_INFO", "ensure_run", "load_run", "resolve_path", "run_to_directory", "write_run"]
 
 #: Written with the tables: what the run was computed from, so a notebook can reuse it.
 RUN_INFO = "run_info.json"
