@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -518,7 +519,12 @@ def test_cli_batch_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 # make notebooks
 
 
-def test_refresh_notebooks_reexecutes_in_place_and_strips_metadata(tmp_path: Path) -> None:
+def test_refresh_notebooks_reexecutes_in_place_and_strips_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "scratch"  # where a failed notebook's executed copy is kept
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     folder = tmp_path / "notebooks"
     folder.mkdir()
     report = Path(shutil.copy(REPORT, folder))
@@ -536,9 +542,12 @@ def test_refresh_notebooks_reexecutes_in_place_and_strips_metadata(tmp_path: Pat
 
     failing = Path(shutil.copy(NOTEBOOKS / "raises.ipynb", folder))
     before = failing.read_bytes()
-    with pytest.raises(FupinsimError, match="this notebook always fails"):
+    with pytest.raises(FupinsimError, match="this notebook always fails") as caught:
         refresh_notebooks([failing])
     assert failing.read_bytes() == before, "a notebook that fails is left unchanged"
+    (kept,) = scratch.glob("fupinsim-refresh-*/raises.ipynb")
+    assert str(kept) in str(caught.value), "the message points to the executed copy"
+    assert [e.ename for e in error_outputs(kept)] == ["RuntimeError"]
 
 
 def test_refresh_and_pre_commit_clean_notebooks_the_same_way() -> None:
