@@ -467,8 +467,12 @@ def batch(
     if summary.n_done or summary.n_skipped:
         from fupinsim.io.report_files import write_comparison
 
-        written = write_comparison(outputs)
-        click.echo(f"comparison across scenarios: {written['html']}")
+        try:
+            written = write_comparison(outputs)
+        except InputError as exc:  # e.g. a custom --pipeline that writes no tables
+            click.echo(f"note: no comparison across scenarios: {exc}", err=True)
+        else:
+            click.echo(f"comparison across scenarios: {written['html']}")
     if not summary.ok:
         sys.exit(1)
 

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from fupinsim.allocate import write_mps
+from fupinsim.errors import InputError
 from fupinsim.io.outputs import atomic_output_dir, code_version, write_tables
 from fupinsim.io.report_files import write_report_bundle
 from fupinsim.pipeline import PipelineResult, run_pipeline
@@ -123,14 +124,14 @@ def ensure_run(
     reps = replications or loaded.microsim.replications
     folder = Path(output_dir)
     if not _matching_run(folder, loaded, reps):
-        if (
-            folder.exists()
-            and any(folder.iterdir())
-            and not (folder / RUN_INFO).exists()
-            and (folder / "tables").exists()
-        ):
-            # A batch work folder mid-run: the pipeline has not written run_info.json.
-            return loaded, load_run(folder)
+        if folder.name.startswith(".") and ".tmp-" in folder.name:
+            # A batch work folder: its pipeline has just written the run; never replace it.
+            raise InputError.single(
+                str(folder / RUN_INFO),
+                None,
+                "must describe this scenario, seed and replications (the batch passes them)",
+                fix="pass the batch's parameters unchanged",
+            )
         with atomic_output_dir(folder) as work:
             run_to_directory(loaded, work, replications=reps, workers=workers)
     return loaded, load_run(folder)
