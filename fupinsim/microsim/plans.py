@@ -151,7 +151,7 @@ class CompiledPlan:
         )
 
 
-def population_table(population: Population) -> dict[str, np.ndarray]:
+def population_table(population: Population) -> dict[str, Any]:
     """Registry-named columns of a population, for catalogue eligibility and quantities."""
     students = population.students
     return {
@@ -176,11 +176,11 @@ def population_table(population: Population) -> dict[str, np.ndarray]:
         "is_wubao": population.is_wubao,
         "has_safe_water": population.safe_water,
         "ncms_enrolled": population.ncms,
-        "housing_grade": population.housing_grade,
-        "support_class": np.select(
-            [population.support_class == 1, population.support_class == 2],
-            ["development", "social_security"],
-            "",
+        # Categoricals: conditions compare them without converting a million strings.
+        "housing_grade": pd.Categorical(population.housing_grade, categories=list("ABCD")),
+        "support_class": pd.Categorical.from_codes(
+            population.support_class.astype(np.int64),
+            dtype=pd.CategoricalDtype(["none", "development", "social_security"]),
         ),
     }
 

@@ -41,16 +41,24 @@ def exit_targets(households: pd.DataFrame, as_whole_allowance: float = 0.0) -> p
     Every group has a row for each year from the schedule's first to its last year; a group's
     share holds after its last entry.
     """
-    registered = households[households["is_registered"].to_numpy(dtype=bool)]
+    registered = households["is_registered"].to_numpy(dtype=bool)
+    county = pd.Categorical(households["county_id"], categories=list(data.COUNTY_IDS))
+    codes = (
+        np.asarray(county.codes)[registered] * 2
+        + households["is_immigrant"].to_numpy(dtype=bool)[registered]
+    )
+    n = np.bincount(codes, minlength=2 * len(data.COUNTY_IDS))
+    county_of = np.repeat(np.array(data.COUNTY_IDS), 2)
+    immigrant = np.tile([False, True], len(data.COUNTY_IDS))
     groups = pd.DataFrame(
         {
-            "county_id": registered["county_id"].astype(str).to_numpy(),
-            "villages": target_group(
-                registered["county_id"].to_numpy(), registered["is_immigrant"].to_numpy()
-            ),
+            "county_id": county_of,
+            "villages": target_group(county_of, immigrant),
+            "n_registered": n,
         }
     )
-    counts = groups.value_counts().rename("n_registered").reset_index()
+    summed = groups.groupby(["county_id", "villages"], sort=False)["n_registered"].sum()
+    counts = summed[summed > 0].reset_index()
     return exit_targets_from_counts(counts, as_whole_allowance)
 
 
