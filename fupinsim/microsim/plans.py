@@ -177,7 +177,9 @@ def population_table(population: Population) -> dict[str, Any]:
         "has_safe_water": population.safe_water,
         "ncms_enrolled": population.ncms,
         # Categoricals: conditions compare them without converting a million strings.
-        "housing_grade": pd.Categorical(population.housing_grade, categories=list("ABCD")),
+        "housing_grade": pd.Categorical.from_codes(
+            population.housing_grade, dtype=pd.CategoricalDtype(["A", "B", "C", "D"])
+        ),
         "support_class": pd.Categorical.from_codes(
             population.support_class.astype(np.int64),
             dtype=pd.CategoricalDtype(["none", "development", "social_security"]),
@@ -446,7 +448,10 @@ def reference_plan(name: str, households: pd.DataFrame, scenario: Scenario) -> p
     return pd.DataFrame(
         {
             "household_id": registered["household_id"].to_numpy(dtype=np.int64),
-            "package_id": np.where(development, "one_labourer_2mu_30sheep", "social_cover"),
+            "package_id": pd.Categorical.from_codes(
+                np.where(development, 0, 1),
+                dtype=pd.CategoricalDtype(["one_labourer_2mu_30sheep", "social_cover"]),
+            ),
             "start_year": np.int64(scenario.funding.first_year),
         }
     )

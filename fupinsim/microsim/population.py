@@ -76,7 +76,7 @@ class Population:
     is_dibao: np.ndarray
     is_wubao: np.ndarray
     weak: np.ndarray  # no labour, or a disabled, ill or elderly member (dibao candidates)
-    housing_grade: np.ndarray  # "A".."D"
+    housing_grade: np.ndarray  # 0..3 for A..D
     safe_housing: np.ndarray
     safe_water: np.ndarray
     ncms: np.ndarray
@@ -120,10 +120,14 @@ def _true_factor(households: pd.DataFrame) -> np.ndarray:
     return np.where(ok, true / np.where(ok, recorded, 1.0), 1.0)
 
 
+def _codes(values: pd.Series, categories: tuple[str, ...]) -> np.ndarray:
+    """Category codes (0-based, -1 for missing) without converting strings one by one."""
+    return np.asarray(pd.Categorical(values, categories=list(categories)).codes, dtype=np.int64)
+
+
 def build_population(households: pd.DataFrame, villages: pd.DataFrame | None = None) -> Population:
     """Engine arrays from a validated households table (and its villages, for incidence)."""
-    county_index = {c: i for i, c in enumerate(data.COUNTY_IDS)}
-    county = households["county_id"].astype(str).map(county_index).to_numpy(dtype=np.int64)
+    county = _codes(households["county_id"], data.COUNTY_IDS)
     imm = households["is_immigrant"].to_numpy(dtype=bool)
     group = county * 2 + imm
     order = np.lexsort((households["household_id"].to_numpy(), group))
@@ -158,8 +162,8 @@ def build_population(households: pd.DataFrame, villages: pd.DataFrame | None = N
     elderly = hh["n_elderly"].to_numpy(dtype=np.int64)
     chronic = hh["n_chronic_ill"].to_numpy(dtype=np.int64)
     disabled = hh["n_disabled"].to_numpy(dtype=np.int64)
-    grade = hh["housing_grade"].astype(str).to_numpy()
-    support = hh["support_class"].astype(object).to_numpy()
+    grade = _codes(hh["housing_grade"], HOUSING_GRADES)
+    support = _codes(hh["support_class"], ("development", "social_security")) + 1
     return Population(
         household_id=hh["household_id"].to_numpy(dtype=np.int64),
         group=group,
@@ -184,12 +188,10 @@ def build_population(households: pd.DataFrame, villages: pd.DataFrame | None = N
         is_wubao=hh["is_wubao"].to_numpy(dtype=bool),
         weak=(labour == 0) | (disabled > 0) | (chronic > 0) | (elderly > 0),
         housing_grade=grade,
-        safe_housing=np.isin(grade, HOUSING_GRADES[:2]),
+        safe_housing=grade <= 1,
         safe_water=hh["has_safe_water"].to_numpy(dtype=bool),
         ncms=hh["ncms_enrolled"].to_numpy(dtype=bool),
-        support_class=np.select(
-            [support == "development", support == "social_security"], [1, 2], 0
-        ),
+        support_class=support,
         village_ids=village_ids,
         village_population=village_population,
     )
