@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -192,6 +193,21 @@ def exit_probabilities(
     return exited / replications
 
 
+def _compile_and_run(
+    chunk: Population,
+    plan: pd.DataFrame,
+    village_plan: pd.DataFrame | None,
+    scenario: Scenario,
+    unit: _Unit,
+    household_sums: bool = True,
+) -> ChunkResult:
+    """Compile a chunk's plan in the worker (the parent only slices), then run it."""
+    compiled = compile_plan(
+        chunk, plan, load_catalogue(scenario), scenario, village_plan, validate=False
+    )
+    return _run_unit(chunk, compiled, scenario, unit, household_sums)
+
+
 def _execute(
     units: list[_Unit],
     population: Population,
@@ -222,12 +238,36 @@ def _execute(
             if progress:
                 progress(done, total)
         return
-    # At most 2 × workers units are in flight, so memory stays bounded on large runs.
+    # At most 2 × workers units are in flight, so memory stays bounded on large runs. A chunk
+    # simulated in one unit is compiled by its worker; one split over replication blocks is
+    # compiled once here.
     pool = worker_pool(workers)
     pending: list[Future[ChunkResult]] = []
     done = 0
+    units_per_chunk = Counter(unit.start for unit in units)
+    ids = plan["household_id"].to_numpy(dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
     for unit in units:
-        pending.append(pool.submit(_run_unit, *chunk_of(unit), scenario, unit, household_sums))
+        if units_per_chunk[unit.start] == 1:
+            part = population.take(unit.start, unit.stop)
+            first, last = part.household_id.min(), part.household_id.max()
+            rows = order[
+                np.searchsorted(ids, first, "left", sorter=order) : np.searchsorted(
+                    ids, last, "right", sorter=order
+                )
+            ]
+            future = pool.submit(
+                _compile_and_run,
+                part,
+                plan.iloc[rows],
+                village_plan,
+                scenario,
+                unit,
+                household_sums,
+            )
+        else:
+            future = pool.submit(_run_unit, *chunk_of(unit), scenario, unit, household_sums)
+        pending.append(future)
         if len(pending) >= 2 * workers:
             yield pending.pop(0).result()
             done += 1
