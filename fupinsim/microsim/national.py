@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
@@ -33,7 +31,7 @@ from fupinsim.microsim.results import (
     target_probability_table,
     targeting_table,
 )
-from fupinsim.microsim.simulate import DEFAULT_CHUNK, Progress
+from fupinsim.microsim.simulate import DEFAULT_CHUNK, Progress, in_order, worker_pool
 from fupinsim.microsim.targets import exit_targets_from_counts, target_group
 from fupinsim.registry import iter_registry_chunks, n_registry_chunks
 from fupinsim.scenario import Scenario
@@ -170,18 +168,7 @@ def _run_all(
             if progress:
                 progress(index + 1, n_chunks)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        pending: list[Future[tuple[np.ndarray, np.ndarray, pd.DataFrame]]] = []
-        done = 0
-        for index in range(n_chunks):
-            pending.append(pool.submit(_national_unit, scenario, plan_name, index, size, reps))
-            if len(pending) >= 2 * workers:
-                yield pending.pop(0).result()
-                done += 1
-                if progress:
-                    progress(done, n_chunks)
-        for future in pending:
-            yield future.result()
-            done += 1
-            if progress:
-                progress(done, n_chunks)
+    calls = (
+        (_national_unit, (scenario, plan_name, index, size, reps)) for index in range(n_chunks)
+    )
+    yield from in_order(worker_pool(workers), calls, workers, progress, n_chunks)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import atexit
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,14 @@ from fupinsim.microsim.targets import exit_targets
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario
 
-__all__ = ["REPLICATION_BLOCK", "Progress", "exit_probabilities", "simulate", "worker_pool"]
+__all__ = [
+    "REPLICATION_BLOCK",
+    "Progress",
+    "exit_probabilities",
+    "in_order",
+    "simulate",
+    "worker_pool",
+]
 
 #: Replications per work unit. Fixed (not tied to workers) so sums are added in one order.
 REPLICATION_BLOCK = 50
@@ -238,46 +246,32 @@ def _execute(
             if progress:
                 progress(done, total)
         return
-    # At most 2 × workers units are in flight, so memory stays bounded on large runs. A chunk
-    # simulated in one unit is compiled by its worker; one split over replication blocks is
-    # compiled once here.
-    pool = worker_pool(workers)
-    pending: list[Future[ChunkResult]] = []
-    done = 0
+    # A chunk simulated in one unit is compiled by its worker; one split over replication
+    # blocks is compiled once here.
     units_per_chunk = Counter(unit.start for unit in units)
     ids = plan["household_id"].to_numpy(dtype=np.int64)
     order = np.argsort(ids, kind="stable")
-    for unit in units:
-        if units_per_chunk[unit.start] == 1:
-            part = population.take(unit.start, unit.stop)
-            first, last = part.household_id.min(), part.household_id.max()
-            rows = order[
-                np.searchsorted(ids, first, "left", sorter=order) : np.searchsorted(
-                    ids, last, "right", sorter=order
-                )
-            ]
-            future = pool.submit(
-                _compile_and_run,
-                part,
-                plan.iloc[rows],
-                village_plan,
-                scenario,
-                unit,
-                household_sums,
+
+    def call(unit: _Unit) -> tuple[Callable[..., ChunkResult], tuple[Any, ...]]:
+        if units_per_chunk[unit.start] > 1:
+            return _run_unit, (*chunk_of(unit), scenario, unit, household_sums)
+        part = population.take(unit.start, unit.stop)
+        first, last = part.household_id.min(), part.household_id.max()
+        rows = order[
+            np.searchsorted(ids, first, "left", sorter=order) : np.searchsorted(
+                ids, last, "right", sorter=order
             )
-        else:
-            future = pool.submit(_run_unit, *chunk_of(unit), scenario, unit, household_sums)
-        pending.append(future)
-        if len(pending) >= 2 * workers:
-            yield pending.pop(0).result()
-            done += 1
-            if progress:
-                progress(done, total)
-    for future in pending:
-        yield future.result()
-        done += 1
-        if progress:
-            progress(done, total)
+        ]
+        return _compile_and_run, (
+            part,
+            plan.iloc[rows],
+            village_plan,
+            scenario,
+            unit,
+            household_sums,
+        )
+
+    yield from in_order(worker_pool(workers), map(call, units), workers, progress, total)
 
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
@@ -362,3 +356,33 @@ def _assemble(
             ),
         },
     )
+
+
+T = TypeVar("T")
+
+
+def in_order(
+    pool: ProcessPoolExecutor,
+    calls: Iterable[tuple[Callable[..., T], tuple[Any, ...]]],
+    workers: int,
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> Iterator[T]:
+    """Results of ``pool.submit(function, *args)`` for each call, in the order given.
+
+    At most ``2 × workers`` calls are in flight, so memory stays bounded on large runs.
+    """
+    pending: list[Future[T]] = []
+    done = 0
+    for function, args in calls:
+        pending.append(pool.submit(function, *args))
+        if len(pending) >= 2 * workers:
+            yield pending.pop(0).result()
+            done += 1
+            if progress and total:
+                progress(done, total)
+    for future in pending:
+        yield future.result()
+        done += 1
+        if progress and total:
+            progress(done, total)
