@@ -408,6 +408,7 @@ def run_pipeline(
             .sum()
         ),
         "p_all_targets_met": _p_all_met(simulated),
+        "p_final_targets_met": float(simulated.meta["p_final_targets_met"]),
         "lp_variables": model.n_variables,
         "lp_constraints": model.n_constraints,
     }

@@ -749,7 +749,12 @@ def _headline_html(summary: Mapping[str, Any]) -> str:
             "P(all targets met)",
             f'<span class="{p_class}">{"≈ " if approx else ""}{p_all:.0%}</span>',
             f"required {float(summary.get('required_confidence', 0.9)):.0%}"
-            + ("; approximate (from each target's probability)" if approx else ""),
+            + ("; approximate (from each target's probability)" if approx else "")
+            + (
+                f"; the {final} targets alone: {float(summary['p_final_targets_met']):.0%}"
+                if summary.get("p_final_targets_met") is not None
+                else ""
+            ),
         ),
         _tile(
             f"Households exiting by {final}",

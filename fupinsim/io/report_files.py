@@ -312,6 +312,8 @@ def write_report_bundle(
         required_confidence=required,
         p_all_targets_met=_p_all_targets_met(p_all_targets_met, manifest, tables),
     )
+    if manifest and manifest.get("p_final_targets_met") is not None:
+        summary["p_final_targets_met"] = float(manifest["p_final_targets_met"])
     links = {
         "Three tables (Excel)": "three_tables.xlsx",
         "Public announcement": "announcement.html",

@@ -354,6 +354,10 @@ def _assemble(
                 targets,
                 set(range(scenario.funding.first_year, scenario.funding.last_year + 1)),
             ),
+            # The plan's end goal alone (every group out by the last plan year).
+            "p_final_targets_met": p_all_targets_met(
+                group_stats, years, targets, {scenario.funding.last_year}
+            ),
         },
     )
 
