@@ -296,6 +296,8 @@ def run_pipeline(
         model = build_model(inputs, model_settings)
         solution = solve_model(model, solve_settings)
         result = extract_results(model, solution, solve_settings, close_gaps=round_number == 0)
+        if round_number == 0:
+            first_result = result
         prepared = prepare_inputs(inputs)
         plan = plan_households(result.quotas, prepared)
         begin(f"closed loop round {round_number}")
@@ -322,12 +324,11 @@ def run_pipeline(
             break
         for c, v, y in unsafe[["county_id", "villages", "year"]].itertuples(index=False):
             margins[(c, v, int(y))] = margins.get((c, v, int(y)), 0.0) + settings.margin_step
-        if round_number == 0:
-            first_result = result
+
     assert model is not None and result is not None and simulated is not None
     # The shortfall diagnosis (money that would close a gap) comes from round 0, where the
     # targets are the plan's own; later rounds only add safety margins.
-    shortfall = (first_result if len(rounds) > 1 else result).shortfall
+    shortfall = first_result.shortfall
 
     begin("comparison")
     prepared = prepare_inputs(inputs_for({}))

@@ -7,10 +7,6 @@ fractions 0–1, never percent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import numpy as np
-
 __all__ = [
     "BASE_YEAR",
     "YUAN_PER_WAN",
@@ -49,8 +45,3 @@ def format_yuan(amount: float, unit: str = "yuan") -> str:
     if unit == "yuan":
         return f"{amount:,.0f} yuan"
     raise ValueError(f"unit must be 'yuan' or 'wan'; got {unit!r}")
-
-
-def as_year_index(years: Iterable[int], first: int) -> np.ndarray:
-    """Positions of calendar ``years`` in an array that starts at ``first``."""
-    return np.asarray(list(years), dtype=np.int64) - first

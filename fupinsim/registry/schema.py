@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from fupinsim.data import CAUSES, COUNTY_IDS
@@ -29,7 +28,6 @@ __all__ = [
     "coerce_households",
     "coerce_villages",
     "column_table",
-    "empty_households",
 ]
 
 #: Dilapidated-house appraisal grades: A safe, B basically safe, C partly dangerous, D dangerous.
@@ -259,21 +257,3 @@ def coerce_households(frame: pd.DataFrame) -> pd.DataFrame:
 def coerce_villages(frame: pd.DataFrame) -> pd.DataFrame:
     """Villages with schema dtypes and column order (values already checked)."""
     return _coerce(frame, VILLAGE_COLUMNS)
-
-
-def empty_households() -> pd.DataFrame:
-    """A households table with no rows and the schema's dtypes."""
-    data: dict[str, object] = {}
-    for spec in HOUSEHOLD_COLUMNS:
-        if spec.dtype == "category":
-            data[spec.name] = pd.Categorical([], categories=list(spec.allowed or ()))
-        else:
-            data[spec.name] = pd.Series([], dtype=spec.dtype)
-    return pd.DataFrame(data)
-
-
-def numeric_dtype(spec: ColumnSpec, float32: bool = False) -> np.dtype:
-    """NumPy dtype used by the engine for a numeric column."""
-    if spec.dtype == "float64" and float32:
-        return np.dtype(np.float32)
-    return np.dtype(spec.dtype.lower()) if spec.dtype[0].islower() else np.dtype("int64")

@@ -32,7 +32,7 @@ steps use their own keys. Results do not depend on the chunk size.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -641,13 +641,6 @@ def _village_names(county: np.ndarray, imm: np.ndarray) -> np.ndarray:
         np.char.add(np.char.add(prefix.astype(str), " "), kind.astype(str)),
         np.char.add(" ", np.char.zfill(number.astype(str), 2)),
     )
-
-
-def iter_blocks(plan: RegistryPlan, villages: pd.DataFrame) -> Iterator[pd.DataFrame]:
-    """True-state household blocks in order."""
-    tap = villages["has_tap_water"].to_numpy()
-    for block in range(plan.n_blocks):
-        yield generate_households_block(plan, block, tap)
 
 
 def finish_households(frame: pd.DataFrame) -> pd.DataFrame:
