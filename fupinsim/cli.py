@@ -52,6 +52,22 @@ def planner_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Options shared by the commands that simulate (same meaning everywhere).
+replications_option = click.option(
+    "--replications",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Monte Carlo replications (default: the scenario's).",
+)
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes for the microsimulation (results do not depend on it).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fupinsim")
 @click.option("--debug", is_flag=True, help="Show full tracebacks.")
@@ -129,19 +145,8 @@ def registry(scenario: str, out: str) -> None:
     help="A plan file (CSV/Parquet: household_id, package_id, start_year) or one of "
     "the reference plans 'baseline' and 'uniform_1230'.",
 )
-@click.option(
-    "--replications",
-    type=click.IntRange(1, 100_000),
-    default=None,
-    help="Monte Carlo replications (default: the scenario's).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Worker processes (results do not depend on it).",
-)
+@replications_option
+@workers_option
 @click.option(
     "--chunk-size",
     type=click.IntRange(1, None),
@@ -233,19 +238,8 @@ def simulate(
     default=None,
     help="Use this registry file instead of the synthetic registry.",
 )
-@click.option(
-    "--replications",
-    type=click.IntRange(1, 100_000),
-    default=None,
-    help="Monte Carlo replications (default: the scenario's).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Worker processes for the microsimulation.",
-)
+@replications_option
+@workers_option
 @click.option(
     "--strict",
     is_flag=True,

@@ -45,7 +45,6 @@ from fupinsim.allocate import (
     extract_results,
     factor_allocation,
     factor_shares,
-    prepare_inputs,
     solve_model,
 )
 from fupinsim.allocate.households import QuotaWarning
@@ -297,9 +296,8 @@ def run_pipeline(
         solution = solve_model(model, solve_settings)
         result = extract_results(model, solution, solve_settings, close_gaps=round_number == 0)
         if round_number == 0:
-            first_result = result
-        prepared = prepare_inputs(inputs)
-        plan = plan_households(result.quotas, prepared)
+            first_result, first_result_model = result, model
+        plan = plan_households(result.quotas, model.data)
         begin(f"closed loop round {round_number}")
         simulated = _simulate_plan(
             registered, plan, scenario, village_plan, catalogue, reps, workers
@@ -331,7 +329,7 @@ def run_pipeline(
     shortfall = first_result.shortfall
 
     begin("comparison")
-    prepared = prepare_inputs(inputs_for({}))
+    prepared = first_result_model.data  # round 0: the plan's own targets, no margins
     factors = county_factors(prepared, funding.revenue, _poverty_gap(registered))
     factor = factor_allocation(
         prepared, factor_shares(factors), carry_over=scenario.funding.carry_over
