@@ -43,7 +43,7 @@ __all__ = [
 
 COUNTY_IDS: tuple[str, ...] = ("suzhou", "yumen", "dunhuang", "guazhou", "jinta", "subei", "aksai")
 SOURCE_TAGS: tuple[str, ...] = ("PLAN", "FOUND", "DERIVED", "ESTIMATE")
-#: The registry's 13 main causes of poverty (FOUND Xu Yan 2018, calibration.md §6.3).
+#: The registry's 13 main causes of poverty (FOUND Xu Yan 2018, docs/sources.md §6.3).
 CAUSES: tuple[str, ...] = (
     "illness",
     "disability",

@@ -2,7 +2,7 @@
 
 Every bad row is reported with its row number, household (or village) id, column, value and
 the rule, so a county office can fix a file in one pass. The consistency rules follow the
-public registry quality-check script cited in calibration.md §4.1 and §6.4:
+public registry quality-check script cited in docs/sources.md §4.1 and §6.4:
 
 * illness as main cause needs a chronically ill member; disability a disabled member;
   schooling a student;

@@ -196,7 +196,7 @@ def record_main_cause(
     """The main cause cadres record for each registered household (code into ``CAUSES``).
 
     A household's own hardship (its latent cause) is the likeliest record, but the registry's
-    shares follow the calibration (calibration.md §6.3), and the consistency rules hold
+    shares follow docs/sources.md §6.3, and the consistency rules hold
     (illness needs an ill member, disability a disabled one, schooling a student, lack of
     labour at most one labourer). Cause weights are raked (iterative proportional fitting) so
     the registered households' expected shares match the calibration; then one cause per

@@ -72,7 +72,7 @@ def test_calibration_cells_add_up_to_the_plan() -> None:
     assert sum(c["registered_households"] for c in cells) == 12_600
     assert sum(c["registered_people"] for c in cells) == 47_700
     assert {c["county"] for c in cells} == set(data.COUNTY_IDS)
-    # Guazhou's poor are about 89% immigrants (FOUND 88.8%, calibration.md GZ21).
+    # Guazhou's poor are about 89% immigrants (FOUND 88.8%, docs/sources.md [GZ21]).
     guazhou = {
         c["immigrant"]: c["registered_households"] for c in cells if c["county"] == "guazhou"
     }

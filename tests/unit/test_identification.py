@@ -22,7 +22,7 @@ from fupinsim.registry.identify import (
 from fupinsim.registry.schema import INCOME_SOURCES
 from fupinsim.scenario import IdentificationSettings, Scenario
 
-# calibration.md §6.1: inclusion 10-15%, exclusion 8-12% (2014)
+# docs/sources.md §6.1: inclusion 10-15%, exclusion 8-12% (2014)
 INCLUSION_RANGE = (0.10, 0.15)
 EXCLUSION_RANGE = (0.08, 0.12)
 
