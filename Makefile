@@ -46,8 +46,12 @@ nbval: $(STAMP)
 test: lint typecheck unit nbval
 
 # The server's root is the repository (notebooks link to outputs/ and scenarios/); it opens on notebooks/.
+# As root (how the project's machines run) JupyterLab needs --allow-root; it prints the URL with its token.
+LAB_ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks
+	@echo "JupyterLab: open the http://127.0.0.1:8888/lab?token=... URL printed below (Ctrl-C stops it)."
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
+		--ServerApp.ip=127.0.0.1 --no-browser $(LAB_ROOT_FLAG)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m fupinsim.cli refresh-notebooks notebooks/
