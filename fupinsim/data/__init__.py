@@ -238,3 +238,14 @@ def ncms_inpatient_rate(years: Any) -> np.ndarray:
 def registry_calibration() -> dict[str, Any]:
     """Calibration of the synthetic registry with plain values (see the YAML for sources)."""
     return plain(load_raw("registry_calibration"))
+
+
+def hindcast_facts() -> list[dict[str, Any]]:
+    """Observed outcomes after 2014 with their mapping to run tables (``hindcast.yaml``).
+
+    Each record keeps its facts as ``{value, unit, source}`` (the comparison needs the units
+    and the sources); a fresh copy is returned, so callers may change it.
+    """
+    import copy  # noqa: PLC0415 (here, so this accessor stays at the end of the module)
+
+    return copy.deepcopy(list(load_raw("hindcast")["facts"]))

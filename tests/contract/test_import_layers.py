@@ -33,6 +33,8 @@ LAYERS: dict[str, int] = {
     "fupinsim.allocate.*": 5,
     "fupinsim.pipeline": 6,
     "fupinsim.assess": 6,
+    "fupinsim.hindcast": 6,
+    "fupinsim.montecarlo": 6,
     "fupinsim.plots": 7,
     "fupinsim.report": 7,
     "fupinsim.io": 7,
