@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "fupinsim.errors": 1,
     "fupinsim.units": 1,
     "fupinsim.scenario": 2,
+    "fupinsim.scenario.*": 2,
     "fupinsim.rng": 2,
     "fupinsim.data": 2,
     "fupinsim.registry": 3,
