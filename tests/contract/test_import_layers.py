@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "fupinsim.pipeline": 6,
     "fupinsim.assess": 6,
     "fupinsim.plots": 7,
+    "fupinsim.plots.*": 7,
     "fupinsim.report": 7,
     "fupinsim.io": 7,
     "fupinsim.io.*": 7,
