@@ -9,16 +9,15 @@ override only what differs (:func:`merge_overrides`). The merged mapping is vali
 
 from __future__ import annotations
 
-import difflib
-import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from fupinsim.errors import Problem, ScenarioError
+from fupinsim.errors import ScenarioError
 from fupinsim.scenario.model import Scenario
+from fupinsim.scenario.problems import validation_problems
 from fupinsim.scenario.safe_yaml import load_yaml_document
 
 __all__ = ["load_scenario", "merge_overrides", "read_scenario_mapping", "validate_mapping"]
@@ -86,99 +85,12 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]
     return merge_overrides(base, data)
 
 
-def _location(loc: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
-
-
-_COMPARISONS = {
-    "greater_than_equal": ">=",
-    "greater_than": ">",
-    "less_than_equal": "<=",
-    "less_than": "<",
-}
-_TYPE_RULES = {
-    "int_parsing": "must be a whole number",
-    "int_type": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "float_parsing": "must be a number",
-    "float_type": "must be a number",
-    "bool_parsing": "must be true or false",
-    "bool_type": "must be true or false",
-    "string_type": "must be text",
-    "list_type": "must be a list",
-    "dict_type": "must be a mapping of 'key: value' lines",
-    "model_type": "must be a section (a mapping of 'field: value' lines)",
-    "model_attributes_type": "must be a section (a mapping of 'field: value' lines)",
-}
-
-
-def _allowed(error: Mapping[str, Any], known: Sequence[str]) -> tuple[str, str]:
-    """Turn a pydantic error into the positive rule a planner reads, and a fix if there is one."""
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    fix = ""
-    if kind == "extra_forbidden":
-        name = str(error["loc"][-1]) if error["loc"] else ""
-        close = difflib.get_close_matches(name, list(known), n=1)
-        fix = f"Did you mean '{close[0]}'?" if close else ""
-        rule = "is not a known field here (see scenarios/schema.json)"
-        rule = f"{rule}; known fields: {', '.join(known)}" if known else rule
-    elif kind == "missing":
-        rule = "is required"
-    elif kind == "literal_error":
-        rule = f"must be one of {ctx.get('expected', '')}"
-    elif kind in _COMPARISONS:
-        rule = f"must be {_COMPARISONS[kind]} {next(iter(ctx.values()))}"
-    elif kind in _TYPE_RULES:
-        rule = _TYPE_RULES[kind]
-    elif kind == "string_pattern_mismatch":
-        rule = f"must match the pattern {ctx.get('pattern')}"
-    else:
-        message = str(error["msg"]).removeprefix("Value error, ")
-        rule = message[:1].lower() + message[1:]
-    return rule, fix
-
-
-def _section_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """The section model behind an annotation, and whether a mapping key comes first."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation, False
-    if typing.get_origin(annotation) is dict:
-        args = typing.get_args(annotation)
-        value = args[1] if len(args) == 2 else None
-        if isinstance(value, type) and issubclass(value, BaseModel):
-            return value, True
-    return None, False
-
-
-def _known_fields(loc: Sequence[int | str]) -> list[str]:
-    """Fields allowed where the last part of ``loc`` sits (empty if not inside a section)."""
-    model: type[BaseModel] | None = Scenario
-    parts = list(loc[:-1])
-    while parts and model is not None:
-        info = model.model_fields.get(str(parts.pop(0)))
-        model, keyed = _section_model(info.annotation if info else None)
-        if keyed and parts:
-            parts.pop(0)  # the mapping key (e.g. a catalogue entry id)
-    return list(model.model_fields) if model is not None else []
-
-
-def _problem(err: Mapping[str, Any], where: str) -> Problem:
-    loc = tuple(err["loc"])
-    if err["type"] == "scenario_field":  # raised by a section's validator via invalid_field
-        ctx = err["ctx"]
-        return Problem(f"{where}: {_location((*loc, ctx['field']))}", ctx["value"], ctx["rule"])
-    rule, fix = _allowed(err, _known_fields(loc))
-    value = None if err["type"] == "missing" else err.get("input")
-    return Problem(f"{where}: {_location(loc)}", value, rule, fix)
-
-
 def validate_mapping(data: Mapping[str, Any], where: str) -> Scenario:
     """Validate a merged scenario mapping; every problem is reported with field and value."""
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        problems = [_problem(err, where) for err in exc.errors(include_url=False)]
+        problems = validation_problems(exc, where, Scenario, hint="see scenarios/schema.json")
         raise ScenarioError(problems, summary=f"{where}: scenario is not valid") from None
 
 
