@@ -24,6 +24,35 @@ __all__ = ["scenario_comparison_chart"]
 # Scenario comparison
 
 
+def _comparison_legend(fig: Figure, required_confidence: float) -> None:
+    """The legend of the target marks and the required-probability line."""
+    fig.legend(
+        handles=[
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="|",
+                markersize=14,
+                markeredgewidth=2.5,
+                color=_INK,
+                label="Target exits (households)",
+            ),
+            Line2D(
+                [],
+                [],
+                color=_INK,
+                linestyle="--",
+                label=f"Required P(met) {required_confidence:.0%}",
+            ),
+        ],
+        loc="outside lower center",
+        ncols=2,
+        fontsize=9,
+        frameon=False,
+    )
+
+
 def scenario_comparison_chart(
     comparison: pd.DataFrame, *, required_confidence: float = 0.9
 ) -> Figure:
@@ -82,31 +111,7 @@ def scenario_comparison_chart(
     )
     axes[3].set_xlim(0, 1.12)
     axes[3].xaxis.set_major_formatter(lambda x, _pos: f"{x:.0%}")
-    fig.legend(
-        handles=[
-            Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker="|",
-                markersize=14,
-                markeredgewidth=2.5,
-                color=_INK,
-                label="Target exits (households)",
-            ),
-            Line2D(
-                [],
-                [],
-                color=_INK,
-                linestyle="--",
-                label=f"Required P(met) {required_confidence:.0%}",
-            ),
-        ],
-        loc="outside lower center",
-        ncols=2,
-        fontsize=9,
-        frameon=False,
-    )
+    _comparison_legend(fig, required_confidence)
     axes[0].set_yticks(positions, names)
     axes[0].set_ylabel("Scenario", fontsize=_LABEL_SIZE)
     for ax in axes[1:]:

@@ -239,6 +239,39 @@ def _map_legends(
     )
 
 
+def _packages_by_county(ax_bar: Axes, plans: pd.DataFrame, colors: Mapping[str, str]) -> None:
+    """Stacked bars of households supported by package and county."""
+    ids = _county_ids(plans["county_id"])
+    table = plans.pivot_table(
+        index="county_id",
+        columns="package_id",
+        values="household_id",
+        aggfunc="count",
+        fill_value=0,
+    ).reindex(ids, fill_value=0)
+    positions = np.arange(len(ids))[::-1]
+    left = np.zeros(len(ids))
+    for package in colors:
+        values = table.get(package, pd.Series(0, index=ids)).to_numpy(dtype=float)
+        ax_bar.barh(
+            positions,
+            values,
+            left=left,
+            color=colors[package],
+            height=0.65,
+            edgecolor="white",
+            linewidth=0.5,
+        )
+        left += values
+    for y, total in zip(positions, left, strict=True):
+        ax_bar.text(total, y, f" {total:,.0f}", va="center", fontsize=8.5)
+    ax_bar.set_yticks(positions, [county_label(c, short=True) for c in ids])
+    ax_bar.set_xlabel("Households supported", fontsize=_LABEL_SIZE)
+    ax_bar.set_ylabel("County", fontsize=_LABEL_SIZE)
+    ax_bar.set_title("Households by package and county", fontsize=10.5, loc="left")
+    _style(ax_bar, grid="x")
+
+
 def industrial_map(
     households: pd.DataFrame,
     villages: pd.DataFrame,
@@ -299,35 +332,7 @@ def industrial_map(
         _size_legend(vmax, "households"),
         "Households supported",
     )
-    ids = _county_ids(plans["county_id"])
-    table = plans.pivot_table(
-        index="county_id",
-        columns="package_id",
-        values="household_id",
-        aggfunc="count",
-        fill_value=0,
-    ).reindex(ids, fill_value=0)
-    positions = np.arange(len(ids))[::-1]
-    left = np.zeros(len(ids))
-    for package in colors:
-        values = table.get(package, pd.Series(0, index=ids)).to_numpy(dtype=float)
-        ax_bar.barh(
-            positions,
-            values,
-            left=left,
-            color=colors[package],
-            height=0.65,
-            edgecolor="white",
-            linewidth=0.5,
-        )
-        left += values
-    for y, total in zip(positions, left, strict=True):
-        ax_bar.text(total, y, f" {total:,.0f}", va="center", fontsize=8.5)
-    ax_bar.set_yticks(positions, [county_label(c, short=True) for c in ids])
-    ax_bar.set_xlabel("Households supported", fontsize=_LABEL_SIZE)
-    ax_bar.set_ylabel("County", fontsize=_LABEL_SIZE)
-    ax_bar.set_title("Households by package and county", fontsize=10.5, loc="left")
-    _style(ax_bar, grid="x")
+    _packages_by_county(ax_bar, plans, colors)
     _title(
         fig,
         "Industrial project layout: support packages by village and county",
@@ -341,68 +346,8 @@ _GAP_COLORS = ("#1A9850", "#FEE08B", "#FC8D59", "#D73027")
 _GAP_LABELS = ("none", "1-2", "3-4", "5 or more")
 
 
-def infrastructure_map(
-    villages: pd.DataFrame,
-    households: pd.DataFrame | None = None,
-    *,
-    village_works: pd.DataFrame | None = None,
-) -> Figure:
-    """Infrastructure layout map (plan §26, picture 2): village gaps and planned works.
-
-    Villages (schematic positions) coloured by the number of works planned by 2017 and sized
-    by households; beside it, the planned works by type and county.
-
-    Parameters
-    ----------
-    villages
-        ``village_id, county_id, is_immigrant, is_poor_village, n_households`` and ``has_*``.
-    households
-        Optional registry households (sizes from the registry instead of ``n_households``).
-    village_works
-        Optional pipeline village works (see
-        :func:`fupinsim.assess.village_infrastructure_works`).
-    """
-    works = village_infrastructure_works(villages, village_works)
-    planned = works[works["planned"]]
-    counts = planned.groupby("village_id").size()
-    frame = villages[["village_id", "county_id", "n_households"]].copy()
-    frame["county_id"] = frame["county_id"].astype(str)
-    if households is not None:
-        frame["n_households"] = (
-            frame["village_id"]
-            .map(households.groupby("village_id").size())
-            .fillna(frame["n_households"])
-        )
-    frame["n_planned"] = frame["village_id"].map(counts).fillna(0).astype(int)
-    frame = frame.merge(village_positions(villages), on="village_id")
-    cls = np.digitize(frame["n_planned"], _GAP_BINS[1:-1])
-    fig, ax_map, ax_bar, ax_legend = _map_layout()
-    _map_base(ax_map, sorted(set(frame["county_id"])))
-    vmax = float(frame["n_households"].max()) if len(frame) else 1.0
-    ax_map.scatter(
-        frame["lon"],
-        frame["lat"],
-        s=_size(frame["n_households"], vmax),
-        c=[_GAP_COLORS[k] for k in cls],
-        edgecolors="#555555",
-        linewidths=0.5,
-        zorder=4,
-    )
-    ax_map.set_title(
-        "Works planned per village (marker area = households)", fontsize=10.5, loc="left"
-    )
-    gap_handles = [
-        Patch(facecolor=c, edgecolor="#555555", label=f"{lab} works")
-        for c, lab in zip(_GAP_COLORS, _GAP_LABELS, strict=True)
-    ]
-    _map_legends(
-        ax_map,
-        ax_legend,
-        gap_handles,
-        "Works planned by 2017",
-        _size_legend(vmax, "households"),
-        "Village size",
-    )
+def _works_by_county(fig: Figure, ax_bar: Axes, ax_legend: Axes, planned: pd.DataFrame) -> None:
+    """Stacked bars of planned works by type and county; the county colours in the legend panel."""
     kinds = list(dict.fromkeys(planned["work"])) if len(planned) else []
     ids = _county_ids(planned["county_id"]) if len(planned) else []
     positions = np.arange(len(kinds))[::-1]
@@ -447,6 +392,79 @@ def infrastructure_map(
     ax_bar.set_ylabel("Work (plan §)", fontsize=_LABEL_SIZE)
     ax_bar.set_title("Planned works by type and county", fontsize=10.5, loc="left")
     _style(ax_bar, grid="x")
+
+
+def _village_works(
+    villages: pd.DataFrame, households: pd.DataFrame | None, planned: pd.DataFrame
+) -> pd.DataFrame:
+    """Villages with their size (households), works planned and schematic position."""
+    counts = planned.groupby("village_id").size()
+    frame = villages[["village_id", "county_id", "n_households"]].copy()
+    frame["county_id"] = frame["county_id"].astype(str)
+    if households is not None:
+        frame["n_households"] = (
+            frame["village_id"]
+            .map(households.groupby("village_id").size())
+            .fillna(frame["n_households"])
+        )
+    frame["n_planned"] = frame["village_id"].map(counts).fillna(0).astype(int)
+    frame = frame.merge(village_positions(villages), on="village_id")
+    return frame
+
+
+def infrastructure_map(
+    villages: pd.DataFrame,
+    households: pd.DataFrame | None = None,
+    *,
+    village_works: pd.DataFrame | None = None,
+) -> Figure:
+    """Infrastructure layout map (plan §26, picture 2): village gaps and planned works.
+
+    Villages (schematic positions) coloured by the number of works planned by 2017 and sized
+    by households; beside it, the planned works by type and county.
+
+    Parameters
+    ----------
+    villages
+        ``village_id, county_id, is_immigrant, is_poor_village, n_households`` and ``has_*``.
+    households
+        Optional registry households (sizes from the registry instead of ``n_households``).
+    village_works
+        Optional pipeline village works (see
+        :func:`fupinsim.assess.village_infrastructure_works`).
+    """
+    works = village_infrastructure_works(villages, village_works)
+    planned = works[works["planned"]]
+    frame = _village_works(villages, households, planned)
+    cls = np.digitize(frame["n_planned"], _GAP_BINS[1:-1])
+    fig, ax_map, ax_bar, ax_legend = _map_layout()
+    _map_base(ax_map, sorted(set(frame["county_id"])))
+    vmax = float(frame["n_households"].max()) if len(frame) else 1.0
+    ax_map.scatter(
+        frame["lon"],
+        frame["lat"],
+        s=_size(frame["n_households"], vmax),
+        c=[_GAP_COLORS[k] for k in cls],
+        edgecolors="#555555",
+        linewidths=0.5,
+        zorder=4,
+    )
+    ax_map.set_title(
+        "Works planned per village (marker area = households)", fontsize=10.5, loc="left"
+    )
+    gap_handles = [
+        Patch(facecolor=c, edgecolor="#555555", label=f"{lab} works")
+        for c, lab in zip(_GAP_COLORS, _GAP_LABELS, strict=True)
+    ]
+    _map_legends(
+        ax_map,
+        ax_legend,
+        gap_handles,
+        "Works planned by 2017",
+        _size_legend(vmax, "households"),
+        "Village size",
+    )
+    _works_by_county(fig, ax_bar, ax_legend, planned)
     _title(
         fig,
         "Infrastructure layout: village gaps and works planned by 2017",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -39,18 +40,8 @@ __all__ = ["allocation_chart", "funding_chart", "shortfall_chart"]
 # Money
 
 
-def funding_chart(funding: pd.DataFrame, *, allocation: pd.DataFrame | None = None) -> Figure:
-    """Money available by source and year (stacked bars) and by pool, in wan yuan.
-
-    Parameters
-    ----------
-    funding
-        ``pool, source, year, amount_yuan``.
-    allocation
-        Optional ``year, fiscal_yuan``: the plan's fiscal spending is marked on the bars.
-    """
-    fig = _figure(13, 5.2)
-    ax, ax_pool = fig.subplots(1, 2, width_ratios=[1.5, 1])
+def _funding_by_source(ax: Axes, funding: pd.DataFrame, allocation: pd.DataFrame | None) -> None:
+    """Stacked bars of money by source and year, with the plan's fiscal spending marked."""
     table = funding.astype({"amount_yuan": "float64"}).pivot_table(
         index="year", columns="source", values="amount_yuan", aggfunc="sum", fill_value=0.0
     )
@@ -102,6 +93,10 @@ def funding_chart(funding: pd.DataFrame, *, allocation: pd.DataFrame | None = No
     _style(ax)
     ax.legend(fontsize=8.5, loc="upper left", bbox_to_anchor=(0, -0.12), ncols=2, frameon=False)
     ax.set_title("By source and year", fontsize=10.5, loc="left")
+
+
+def _funding_by_pool(ax_pool: Axes, funding: pd.DataFrame) -> None:
+    """Horizontal bars of money by pool over all years (city pool first)."""
     pools = funding.groupby(funding["pool"].astype(str))["amount_yuan"].sum()
     order = ["city", *[c for c in COUNTY_IDS if c in pools.index]]
     order += sorted(p for p in pools.index if p not in order)
@@ -121,6 +116,22 @@ def funding_chart(funding: pd.DataFrame, *, allocation: pd.DataFrame | None = No
     ax_pool.set_title("By pool (county money stays in its county)", fontsize=10.5, loc="left")
     ax_pool.xaxis.set_major_formatter(lambda x, _pos: f"{x:,.0f}")
     _style(ax_pool, grid="x")
+
+
+def funding_chart(funding: pd.DataFrame, *, allocation: pd.DataFrame | None = None) -> Figure:
+    """Money available by source and year (stacked bars) and by pool, in wan yuan.
+
+    Parameters
+    ----------
+    funding
+        ``pool, source, year, amount_yuan``.
+    allocation
+        Optional ``year, fiscal_yuan``: the plan's fiscal spending is marked on the bars.
+    """
+    fig = _figure(13, 5.2)
+    ax, ax_pool = fig.subplots(1, 2, width_ratios=[1.5, 1])
+    _funding_by_source(ax, funding, allocation)
+    _funding_by_pool(ax_pool, funding)
     _title(
         fig,
         "Money available for poverty alleviation, by source, year and pool",
@@ -210,6 +221,41 @@ def allocation_chart(
     return fig
 
 
+def _shortfall_year(
+    ax_n: Axes,
+    ax_m: Axes,
+    part: pd.DataFrame,
+    groups: list[tuple[str, str]],
+    y: np.ndarray,
+    color: str,
+    year: int,
+    height: float,
+) -> None:
+    """One year's bars: missing exits and the money to close them, with their values."""
+    n = np.array([float(part["missing_exits"].get(g, 0.0)) for g in groups])
+    m = np.array([float(part["extra_yuan_to_close"].get(g, 0.0)) for g in groups])
+    ax_n.barh(y, n, height=height * 0.95, color=color, label=str(year))
+    ax_m.barh(
+        y, np.nan_to_num(m / YUAN_PER_WAN), height=height * 0.95, color=color, label=str(year)
+    )
+    for yy, value in zip(y, n, strict=True):
+        if value:
+            ax_n.text(value, yy, f" {value:,.0f}", va="center", fontsize=8.5)
+    for yy, value, gap in zip(y, m / YUAN_PER_WAN, n, strict=True):
+        if math.isnan(value) and gap:
+            # No amount of money closes this gap (the allocation says what binds).
+            ax_m.text(
+                0,
+                yy,
+                " money alone cannot close it",
+                va="center",
+                fontsize=8.5,
+                color="#B00020",
+            )
+        elif value:
+            ax_m.text(value, yy, f" {value:,.1f}", va="center", fontsize=8.5)
+
+
 def shortfall_chart(shortfall: pd.DataFrame) -> Figure:
     """Exit targets the plan cannot reach and the money that would close them.
 
@@ -250,30 +296,9 @@ def shortfall_chart(shortfall: pd.DataFrame) -> Figure:
     base = np.arange(len(groups))[::-1].astype(float)
     for k, year in enumerate(years):
         part = short[short["year"] == year].set_index(["county_id", "villages"])
-        n = np.array([float(part["missing_exits"].get(g, 0.0)) for g in groups])
-        m = np.array([float(part["extra_yuan_to_close"].get(g, 0.0)) for g in groups])
         y = base + (len(years) / 2 - k - 0.5) * height
         color = year_colors.get(year, "#999999")
-        ax_n.barh(y, n, height=height * 0.95, color=color, label=str(year))
-        ax_m.barh(
-            y, np.nan_to_num(m / YUAN_PER_WAN), height=height * 0.95, color=color, label=str(year)
-        )
-        for yy, value in zip(y, n, strict=True):
-            if value:
-                ax_n.text(value, yy, f" {value:,.0f}", va="center", fontsize=8.5)
-        for yy, value, gap in zip(y, m / YUAN_PER_WAN, n, strict=True):
-            if math.isnan(value) and gap:
-                # No amount of money closes this gap (the allocation says what binds).
-                ax_m.text(
-                    0,
-                    yy,
-                    " money alone cannot close it",
-                    va="center",
-                    fontsize=8.5,
-                    color="#B00020",
-                )
-            elif value:
-                ax_m.text(value, yy, f" {value:,.1f}", va="center", fontsize=8.5)
+        _shortfall_year(ax_n, ax_m, part, groups, y, color, year, height)
     ax_n.set_yticks(base, [group_label(c, v, short=True) for c, v in groups])
     ax_n.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_n.set_xlabel("Missing exits (households)", fontsize=_LABEL_SIZE)
