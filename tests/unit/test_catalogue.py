@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import re
 import tokenize
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import fupinsim.microsim.catalogue as catalogue_module
-from fupinsim.data import SOURCE_TAGS, check_facts
-from fupinsim.errors import ScenarioError
-from fupinsim.microsim.catalogue import Condition, load_catalogue
+from fupinsim.data import SOURCE_TAGS, check_facts, load_raw
+from fupinsim.errors import InputError, Problem, ScenarioError
+from fupinsim.microsim.catalogue import Condition, load_catalogue, parse_catalogue
 from fupinsim.registry.schema import INCOME_SOURCES
 from fupinsim.scenario import Scenario
 
@@ -191,8 +195,17 @@ def test_packages_name_known_entries_and_no_guarantees(catalogue):
         assert (package.level == "village") == (kinds == {"village"}), package.id
 
 
-def test_no_eval_or_exec_in_the_catalogue_module():
-    source = Path(catalogue_module.__file__).read_text(encoding="utf-8")
+CATALOGUE_MODULES = sorted(Path(catalogue_module.__file__).parent.glob("*.py"))
+
+
+def test_the_catalogue_package_has_its_modules():
+    names = {p.stem for p in CATALOGUE_MODULES}
+    assert {"__init__", "conditions", "entries", "packages", "schema", "loading"} <= names
+
+
+@pytest.mark.parametrize("path", CATALOGUE_MODULES, ids=lambda p: p.stem)
+def test_no_eval_or_exec_in_the_catalogue_modules(path):
+    source = path.read_text(encoding="utf-8")
     # Built-in calls only: ``re.compile`` of the id pattern is fine.
     assert not re.search(r"(?<![.\w])(eval|exec|compile|__import__)\s*\(", source)
     names = {
@@ -526,3 +539,181 @@ def test_allocation_capacity_for_unknown_entry_is_an_error():
     scenario = make_scenario(allocation={"capacities": {"tractors": 10.0}})
     with pytest.raises(ScenarioError, match="tractors"):
         load_catalogue(scenario)
+
+
+# ----------------------------------------------------------------------------------------------
+# The broken-catalogue folder: (file, field path, value as shown, a fragment of the rule).
+# Each file patches the packaged catalogue (see tests/data/bad_catalogue/README.md).
+
+BAD_CATALOGUE = Path(__file__).resolve().parents[1] / "data" / "bad_catalogue"
+
+BAD_CATALOGUE_CASES: list[tuple[str, str, str | None, str]] = [
+    ("unknown_field", "entries.sheep_30.failur_prob", None, "Did you mean 'failure_prob'?"),
+    ("unknown_section", "packagez", None, "Did you mean 'packages'?"),
+    ("fact_not_a_mapping", "entries.sheep_30.cost_fiscal", "10000", "must be a fact"),
+    ("fact_without_value", "entries.sheep_30.cost_fiscal.value", None, "is required"),
+    ("missing_required_fact", "entries.sheep_30.lifetime", None, "is required"),
+    ("number_as_text", "entries.sheep_30.cost_household.value", "'36000'", "must be a number"),
+    ("negative_cost", "entries.sheep_30.cost_fiscal.value", "-10000", "must be >= 0"),
+    ("failure_prob_out_of_range", "sheep_30.failure_prob.value", "1.5", "must be in [0, 0.999]"),
+    (
+        "share_above_one",
+        "credit_terms.microcredit.interest_subsidy_share.value",
+        "1.2",
+        "must be in [0, 1]",
+    ),
+    ("lifetime_not_whole", "entries.sheep_30.lifetime.value", "8.5", "must be whole years"),
+    (
+        "ramp_not_ending_at_one",
+        "entries.sheep_30.ramp_up.value",
+        "[0.3, 0.8]",
+        "must be non-decreasing shares in [0, 1] ending at 1",
+    ),
+    ("unknown_kind", "entries.sheep_30.kind", "'farm'", "must be one of 'household', 'village'"),
+    (
+        "unknown_fiscal_channel",
+        "sheep_30.fiscal_channel",
+        "'lottery'",
+        "'poverty_fund' or 'sector'",
+    ),
+    ("unknown_income_source", "sheep_30.income_source", "'income_gold'", "income_livestock"),
+    ("unknown_quantity_column", "ncms_enrolment.quantity_column", "'n_pets'", "household column"),
+    ("bad_package_id", "packages.Sheep-Only", "'Sheep-Only'", "must be an ASCII snake_case id"),
+    ("unknown_target", "packages.sheep_credit.target", "'everybody'", "'social_security' or 'any'"),
+    ("package_without_entries", "packages.sheep_credit.entries", "[]", "at least 1 item"),
+    ("bad_op", "sheep_30.eligibility.0.op", "'between'", "must be one of 'eq', 'ne'"),
+    (
+        "gross_below_net",
+        "entries.sheep_30.effect_gross",
+        "1000.0",
+        "must be at least effect_net (13500)",
+    ),
+    ("effect_without_net", "sheep_30.effect_net", None, "is required for an entry with an income"),
+    ("effect_without_ramp_up", "sheep_30.ramp_up", None, "is required for an entry with an income"),
+    ("guarantee_with_effect", "safe_water.effect_net", "100.0", "a guarantee entry has no income"),
+    ("village_field_on_household_entry", "sheep_30.market_uplift", "0.1", "for village entries"),
+    (
+        "quantity_column_without_typical",
+        "entries.ncms_enrolment.typical_quantity",
+        None,
+        "is required for an entry with a quantity_column",
+    ),
+    (
+        "unknown_eligibility_column",
+        "entries.sheep_30.eligibility.0.column",
+        "'n_sheepdogs'",
+        "must be a column of the registry schema (household_id,",
+    ),
+    (
+        "order_on_a_category",
+        "house_repair.eligibility.0.op",
+        "'ge'",
+        "must be eq, ne, in or not_in",
+    ),
+    ("in_without_list", "house_repair.eligibility.0.operand", "'C'", "must be a list for in"),
+    (
+        "list_without_in",
+        "house_repair.eligibility.0.operand",
+        "['C', 'D']",
+        "a single value for eq",
+    ),
+    ("text_for_a_number", "alfalfa_2mu.eligibility.0.operand", "'two'", "must be a number"),
+    ("number_for_a_flag", "safe_water.eligibility.0.operand", "0.0", "must be true or false"),
+    ("unknown_category", "house_repair.eligibility.0.operand", "'E'", "one of A, B, C, D"),
+    ("minus_not_numeric", "sheep_30.eligibility.0.minus", "'county_id'", "both be numeric"),
+    ("unknown_resource", "sheep_30.capacity.resource", "'tractor_seats'", "must name a capacity"),
+    (
+        "unknown_terms_resource",
+        "credit_terms.microcredit.capacity.resource",
+        "'bank_vault'",
+        "must name a capacity (one of training_seats,",
+    ),
+    ("unknown_financing", "greenhouse.financing", "'payday_loan'", "one of microcredit, pv_loan"),
+    ("unknown_guarantee", "safe_water.fixes.0", "'safe_roads'", "must name an exit guarantee"),
+    ("variant_of_unknown_entry", "sheep_30_credit.variant_of", "'sheep_300'", "must name an entry"),
+    ("variant_reuses_entry_id", "variants.greenhouse", "'greenhouse'", "must not reuse the id"),
+    ("package_unknown_entry", "sheep_credit.entries", "['sheep_30_loan']", "must name entries"),
+    ("package_mixes_levels", "sheep_credit.entries", None, "must not mix village and household"),
+    (
+        "package_lists_guarantee",
+        "sheep_credit.entries",
+        "['safe_water']",
+        "must not list guarantee",
+    ),
+    (
+        "package_unknown_typical_column",
+        "packages.social_cover.typical_quantities.n_pets",
+        "'n_pets'",
+        "must be a household column",
+    ),
+]
+
+
+def _patched(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``patch`` merged in: mappings key by key, ``None`` removes a key."""
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _patched(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _broken_catalogue(name: str) -> dict[str, Any]:
+    patch = yaml.safe_load((BAD_CATALOGUE / f"{name}.yaml").read_text(encoding="utf-8"))
+    return _patched(copy.deepcopy(load_raw("interventions")), patch)
+
+
+def test_the_packaged_catalogue_parses_as_the_loader_reads_it():
+    base = parse_catalogue(copy.deepcopy(load_raw("interventions")))
+    assert set(base.entries) | set(base.variants) == set(load_catalogue().entries)
+    assert base.entries["sheep_30"].sources["failure_prob"].startswith("ESTIMATE")
+
+
+def test_every_broken_catalogue_has_a_case():
+    files = sorted(p.stem for p in BAD_CATALOGUE.glob("*.yaml"))
+    assert files == sorted(case[0] for case in BAD_CATALOGUE_CASES)
+    assert len(files) >= 40
+
+
+@pytest.mark.parametrize(
+    ("name", "field_path", "value", "rule"),
+    BAD_CATALOGUE_CASES,
+    ids=[case[0] for case in BAD_CATALOGUE_CASES],
+)
+def test_broken_catalogue_message_names_entry_field_value_and_rule(
+    name: str, field_path: str, value: str | None, rule: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_catalogue(_broken_catalogue(name), where=f"{name}.yaml")
+    error = caught.value
+    assert type(error) is InputError
+    assert len(error.problems) == 1, str(error)  # one mistake, one problem
+    problem = error.problems[0]
+    assert isinstance(problem, Problem)
+    assert problem.where.startswith(f"{name}.yaml: ")
+    assert field_path in problem.where
+    message = str(problem)
+    assert rule in message
+    if value is not None:
+        assert f"got {value}" in message
+    assert str(error).startswith(f"{name}.yaml: the intervention catalogue is not valid\n")
+
+
+def test_every_problem_of_a_catalogue_is_reported_at_once():
+    raw = _patched(
+        _broken_catalogue("failure_prob_out_of_range"),
+        yaml.safe_load((BAD_CATALOGUE / "unknown_kind.yaml").read_text(encoding="utf-8")),
+    )
+    raw = _patched(raw, {"packages": {"sheep_credit": {"target": "everybody"}}})
+    with pytest.raises(InputError) as caught:
+        parse_catalogue(raw)
+    wheres = {p.where for p in caught.value.problems}
+    assert wheres == {
+        "interventions.yaml: entries.sheep_30.failure_prob.value",
+        "interventions.yaml: entries.sheep_30.kind",
+        "interventions.yaml: packages.sheep_credit.target",
+    }

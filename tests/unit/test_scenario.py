@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from fupinsim.scenario import (
     scenario_hash,
     scenario_json_schema,
 )
+from fupinsim.scenario.safe_yaml import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
@@ -337,6 +339,80 @@ def test_anchors_aliases_and_merge_keys_still_work(tmp_path: Path) -> None:
     assert data["second"] == {"x": 1, "y": 3}  # an explicit key after a merge is not a duplicate
 
 
+def _refused(path: Path) -> str:
+    """The one-line message a scenario file is refused with (checked to be one line)."""
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert len(caught.value.problems) == 1
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(str(path))
+    return message
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_bytes(b"id: huge\n" + b"# padding\n" * (MAX_FILE_BYTES // 10))
+    message = _refused(path)
+    assert f"must be at most {MAX_FILE_BYTES:,} bytes (scenario file size limit)" in message
+    assert f"got '{path.stat().st_size:,} bytes'" in message
+
+
+def test_a_file_just_under_the_size_limit_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "padded.yaml"
+    text = (
+        (SCENARIOS / "plan_2015.yaml")
+        .read_text(encoding="utf-8")
+        .replace("id: plan_2015", "id: padded")
+    )
+    padding = "#" * 99 + "\n"
+    count = (MAX_FILE_BYTES - len(text.encode("utf-8"))) // len(padding)
+    path.write_text(text + padding * count, encoding="utf-8")
+    assert path.stat().st_size <= MAX_FILE_BYTES
+    assert load_scenario(path).id == "padded"
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        "a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)),
+        "m0: &m0 {x: 1}\n"  # the same bomb built from merge keys
+        + "".join(
+            f"m{i}: &m{i} {{<<: [{', '.join([f'*m{i - 1}'] * 9)}], y{i}: 1}}\n"
+            for i in range(1, 10)
+        ),
+    ],
+    ids=["aliases", "merge_keys"],
+)
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path, bomb: str) -> None:
+    path = _write(tmp_path / "bomb.yaml", "id: bomb\ntitle: t\ndescription: d\n" + bomb)
+    start = time.perf_counter()
+    message = _refused(path)
+    assert time.perf_counter() - start < 5.0  # never expanded: milliseconds, not hours
+    assert f"must expand to at most {MAX_NODES:,} YAML nodes" in message
+
+
+def test_aliases_cannot_nest_deeper_than_the_limit_either(tmp_path: Path) -> None:
+    # Each alias adds one level: composed depth 2, expanded depth 25.
+    chain = "a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 25))
+    path = _write(tmp_path / "chain.yaml", "id: chain\n" + chain)
+    message = _refused(path)
+    assert f"must nest at most {MAX_DEPTH} levels" in message
+    assert "with aliases expanded" in message
+
+
+def test_nesting_at_the_limit_is_read(tmp_path: Path) -> None:
+    value = "[" * (MAX_DEPTH - 1) + "1" + "]" * (MAX_DEPTH - 1)
+    path = _write(tmp_path / "nested.yaml", f"id: nested\nvalue: {value}\n")
+    assert read_scenario_mapping(path)["id"] == "nested"
+
+
+def test_a_file_saved_as_utf16_is_named_as_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.yaml"
+    path.write_bytes("id: utf16\ntitle: t\n".encode("utf-16"))
+    assert "must be UTF-8 text" in _refused(path)
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "many.yaml",
@@ -393,6 +469,18 @@ BAD_CASES: list[tuple[str, str, str | None, str]] = [
     ("missing_title.yaml", "title", None, "is required"),
     ("not_a_mapping.yaml", "", "'a YAML list'", "must be a YAML mapping"),
     ("invalid_yaml.yaml", "line 6", None, "must be valid YAML"),
+    # Safe YAML limits (fupinsim.scenario.safe_yaml); the file size limit is tested below on a
+    # generated file rather than a megabyte committed here.
+    ("alias_bomb.yaml", "line 10", "'more than 100,000 nodes'", "scenario alias expansion limit"),
+    (
+        "deep_nesting.yaml",
+        "line 5",
+        None,
+        "must nest at most 20 levels of mappings and lists (scenario depth limit)",
+    ),
+    ("recursive_alias.yaml", "line 5", None, "must not use an alias inside its own anchor"),
+    ("not_utf8.yaml", "line 4, byte 103", "'0xbe'", "must be UTF-8 text"),
+    ("binary_file.yaml", "line 1, byte 5", "'0x00'", "must be UTF-8 text"),
 ]
 
 
