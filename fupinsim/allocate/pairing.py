@@ -54,6 +54,7 @@ __all__ = [
     "PairingResult",
     "cadre_tables",
     "pair_households",
+    "village_cadres",
 ]
 
 logger = logging.getLogger(__name__)
@@ -274,6 +275,16 @@ def _network(groups: pd.DataFrame, villages: pd.DataFrame, allow_other_county: b
     return net
 
 
+def _sum(terms: list[tuple[Any, float]]) -> pulp.LpAffineExpression:
+    """A linear expression from (variable, coefficient) pairs, each variable once."""
+    return pulp.LpAffineExpression(terms)
+
+
+def _row(variables: list[Any], sense: int, rhs: float, name: str) -> pulp.LpConstraint:
+    """``sum(variables) <sense> rhs`` (built directly: ``lpSum`` is slow at this size)."""
+    return pulp.LpConstraint(_sum([(var, 1.0) for var in variables]), sense, name, rhs)
+
+
 def _solve(net: _Network, settings: SolveSettings) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """Solve the flow LP; returns (direct flows, import flows g→county and county→village)."""
     prob = pulp.LpProblem("cadre_pairing", pulp.LpMinimize)
@@ -293,12 +304,10 @@ def _solve(net: _Network, settings: SolveSettings) -> tuple[pd.DataFrame, pd.Dat
     }
     u = [prob.add_variable(f"u_{v}", lowBound=0.0) for v in range(len(vil))]
     s = [prob.add_variable(f"s_{g}", lowBound=0.0) for g in range(len(net.groups))]
-    prob += (
-        pulp.lpSum(c * var for c, var in zip(net.direct["cost"], x, strict=True) if c)
-        + pulp.lpSum(c * var for c, var in zip(net.imports["cost"], y, strict=True))
-        + UNPAIRED_COST * pulp.lpSum(u)
-        + UNDER_MINIMUM_COST * pulp.lpSum(s)
-    )
+    objective = [(var, c) for c, var in zip(net.direct["cost"].tolist(), x, strict=True) if c]
+    objective += list(zip(y, net.imports["cost"].tolist(), strict=True))
+    objective += [(var, UNPAIRED_COST) for var in u] + [(var, UNDER_MINIMUM_COST) for var in s]
+    prob.setObjective(_sum(objective))
     into_village: list[list[Any]] = [[u[v]] for v in range(len(vil))]
     out_of_group: list[list[Any]] = [[] for _ in range(len(net.groups))]
     for var, g, v in zip(x, net.direct["g"].tolist(), net.direct["v"].tolist(), strict=True):
@@ -314,13 +323,14 @@ def _solve(net: _Network, settings: SolveSettings) -> tuple[pd.DataFrame, pd.Dat
         into_village[v].append(var)
         outflow[village_county[v]].append(var)
     for v, demand in enumerate(vil["demand"].tolist()):
-        prob += pulp.lpSum(into_village[v]) == demand, f"village_{v}"
+        prob += _row(into_village[v], pulp.LpConstraintEQ, demand, f"village_{v}")
     bounds = zip(net.groups["total_max"].tolist(), net.groups["total_min"].tolist(), strict=True)
     for g, (most, least) in enumerate(bounds):
-        prob += pulp.lpSum(out_of_group[g]) <= most, f"max_{g}"
-        prob += pulp.lpSum(out_of_group[g]) + s[g] >= least, f"min_{g}"
+        prob += _row(out_of_group[g], pulp.LpConstraintLE, most, f"max_{g}")
+        prob += _row([*out_of_group[g], s[g]], pulp.LpConstraintGE, least, f"min_{g}")
     for county in import_counties:
-        prob += pulp.lpSum(inflow[county]) == pulp.lpSum(outflow[county]), f"import_{county}"
+        terms = [(var, 1.0) for var in inflow[county]] + [(var, -1.0) for var in outflow[county]]
+        prob += pulp.LpConstraint(_sum(terms), pulp.LpConstraintEQ, f"import_{county}", 0)
     result = solve_problem(prob, settings)
     values = result.values
 
@@ -600,3 +610,24 @@ def cadre_tables(
     loads = result.cadre_loads.set_index("cadre_id")[["households", "villages"]]
     table = roster.cadres.merge(loads, left_on="cadre_id", right_index=True, how="left")
     return table.reset_index(drop=True), result.household_cadres
+
+
+def village_cadres(household_cadres: pd.DataFrame) -> pd.DataFrame:
+    """The cadres working in each village, for the village file.
+
+    Parameters
+    ----------
+    household_cadres:
+        :attr:`PairingResult.household_cadres` (or the ``household_cadres`` run table).
+
+    Returns
+    -------
+    DataFrame
+        One row per (village, cadre): ``village_id, cadre_id, code, unit_id, unit_name,
+        unit_name_zh, level, households`` (the cadre's households in that village), by
+        ``village_id`` and ``cadre_id``.
+    """
+    paired = household_cadres.dropna(subset=["cadre_id"])
+    keys = ["village_id", "cadre_id", "code", "unit_id", "unit_name", "unit_name_zh", "level"]
+    table = paired.groupby(keys, observed=True, sort=True).size().rename("households")
+    return table.reset_index()

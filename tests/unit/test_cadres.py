@@ -13,6 +13,7 @@ from fupinsim.allocate.pairing import (
     PairingResult,
     cadre_tables,
     pair_households,
+    village_cadres,
 )
 from fupinsim.errors import InputError
 from fupinsim.registry import Registry
@@ -187,6 +188,15 @@ def test_cadre_tables_for_the_run(plan_registry: Registry, plan_scenario: Scenar
     assert list(roster.columns) == [*ROSTER_COLUMNS, "households", "villages"]
     assert roster["households"].sum() == len(households) == 12_600
     assert households["cadre_id"].isin(roster["cadre_id"]).all()
+    by_village = village_cadres(households)
+    assert by_village["households"].sum() == 12_600
+    assert set(by_village["village_id"]) == set(households["village_id"])
+    first = by_village.iloc[0]
+    mine = households[
+        (households["village_id"] == first["village_id"])
+        & (households["cadre_id"] == first["cadre_id"])
+    ]
+    assert len(mine) == first["households"]
 
 
 # ----------------------------------------------------------------------------------------------
