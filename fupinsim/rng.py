@@ -29,6 +29,7 @@ STREAMS: dict[str, str] = {
     "systemic": "county-year drought and livestock-price shocks",
     "intervention": "household-specific intervention effects and failures",
     "verification": "officials' income checks for exit decisions",
+    "cadres": "synthetic cadre roster (plan §16 pairing)",
 }
 
 
