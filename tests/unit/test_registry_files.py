@@ -107,7 +107,10 @@ def test_unreadable_file(tmp_path: Path) -> None:
     path.write_bytes(b"this is not parquet")
     with pytest.raises(InputError) as caught:
         read_registry(path)
-    assert f"{path}: must be a readable parquet file" in str(caught.value)
+    assert str(caught.value) == (
+        f"{path}: must be a Parquet file (starting and ending with PAR1) as its extension says; "
+        "it is a CSV file (UTF-8 text). Rename it to broken.csv, or save it as .parquet."
+    )
 
 
 def test_excel_without_households_sheet(tmp_path: Path) -> None:
