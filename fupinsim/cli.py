@@ -176,14 +176,14 @@ def simulate(
     from tqdm import tqdm
 
     from fupinsim.io.outputs import atomic_output_dir, write_tables
-    from fupinsim.io.registry_files import read_plan
+    from fupinsim.io.registry_files import read_plan, registry_for_run
     from fupinsim.microsim import reference_plan
     from fupinsim.microsim import simulate as run_simulation
     from fupinsim.registry import generate_registry
     from fupinsim.scenario import load_scenario
 
     loaded = load_scenario(scenario)
-    registry_ = generate_registry(loaded)
+    registry_ = registry_for_run(loaded, None, scenario) or generate_registry(loaded)
     if plan_name in {"baseline", "uniform_1230"}:
         plan = reference_plan(plan_name, registry_.households, loaded)
     else:
@@ -263,12 +263,12 @@ def run(
 
     from fupinsim.errors import TargetsNotMetError
     from fupinsim.io.outputs import atomic_output_dir, environment_info, write_manifest
-    from fupinsim.io.registry_files import read_registry
+    from fupinsim.io.registry_files import registry_for_run
     from fupinsim.io.run import run_to_directory
     from fupinsim.scenario import load_scenario
 
     loaded = load_scenario(scenario)
-    registry_ = read_registry(registry_path) if registry_path else None
+    registry_ = registry_for_run(loaded, registry_path, scenario)  # checked fully before the run
     folder = Path(out) if out else Path("outputs") / loaded.id
     started = datetime.now(UTC).isoformat(timespec="seconds")
     with (
@@ -357,16 +357,27 @@ def card(item_id: int, scenario_id: str, outputs_dir: str, village: bool) -> Non
 
 @cli.command("check-registry")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--scenario",
+    "scenario",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Also check it for this scenario's run (villages table, the counties it plans for).",
+)
 @planner_errors
-def check_registry_command(path: str) -> None:
-    """Validate a registry file (CSV, XLSX or Parquet) and report every bad row."""
-    from fupinsim.io.registry_files import read_registry
+def check_registry_command(path: str, scenario: str | None) -> None:
+    """Validate a registry file (CSV, XLSX or Parquet) and report every bad row.
 
-    loaded = read_registry(path)
-    reg = loaded.registered
+    The file is read in chunks (memory does not grow with its size).
+    """
+    from fupinsim.io.registry_files import check_registry_file
+    from fupinsim.scenario import load_scenario
+
+    loaded = load_scenario(scenario) if scenario else None
+    counts, _ = check_registry_file(path, scenario=loaded)
     click.echo(
-        f"{path}: valid registry: {len(loaded.households):,} households, "
-        f"{len(reg):,} registered with {int(reg['n_members'].sum()):,} people"
+        f"{path}: valid registry: {counts.households:,} households, "
+        f"{counts.registered:,} registered with {counts.registered_people:,} people"
     )
 
 

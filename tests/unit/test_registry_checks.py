@@ -4,7 +4,12 @@
 ``plan_2015`` synthetic registry (incomes rounded to fen). Each file in
 ``tests/data/bad_registry/`` is that file with exactly one mistake, made as described in
 :data:`BROKEN` below; a test checks the files on disk still match the table. To rebuild them
-after changing the table, run ``python tests/unit/test_registry_checks.py``.
+after changing the table, run ``PYTHONPATH=tests python tests/unit/test_registry_checks.py``.
+
+``tests/data/bad_registry/tables/`` holds the broken registries of ``BROKEN_TABLES``
+(``tests/helpers/broken_tables.py``): both tables (the villages beside the households), for the
+rules between the tables and on the whole registry (some checked for a scenario that plans for
+``RUN_COUNTIES``).
 """
 
 from __future__ import annotations
@@ -17,17 +22,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.broken_tables import BROKEN_TABLES, RUN_COUNTIES, TABLES_DIR, BrokenTables
 
-from fupinsim.errors import RegistryError
-from fupinsim.io.registry_files import read_registry
+from fupinsim.errors import InputError, RegistryError
+from fupinsim.io.registry_files import check_registry_file, read_registry, villages_path
 from fupinsim.registry import Registry, generate_registry
-from fupinsim.registry.checks import check_households, check_registry
+from fupinsim.registry.checks import IdSet, check_households, check_registry
 from fupinsim.registry.schema import HOUSEHOLD_COLUMNS, INCOME_SOURCES
 from fupinsim.scenario import Scenario
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 VALID = DATA / "valid_registry.csv"
 BAD_DIR = DATA / "bad_registry"
+VALID_VILLAGES = VALID.with_name("valid_registry.villages.csv")
 
 Table = pd.DataFrame
 
@@ -261,6 +268,14 @@ BROKEN: tuple[Broken, ...] = (
         "must be a number >= 0 and <= 2000",
         row=20,
     ),
+    Broken(
+        "household_id_beyond_int64.csv",
+        _set(3, household_id="9223372036854775808"),
+        "household_id",
+        "9223372036854775808",
+        "must be a whole number >= 1 that the schema's int64 holds (at most 9223372036854775807)",
+        row=3,
+    ),
 )
 
 
@@ -276,11 +291,18 @@ def expected_fragments(case: Broken) -> list[str]:
 
 
 def write_broken_files() -> None:
-    """Rebuild ``tests/data/bad_registry/`` from the valid registry and :data:`BROKEN`."""
+    """Rebuild ``tests/data/bad_registry/`` from the valid registry, :data:`BROKEN` and
+    :data:`BROKEN_TABLES`."""
     valid = _read_text(VALID)
     BAD_DIR.mkdir(exist_ok=True)
     for case in BROKEN:
         case.edit(valid).to_csv(BAD_DIR / case.file, index=False)
+    TABLES_DIR.mkdir(exist_ok=True)
+    villages = _read_text(VALID_VILLAGES)
+    for tables in BROKEN_TABLES:
+        path = TABLES_DIR / tables.file
+        tables.edit(valid).to_csv(path, index=False)
+        tables.edit_villages(villages).to_csv(villages_path(path), index=False)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -298,7 +320,7 @@ def test_valid_registry_passes_and_keeps_its_counts() -> None:
 
 def test_every_broken_file_is_in_the_table() -> None:
     on_disk = sorted(p.name for p in BAD_DIR.glob("*.csv"))
-    assert on_disk == sorted(case.file for case in BROKEN)
+    assert on_disk == sorted(case.file for case in BROKEN)  # (BROKEN_TABLES are in tables/)
     assert len(on_disk) >= 10
 
 
@@ -414,6 +436,175 @@ def test_synthetic_registry_passes_the_validator(plan_registry: Registry) -> Non
 def test_registries_from_other_seeds_pass_the_validator(plan_scenario: Scenario, seed: int) -> None:
     registry = generate_registry(plan_scenario.model_copy(update={"seed": seed}))
     check_registry(registry.households, registry.villages)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rules between the tables and on the whole registry
+
+
+def _for_counties(scenario: Scenario, counties: tuple[str, ...] | None) -> Scenario | None:
+    return None if counties is None else scenario.model_copy(update={"counties": list(counties)})
+
+
+def test_every_broken_registry_of_two_tables_is_in_the_table() -> None:
+    on_disk = sorted(p.name for p in TABLES_DIR.glob("*.csv") if ".villages." not in p.name)
+    assert on_disk == sorted(case.file for case in BROKEN_TABLES)
+    villages = sorted(p.name for p in TABLES_DIR.glob("*.villages.csv"))
+    assert villages == sorted(villages_path(Path(name)).name for name in on_disk)
+
+
+@pytest.mark.parametrize("case", BROKEN_TABLES, ids=lambda case: case.file)
+def test_broken_tables_are_the_valid_ones_with_the_documented_change(case: BrokenTables) -> None:
+    path = TABLES_DIR / case.file
+    pd.testing.assert_frame_equal(_read_text(path), case.edit(_read_text(VALID)))
+    villages = case.edit_villages(_read_text(VALID_VILLAGES))
+    pd.testing.assert_frame_equal(_read_text(villages_path(path)), villages)
+
+
+@pytest.mark.parametrize("case", BROKEN_TABLES, ids=lambda case: case.file)
+def test_broken_tables_message_names_file_row_column_value_and_rule(
+    case: BrokenTables, plan_scenario: Scenario
+) -> None:
+    path = TABLES_DIR / case.file
+    with pytest.raises(RegistryError) as caught:
+        read_registry(path, _for_counties(plan_scenario, case.counties))
+    assert len(caught.value.problems) == 1, str(caught.value)
+    problem = str(caught.value.problems[0])
+    assert problem.startswith(f"{path} [households]: {case.where}: {case.rule}"), problem
+    if case.value is not None:
+        assert f"got {case.value!r}" in problem
+    else:
+        assert "; got " not in problem
+
+
+def test_without_the_scenario_the_county_rules_do_not_apply() -> None:
+    for case in BROKEN_TABLES:
+        if case.counties is not None:
+            read_registry(TABLES_DIR / case.file)
+
+
+def test_an_empty_registry_is_one_line() -> None:
+    path = TABLES_DIR / "no_households.csv"
+    with pytest.raises(RegistryError) as caught:
+        read_registry(path)
+    assert str(caught.value) == (
+        f"{path} [households]: rows: must hold at least one household (a data row under the "
+        "header); got 0. A registry without households cannot be planned for."
+    )
+
+
+def test_an_empty_registry_with_a_bad_header_lists_both(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("household_id,remark\n", encoding="utf-8")
+    with pytest.raises(RegistryError) as caught:
+        read_registry(path)
+    message = str(caught.value)
+    assert "column 'remark'" in message
+    assert "must hold at least one household" in message
+    assert message.splitlines()[0].endswith("problem(s) found")
+
+
+def test_the_valid_registry_is_runnable_for_its_counties(plan_scenario: Scenario) -> None:
+    registry = read_registry(VALID, _for_counties(plan_scenario, RUN_COUNTIES))
+    assert len(registry.households) == 20
+
+
+def test_the_valid_registry_has_no_registered_households_in_three_counties(
+    plan_scenario: Scenario,
+) -> None:
+    """plan_2015 plans for all seven counties: three of them have no registered household."""
+    with pytest.raises(RegistryError) as caught:
+        read_registry(VALID, plan_scenario)
+    assert [p.rule.split("; ")[1] for p in caught.value.problems] == [
+        "dunhuang has none (3 households, none registered)",
+        "subei has none (1 households, none registered)",
+        "aksai has none (1 households, none registered)",
+    ]
+
+
+def test_a_run_needs_the_villages_table(plan_scenario: Scenario, tmp_path: Path) -> None:
+    path = tmp_path / "households.csv"
+    path.write_bytes(VALID.read_bytes())
+    with pytest.raises(InputError) as caught:
+        read_registry(path, _for_counties(plan_scenario, RUN_COUNTIES))
+    assert str(caught.value) == (
+        f"{path}: must come with its villages table for a run "
+        f"({tmp_path / 'households.villages.csv'})"
+        ". A run needs each household's village."
+    )
+
+
+def _messages(path: Path, **options: object) -> str:
+    with pytest.raises(RegistryError) as caught:
+        check_registry_file(path, **options)  # type: ignore[arg-type]
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=lambda case: case.file)
+def test_messages_do_not_depend_on_the_chunk_size(case: Broken) -> None:
+    """Rows are numbered through the file, the header is checked once."""
+    path = BAD_DIR / case.file
+    assert _messages(path, chunk_rows=7) == _messages(path)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 5])
+def test_an_id_repeated_in_the_next_chunk_names_the_first_row(chunk_rows: int) -> None:
+    """duplicate_household_id.csv repeats row 5's id in row 6: across chunks of 1 and 5 rows."""
+    path = BAD_DIR / "duplicate_household_id.csv"
+    assert _messages(path, chunk_rows=chunk_rows) == _messages(path)
+
+
+def test_ids_repeated_across_chunks_are_all_found(tmp_path: Path) -> None:
+    table = _read_text(VALID)
+    table.loc[[7, 12, 19], "household_id"] = table.loc[[0, 2, 0], "household_id"].to_numpy()
+    path = tmp_path / "repeats.csv"
+    table.to_csv(path, index=False)
+    message = _messages(path, chunk_rows=3)
+    assert message == _messages(path)
+    ids = table["household_id"]
+    for row, first in ((8, 1), (13, 3), (20, 1)):
+        assert (
+            f"row {row} (household_id {ids[row - 1]}), column household_id: must be unique "
+            f"(row {first} has the same id)"
+        ) in message
+
+
+def test_problems_beyond_the_cap_are_counted(tmp_path: Path) -> None:
+    table = pd.concat([_read_text(VALID)] * 10, ignore_index=True)
+    table["household_id"] = [str(i) for i in range(1, len(table) + 1)]
+    table["land_mu"] = "-1"  # 200 bad cells
+    path = tmp_path / "many.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(RegistryError) as caught:
+        check_registry_file(path, max_problems=15, chunk_rows=30)
+    error = caught.value
+    assert len(error.problems) == 15
+    lines = str(error).splitlines()
+    assert lines[0] == f"{path}: 200 problem(s) found; the first 15 are listed"
+    assert lines[1].startswith(f"{path} [households]: row 1 (household_id 1), column land_mu")
+    assert lines[15].startswith(f"{path} [households]: row 15 (household_id 15), column land_mu")
+    assert lines[16] == "... and 185 more problems (fix those listed and check again)"
+    assert len(lines) == 17
+
+
+@pytest.mark.parametrize("bitmap_max_id", [IdSet.BITMAP_MAX_ID, 1_000])
+def test_id_set_finds_every_id_seen_before(
+    bitmap_max_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(IdSet, "BITMAP_MAX_ID", bitmap_max_id)
+    rng = np.random.default_rng(7)
+    ids = IdSet()
+    seen: set[int] = set()
+    for size in (1, 50, 300, 20, 700, 5):
+        chunk = np.unique(rng.integers(0, 3_000, size))
+        rng.shuffle(chunk)
+        expected = np.array([int(i) in seen for i in chunk])
+        np.testing.assert_array_equal(ids.seen_then_add(chunk), expected)
+        seen.update(int(i) for i in chunk)
+    assert len(ids.seen_then_add(np.array([], dtype=np.int64))) == 0
+    big = np.array([2**62, 5], dtype=np.int64)  # beyond any bitmap: sorted runs from here
+    np.testing.assert_array_equal(ids.seen_then_add(big), [False, 5 in seen])
+    np.testing.assert_array_equal(ids.seen_then_add(big), [True, True])
 
 
 def test_income_rule_matches_the_recorded_components(plan_registry: Registry) -> None:

@@ -107,7 +107,10 @@ def test_unreadable_file(tmp_path: Path) -> None:
     path.write_bytes(b"this is not parquet")
     with pytest.raises(InputError) as caught:
         read_registry(path)
-    assert f"{path}: must be a readable parquet file" in str(caught.value)
+    assert str(caught.value) == (
+        f"{path}: must be a Parquet file (starting and ending with PAR1) as its extension says; "
+        "it is a CSV file (UTF-8 text). Rename it to broken.csv, or save it as .parquet."
+    )
 
 
 def test_excel_without_households_sheet(tmp_path: Path) -> None:
@@ -147,3 +150,87 @@ def test_a_bad_cell_in_excel_names_row_column_and_value(
     assert f"row 5 (household_id {household_id}), column sheep" in message
     assert "got 'many'" in message
     assert "must be a whole number >= 0 and <= 5000" in message
+
+
+# ----------------------------------------------------------------------------------------------
+# Atomic writes: a failed or interrupted write leaves the previous file as it was
+
+
+class _DiskFullError(OSError):
+    pass
+
+
+def _fail_after_writing(method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``DataFrame.<method>`` write its table, then fail (a full disk, a killed write)."""
+    original = getattr(pd.DataFrame, method)
+
+    def fail(frame: pd.DataFrame, *args: object, **kwargs: object) -> None:
+        original(frame, *args, **kwargs)
+        raise _DiskFullError("no space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, method, fail)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize(
+    ("suffix", "method"), [(".csv", "to_csv"), (".parquet", "to_parquet"), (".xlsx", "to_excel")]
+)
+def test_a_failed_write_leaves_the_previous_registry_intact(
+    small_registry: Registry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    suffix: str,
+    method: str,
+) -> None:
+    path = write_registry(small_registry, tmp_path / f"registry{suffix}")
+    before = _snapshot(tmp_path)
+    smaller = Registry(small_registry.households.head(5), small_registry.villages)
+    with monkeypatch.context() as patched:
+        _fail_after_writing(method, patched)
+        with pytest.raises(_DiskFullError):
+            write_registry(smaller, path)
+    assert _snapshot(tmp_path) == before  # same files, same bytes, no temporary file left
+    pd.testing.assert_frame_equal(read_registry(path).households, small_registry.households)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_interrupted_chunked_write_leaves_the_previous_registry_intact(
+    small_registry: Registry, tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"registry{suffix}"
+    write_registry_chunks([small_registry, small_registry], path)
+    before = _snapshot(tmp_path)
+
+    def chunks() -> object:
+        yield Registry(small_registry.households.head(3), small_registry.villages)
+        raise KeyboardInterrupt  # Ctrl-C while the second chunk is being generated
+
+    with pytest.raises(KeyboardInterrupt):
+        write_registry_chunks(chunks(), path)  # type: ignore[arg-type]
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_successful_write_replaces_both_tables(small_registry: Registry, tmp_path: Path) -> None:
+    path = write_registry(small_registry, tmp_path / "registry.parquet")
+    smaller = Registry(small_registry.households.head(5), small_registry.villages.head(1))
+    write_registry(smaller, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "registry.parquet",
+        "registry.villages.parquet",
+    ]
+    assert len(pd.read_parquet(path)) == 5
+    assert len(pd.read_parquet(villages_path(path))) == 1
+
+
+def test_parquet_is_written_in_row_groups_a_reader_can_stream(
+    small_registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(registry_files, "ROW_GROUP_ROWS", 50)
+    path = write_registry(small_registry, tmp_path / "registry.parquet")
+    groups = pq.ParquetFile(path).num_row_groups
+    assert groups == -(-len(small_registry.households) // 50)
