@@ -330,14 +330,42 @@ def test_plan_measures_have_units_and_time_limits() -> None:
     assert all(w.section in sections for w in assess.INFRASTRUCTURE_WORKS)
 
 
-def test_package_sections_from_catalogue_and_words() -> None:
+def test_package_sections_from_the_catalogue() -> None:
     assert assess.package_sections("sheep_credit") == ["6(1)-(2)", "12"]
     assert assess.package_sections("social_cover") == ["9", "14"]
-    assert assess.package_sections("dibao_top_up") == ["14"]  # not in the catalogue: words
-    assert assess.package_sections("xyz") == []
     assert assess.package_sections("xyz", {"xyz": ["8"]}) == ["8"]
     assert assess.package_label("sheep_credit") == "30 sheep on microcredit"
     assert assess.package_label("dibao_top_up") == "Dibao top up"
+
+
+@pytest.mark.parametrize("package_id", ["dibao_top_up", "xyz"])
+def test_an_unknown_package_has_no_plan_section(package_id: str) -> None:
+    # No guessing from the words of the id: a package the catalogue does not know is an error.
+    with pytest.raises(KeyError, match=f"package '{package_id}' is not in the intervention"):
+        assess.package_sections(package_id)
+
+
+def test_every_catalogue_package_has_a_plan_section() -> None:
+    from fupinsim.microsim.catalogue import load_catalogue
+
+    order = [m.section for m in assess.PLAN_MEASURES]
+    for package_id in load_catalogue().packages:
+        sections = assess.package_sections(str(package_id))
+        assert sections, package_id
+        assert sections == sorted(sections, key=order.index)
+
+
+def test_plan_content_is_read_from_the_packaged_data() -> None:
+    from fupinsim.data import check_facts, load_raw
+
+    assert check_facts("plan_measures") == [] and check_facts("labels") == []
+    raw = load_raw("plan_measures")
+    assert [m["section"] for m in raw["measures"]] == [m.section for m in assess.PLAN_MEASURES]
+    works = {w.flag: w for w in assess.INFRASTRUCTURE_WORKS}
+    assert works["has_clinic"].cost_yuan == 100_000.0  # PLAN §9
+    assert works["has_mutual_aid_fund"].cost_yuan == 500_000.0  # PLAN §12
+    assert math.isnan(works["has_bus"].cost_yuan)
+    assert assess.FIVE_CLARIFICATIONS[0][0] == "numbers"
 
 
 # ----------------------------------------------------------------------------------------------
