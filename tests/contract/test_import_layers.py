@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "fupinsim.assess.*": 6,
     "fupinsim.plots": 7,
     "fupinsim.report": 7,
+    "fupinsim.report.*": 7,
     "fupinsim.io": 7,
     "fupinsim.io.*": 7,
     "fupinsim.batch": 8,
