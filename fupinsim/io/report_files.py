@@ -528,7 +528,7 @@ def write_comparison(outputs_dir: str | Path, *, baseline: str = "plan_2015") ->
     os.replace(partial, csv_path)
     png_path = base / "comparison.png"
     figure.savefig(png_path, dpi=FIGURE_DPI, facecolor="white")
-    links = {str(s["scenario_id"]): f"{s['scenario_id']}/report.html" for s in summaries}
+    links = {s.scenario_id: f"{s.scenario_id}/report.html" for s in summaries}
     html_path = _write_text(
         base / "comparison.html", report.comparison_html(comparison, figure, links=links)
     )

@@ -19,33 +19,32 @@ _A4 = "@page { size: A4; margin: 12mm; }"
 
 
 def _card_tables(card: HouseholdCard) -> dict[str, Any]:
-    n, c = card["numbers"], card["countermeasures"]
-    income = [(label, f"{v:,.0f}") for label, v in n["income_sources"]]
-    income.append(("Less production costs", f"−{n['production_cost']:,.0f}"))
-    income.append(("Net income", f"{n['net_income_yuan']:,.0f}"))
+    n, c = card.numbers, card.countermeasures
+    income = [(label, f"{v:,.0f}") for label, v in n.income_sources]
+    income.append(("Less production costs", f"−{n.production_cost:,.0f}"))
+    income.append(("Net income", f"{n.net_income_yuan:,.0f}"))
     measures = [
         (
-            m["label"],
-            m["start_year"] or "—",
-            f"{m['cost_fiscal_yuan']:,.0f}",
-            f"{m['cost_credit_yuan']:,.0f}",
-            f"{m['cost_household_yuan']:,.0f}",
-            ", ".join(f"§{s}" for s in m["sections"]) or "—",
+            m.label,
+            m.start_year or "—",
+            f"{m.cost_fiscal_yuan:,.0f}",
+            f"{m.cost_credit_yuan:,.0f}",
+            f"{m.cost_household_yuan:,.0f}",
+            ", ".join(f"§{s}" for s in m.sections) or "—",
         )
-        for m in c["measures"]
+        for m in c.measures
     ]
     units = [
-        (f"§{u['section']}", u["title"], u["responsible"], u["time_limit"])
-        for u in card["responsibility"]["units"]
+        (f"§{u.section}", u.title, u.responsible, u.time_limit) for u in card.responsibility.units
     ]
     path = [
         (
-            p["year"],
-            f"{p['income_pc_mean']:,.0f}",
-            f"{p['poverty_line']:,.0f}",
-            f"{p['p_exited']:.0%}",
+            p.year,
+            f"{p.income_pc_mean:,.0f}",
+            f"{p.poverty_line:,.0f}",
+            f"{p.p_exited:.0%}",
         )
-        for p in card["tasks"]["path"]
+        for p in card.tasks.path
     ]
     return {
         "income": simple_table(["Source", "Yuan"], income, [False, True]),
@@ -86,7 +85,7 @@ def household_card_html(card: HouseholdCard, *, scenario: str = "") -> str:
     """
     return render(
         "household_card.html",
-        title=f"Household card {card['household_id']}",
+        title=f"Household card {card.household_id}",
         css=stylesheet(),
         extra_css=_A4,
         card=card,
@@ -97,7 +96,7 @@ def household_card_html(card: HouseholdCard, *, scenario: str = "") -> str:
 
 
 def _file_tables(file: VillageFile) -> dict[str, Any]:
-    s, d, m = file["situation"], file["demands"], file["monitoring"]
+    s, d, m = file.situation, file.demands, file.monitoring
     works = [
         (
             w["work"],
@@ -106,18 +105,18 @@ def _file_tables(file: VillageFile) -> dict[str, Any]:
             f"{w['cost_yuan']:,.0f}" if not is_missing(w["cost_yuan"]) else "—",
             w["responsible"],
         )
-        for w in d["works"]
+        for w in d.works
     ]
     packages = [
         (
-            k["label"],
-            k["households"],
-            f"{k['cost_fiscal_yuan']:,.0f}",
-            f"{k['cost_credit_yuan']:,.0f}",
-            f"{k['cost_household_yuan']:,.0f}",
-            k["first_start_year"] or "—",
+            k.label,
+            k.households,
+            f"{k.cost_fiscal_yuan:,.0f}",
+            f"{k.cost_credit_yuan:,.0f}",
+            f"{k.cost_household_yuan:,.0f}",
+            k.first_start_year or "—",
         )
-        for k in d["packages"]
+        for k in d.packages
     ]
     households = [
         (
@@ -128,12 +127,12 @@ def _file_tables(file: VillageFile) -> dict[str, Any]:
             h["package"] or "—",
             h["expected_exit_year"] or "—",
         )
-        for h in m["households"]
+        for h in m.households
     ]
     return {
         "infrastructure": simple_table(
             ["Infrastructure", "Present"],
-            [(k, "yes" if v else "no") for k, v in s["infrastructure"]],
+            [(k, "yes" if v else "no") for k, v in s.infrastructure],
             [False, False],
         ),
         "works": simple_table(
@@ -155,7 +154,7 @@ def _file_tables(file: VillageFile) -> dict[str, Any]:
         ),
         "path": simple_table(
             ["Year", "Incidence (mean)", "P(village exits)"],
-            [(x["year"], f"{x['incidence_mean']:.1%}", f"{x['p_exit']:.0%}") for x in m["path"]],
+            [(x["year"], f"{x['incidence_mean']:.1%}", f"{x['p_exit']:.0%}") for x in m.path],
             [True, True, True],
         ),
         "households": simple_table(
@@ -185,7 +184,7 @@ def village_file_html(file: VillageFile, *, scenario: str = "") -> str:
     """
     return render(
         "village_file.html",
-        title=f"Village file {file['village_id']}",
+        title=f"Village file {file.village_id}",
         css=stylesheet(),
         extra_css=_A4,
         file=file,

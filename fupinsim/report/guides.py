@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from fupinsim.assess import CountyAnnouncement, CountyGuide, group_label
 from fupinsim.report.columns import (
@@ -25,9 +25,9 @@ from fupinsim.report.tables import income_wide, money_table, table_html, wide_ta
 __all__ = ["announcement_html", "county_guide_html"]
 
 
-def _guide_facts(guide: CountyGuide | Mapping[str, Any]) -> dict[str, int]:
+def _guide_facts(guide: CountyGuide) -> dict[str, int]:
     """Villages, poor villages, households and people of the county (its ``all`` rows)."""
-    dist = guide["distribution"]
+    dist = guide.distribution
     totals = dist[dist["villages"] == "all"] if len(dist) else dist
     if len(dist) and totals.empty:
         totals = dist
@@ -40,23 +40,21 @@ def _guide_facts(guide: CountyGuide | Mapping[str, Any]) -> dict[str, int]:
     return {k: int(totals[c].sum()) if len(totals) else 0 for k, c in columns.items()}
 
 
-def _guide_tables(g: CountyGuide | Mapping[str, Any], required: float) -> dict[str, Any]:
-    tasks, assessment = g["reduction_tasks"], g.get("assessment")
+def _guide_tables(g: CountyGuide, required: float) -> dict[str, Any]:
+    tasks, assessment = g.reduction_tasks, g.assessment
     leading = (Col("n_registered", "Registered", "households 2014", "int"),)
     tables = {
         "tasks": wide_table_html(tasks, leading=leading, per_year=GUIDE_TASK_WIDE, low=required)
         if len(tasks)
         else "",
-        "income": income_wide(g["income_targets"]) if len(g["income_targets"]) else "",
-        "villages": table_html(g["villages"], VILLAGE_COLS),
-        "measures": table_html(g["measures"], measure_cols(g["measures"]))
-        if len(g["measures"])
-        else "",
-        "measure_units": table_html(g["measure_units"], PLAN_MEASURE_COLS, units=False),
-        "money": money_table(g["money"]),
-        "works": table_html(g["works"], WORK_COLS) if len(g["works"]) else "",
-        "households": table_html(g["households"], HOUSEHOLD_COLS),
-        "plan_measures": table_html(g["plan_measures"], PLAN_MEASURE_COLS, units=False),
+        "income": income_wide(g.income_targets) if len(g.income_targets) else "",
+        "villages": table_html(g.villages, VILLAGE_COLS),
+        "measures": table_html(g.measures, measure_cols(g.measures)) if len(g.measures) else "",
+        "measure_units": table_html(g.measure_units, PLAN_MEASURE_COLS, units=False),
+        "money": money_table(g.money),
+        "works": table_html(g.works, WORK_COLS) if len(g.works) else "",
+        "households": table_html(g.households, HOUSEHOLD_COLS),
+        "plan_measures": table_html(g.plan_measures, PLAN_MEASURE_COLS, units=False),
         "assessment": "",
     }
     if assessment is not None and len(assessment):
@@ -66,7 +64,7 @@ def _guide_tables(g: CountyGuide | Mapping[str, Any], required: float) -> dict[s
 
 
 def county_guide_html(
-    guide: CountyGuide | Mapping[str, Any],
+    guide: CountyGuide,
     *,
     scenario: str = "",
     required_confidence: float = 0.9,
@@ -85,19 +83,19 @@ def county_guide_html(
     links
         Link text → relative href (back to the report, announcement).
     """
-    tasks = guide["reduction_tasks"]
+    tasks = guide.reduction_tasks
     lowest = None
     if len(tasks):
-        worst = tasks.loc[tasks["p_met"].idxmin()]
+        worst = tasks.loc[cast(Any, tasks["p_met"].idxmin())]
         lowest = {
             "p": worst["p_met"],
             "good": worst["p_met"] >= required_confidence,
-            "group": group_label(guide["county_id"], worst["villages"]),
+            "group": group_label(guide.county_id, worst["villages"]),
             "year": int(worst["year"]),
         }
     return render(
         "county_guide.html",
-        title=f"Guide — {guide['county']}",
+        title=f"Guide — {guide.county}",
         css=stylesheet(),
         guide=guide,
         scenario=scenario,
@@ -105,12 +103,12 @@ def county_guide_html(
         facts=_guide_facts(guide),
         lowest=lowest,
         tables=_guide_tables(guide, required_confidence),
-        n_households=len(guide["households"]),
+        n_households=len(guide.households),
     )
 
 
 def announcement_html(
-    items: Sequence[CountyAnnouncement | Mapping[str, Any]],
+    items: Sequence[CountyAnnouncement],
     *,
     scenario: str = "",
     period: str = "2015-2017",
@@ -131,15 +129,15 @@ def announcement_html(
     """
     counties = [
         {
-            "county": item["county"],
-            "county_zh": item["county_zh"],
-            "targets": table_html(item["targets"], ANNOUNCE_TARGET_COLS),
-            "money": money_table(item["money"]),
-            "projects": table_html(item["village_projects"], ANNOUNCE_PROJECT_COLS)
-            if len(item["village_projects"])
+            "county": item.county,
+            "county_zh": item.county_zh,
+            "targets": table_html(item.targets, ANNOUNCE_TARGET_COLS),
+            "money": money_table(item.money),
+            "projects": table_html(item.village_projects, ANNOUNCE_PROJECT_COLS)
+            if len(item.village_projects)
             else "",
-            "works": table_html(item["village_works"], ANNOUNCE_WORK_COLS)
-            if len(item["village_works"])
+            "works": table_html(item.village_works, ANNOUNCE_WORK_COLS)
+            if len(item.village_works)
             else "",
         }
         for item in items

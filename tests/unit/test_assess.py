@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -408,6 +409,29 @@ def test_household_card_five_clarifications(tables) -> None:
     assert tasks["on_schedule"] is True
     assert [p["year"] for p in tasks["path"]] == [2015, 2016, 2017, 2018]
     assert card["village_name"] == "Suzhou old village 1"
+
+
+def test_results_are_frozen_typed_and_read_like_the_dicts_they_replaced(tables) -> None:
+    card = assess.household_card(
+        KNOWN_HOUSEHOLD_ID,
+        households=tables["households"],
+        villages=tables["villages"],
+        household_plans=tables["household_plans"],
+    )
+    assert isinstance(card, assess.HouseholdCard)
+    assert card.numbers.n_members == card["numbers"]["n_members"] == 4
+    assert card.tasks.get("expected_exit_basis") == card.tasks.expected_exit_basis
+    assert set(card) >= {"numbers", "problems", "countermeasures", "responsibility", "tasks"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        card.household_id = 1  # type: ignore[misc]
+    with pytest.raises(KeyError):
+        card["no_such_field"]
+    summary = assess.scenario_summary(
+        scenario_id="s", target_probability=tables["target_probability"]
+    )
+    assert isinstance(summary, assess.ScenarioSummary)
+    assert dict(summary, title="T")["title"] == "T"  # reads as a mapping
+    assert all(isinstance(r, assess.AtRisk) for r in summary.at_risk)
 
 
 def test_household_card_unknown_id_is_a_planner_error(tables) -> None:
