@@ -21,6 +21,7 @@ __all__ = [
 
 
 def row_of(frame: pd.DataFrame, column: str, value: int, table: str) -> dict[str, Any]:
+    """The first row of ``frame`` whose ``column`` is ``value``; a planner's error if none."""
     match = frame[frame[column] == value]
     if match.empty:
         raise InputError.single(
@@ -33,14 +34,18 @@ def row_of(frame: pd.DataFrame, column: str, value: int, table: str) -> dict[str
 
 
 def is_true(value: Any) -> bool:
+    """``bool(value)``, with missing values (``None``, ``NaN``, ``NA``) false."""
     return bool(value) if value is not None and not pd.isna(value) else False
 
 
 def int_or_none(value: Any) -> int | None:
+    """``int(value)``, or ``None`` for a missing value."""
     return None if value is None or pd.isna(value) else int(value)
 
 
 def target_group(county_id: str, is_immigrant: bool, exit_targets: pd.DataFrame | None) -> str:
+    """The exit-target group of a household or village: ``all`` where the county has one
+    target, else ``immigrant`` / ``old``."""
     groups = schedule(exit_targets)
     kinds = set(groups.loc[groups["county_id"] == county_id, "villages"])
     if "all" in kinds or not kinds:
@@ -49,6 +54,7 @@ def target_group(county_id: str, is_immigrant: bool, exit_targets: pd.DataFrame 
 
 
 def schedule(exit_targets: pd.DataFrame | None) -> pd.DataFrame:
+    """``county_id, villages, year, target_share`` of the run, else of the plan (§2)."""
     if exit_targets is not None and len(exit_targets):
         out = exit_targets[["county_id", "villages", "year", "target_share"]].copy()
     else:

@@ -1,4 +1,4 @@
-"""The columns each page shows (header, unit, format) and the figures' captions."""
+"""The columns each page shows (header, unit, format)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ __all__ = [
     "ANNOUNCE_WORK_COLS",
     "ASSESSMENT_COLS",
     "COMPARISON_COLS",
-    "FIGURE_CAPTIONS",
     "GUIDE_TASK_WIDE",
     "HOUSEHOLD_COLS",
     "PLAN_MEASURE_COLS",
@@ -45,51 +44,6 @@ SHORTFALL_COLS = (
     Col("binding_resource", "What binds", "", "text"),
     Col("message", "Explanation", "", "text"),
 )
-
-
-FIGURE_CAPTIONS: dict[str, tuple[str, str]] = {
-    "fan_remaining": (
-        "Registered poor households remaining",
-        "Shaded: 5-95% of the Monte Carlo replications; line: median; dashed steps: the most "
-        "households the plan's schedule lets remain at the end of each year. A median above "
-        "the step is a missed target. Red county names: some target with P(met) below the "
-        "required confidence.",
-    ),
-    "p_met_heatmap": (
-        "P(target met)",
-        "Share of replications in which the group's cumulative exits reach the target by the "
-        "end of the year. Red and orange cells need attention.",
-    ),
-    "immigrant_income": (
-        "Immigrants' income",
-        "Mean per-capita net income of immigrant-village households against the plan's two "
-        "goals (§2): doubling the 2014 level by 2017 and striving for 9,000 yuan.",
-    ),
-    "funding": (
-        "Funding",
-        "Money available by source and year (left) and by pool (right). County money can only "
-        "be spent in its county; city money anywhere. Diamonds: fiscal money the plan spends.",
-    ),
-    "allocation": (
-        "Allocation",
-        "Households given each package and the fiscal money it costs, by county.",
-    ),
-    "shortfalls": (
-        "Shortfalls",
-        "Exits the allocation cannot reach within the money and capacities, and the extra "
-        "money that would close each gap (from the model's duals).",
-    ),
-    "industrial_map": (
-        "Picture 1: industrial project layout",
-        "Which packages go where: each dot is a village with supported households, coloured by "
-        "its most common package. Schematic positions.",
-    ),
-    "infrastructure_map": (
-        "Picture 2: infrastructure layout",
-        "Village infrastructure gaps the plan requires closing by 2017 (§6(5), §7, §9, §10, "
-        "§12). Schematic positions.",
-    ),
-}
 
 
 VILLAGE_COLS = (

@@ -14,7 +14,6 @@ from fupinsim.assess import ScenarioSummary
 from fupinsim.report.columns import (
     ASSESSMENT_COLS,
     COMPARISON_COLS,
-    FIGURE_CAPTIONS,
     SHORTFALL_COLS,
 )
 from fupinsim.report.formats import TABLE_SPECS, is_missing
@@ -90,13 +89,6 @@ def _shortfall(shortfall: pd.DataFrame | None) -> Markup | None:
     return table_html(missed, SHORTFALL_COLS)
 
 
-class _Figures(dict[str, Markup]):
-    """Rendered figures by stem; a missing one renders as nothing."""
-
-    def __missing__(self, key: str) -> Markup:
-        return Markup("")
-
-
 def _meta(manifest: Mapping[str, Any]) -> list[tuple[str, Any]]:
     keys = (("scenario_hash", "hash"), ("seed", "seed"), ("replications", "replications"))
     return [(label, manifest[key]) for key, label in (*keys, ("created", "run")) if key in manifest]
@@ -143,10 +135,10 @@ def report_html(
     """
     scenario = str(summary.get("scenario_id", ""))
     required = float(summary.get("required_confidence", 0.9))
-    rendered = _Figures()
-    for stem, fig in figures.items():
-        heading, caption = FIGURE_CAPTIONS.get(stem, (stem, ""))
-        rendered[stem] = figure_html(fig, caption, heading)
+
+    def figure(stem: str, heading: str, caption: str) -> Markup:
+        return figure_html(figures.get(stem), caption, heading)
+
     three = [
         (TABLE_SPECS[name], compact_table(name, tables[name], required))
         for name in ("reduction_tasks", "income_targets", "poor_distribution")
@@ -163,7 +155,7 @@ def report_html(
         risks=summary.get("at_risk", []),
         links=links or {},
         guide_links=guide_links or {},
-        figure=rendered,
+        figure=figure,
         three=three,
         assessment=_assessment(assessment),
         shortfall=_shortfall(shortfall),
