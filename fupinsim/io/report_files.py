@@ -28,6 +28,7 @@ import io
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -313,7 +314,7 @@ def write_report_bundle(
         p_all_targets_met=_p_all_targets_met(p_all_targets_met, manifest, tables),
     )
     if manifest and manifest.get("p_final_targets_met") is not None:
-        summary["p_final_targets_met"] = float(manifest["p_final_targets_met"])
+        summary = replace(summary, p_final_targets_met=float(manifest["p_final_targets_met"]))
     links = {
         "Three tables (Excel)": "three_tables.xlsx",
         "Public announcement": "announcement.html",
@@ -458,7 +459,7 @@ def _is_scenario_folder(path: Path) -> bool:
     )
 
 
-def _summary_of(folder: Path) -> dict[str, Any] | None:
+def _summary_of(folder: Path) -> assess.ScenarioSummary | None:
     tables = read_result_tables(
         folder, ("target_probability", "funding", "allocation", "shortfall", "factor_comparison")
     )
@@ -527,7 +528,7 @@ def write_comparison(outputs_dir: str | Path, *, baseline: str = "plan_2015") ->
     os.replace(partial, csv_path)
     png_path = base / "comparison.png"
     figure.savefig(png_path, dpi=FIGURE_DPI, facecolor="white")
-    links = {str(s["scenario_id"]): f"{s['scenario_id']}/report.html" for s in summaries}
+    links = {s.scenario_id: f"{s.scenario_id}/report.html" for s in summaries}
     html_path = _write_text(
         base / "comparison.html", report.comparison_html(comparison, figure, links=links)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -330,14 +331,42 @@ def test_plan_measures_have_units_and_time_limits() -> None:
     assert all(w.section in sections for w in assess.INFRASTRUCTURE_WORKS)
 
 
-def test_package_sections_from_catalogue_and_words() -> None:
+def test_package_sections_from_the_catalogue() -> None:
     assert assess.package_sections("sheep_credit") == ["6(1)-(2)", "12"]
     assert assess.package_sections("social_cover") == ["9", "14"]
-    assert assess.package_sections("dibao_top_up") == ["14"]  # not in the catalogue: words
-    assert assess.package_sections("xyz") == []
     assert assess.package_sections("xyz", {"xyz": ["8"]}) == ["8"]
     assert assess.package_label("sheep_credit") == "30 sheep on microcredit"
     assert assess.package_label("dibao_top_up") == "Dibao top up"
+
+
+@pytest.mark.parametrize("package_id", ["dibao_top_up", "xyz"])
+def test_an_unknown_package_has_no_plan_section(package_id: str) -> None:
+    # No guessing from the words of the id: a package the catalogue does not know is an error.
+    with pytest.raises(KeyError, match=f"package '{package_id}' is not in the intervention"):
+        assess.package_sections(package_id)
+
+
+def test_every_catalogue_package_has_a_plan_section() -> None:
+    from fupinsim.microsim.catalogue import load_catalogue
+
+    order = [m.section for m in assess.PLAN_MEASURES]
+    for package_id in load_catalogue().packages:
+        sections = assess.package_sections(str(package_id))
+        assert sections, package_id
+        assert sections == sorted(sections, key=order.index)
+
+
+def test_plan_content_is_read_from_the_packaged_data() -> None:
+    from fupinsim.data import check_facts, load_raw
+
+    assert check_facts("plan_measures") == [] and check_facts("labels") == []
+    raw = load_raw("plan_measures")
+    assert [m["section"] for m in raw["measures"]] == [m.section for m in assess.PLAN_MEASURES]
+    works = {w.flag: w for w in assess.INFRASTRUCTURE_WORKS}
+    assert works["has_clinic"].cost_yuan == 100_000.0  # PLAN §9
+    assert works["has_mutual_aid_fund"].cost_yuan == 500_000.0  # PLAN §12
+    assert math.isnan(works["has_bus"].cost_yuan)
+    assert assess.FIVE_CLARIFICATIONS[0][0] == "numbers"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -380,6 +409,29 @@ def test_household_card_five_clarifications(tables) -> None:
     assert tasks["on_schedule"] is True
     assert [p["year"] for p in tasks["path"]] == [2015, 2016, 2017, 2018]
     assert card["village_name"] == "Suzhou old village 1"
+
+
+def test_results_are_frozen_typed_and_read_like_the_dicts_they_replaced(tables) -> None:
+    card = assess.household_card(
+        KNOWN_HOUSEHOLD_ID,
+        households=tables["households"],
+        villages=tables["villages"],
+        household_plans=tables["household_plans"],
+    )
+    assert isinstance(card, assess.HouseholdCard)
+    assert card.numbers.n_members == card["numbers"]["n_members"] == 4
+    assert card.tasks.get("expected_exit_basis") == card.tasks.expected_exit_basis
+    assert set(card) >= {"numbers", "problems", "countermeasures", "responsibility", "tasks"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        card.household_id = 1  # type: ignore[misc]
+    with pytest.raises(KeyError):
+        card["no_such_field"]
+    summary = assess.scenario_summary(
+        scenario_id="s", target_probability=tables["target_probability"]
+    )
+    assert isinstance(summary, assess.ScenarioSummary)
+    assert dict(summary, title="T")["title"] == "T"  # reads as a mapping
+    assert all(isinstance(r, assess.AtRisk) for r in summary.at_risk)
 
 
 def test_household_card_unknown_id_is_a_planner_error(tables) -> None:

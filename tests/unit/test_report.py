@@ -260,6 +260,33 @@ def test_text_is_escaped(three, summary) -> None:
     assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in text
 
 
+def test_every_page_inlines_the_one_stylesheet_with_print_rules(tables, three, summary) -> None:
+    from fupinsim.report.render import stylesheet
+
+    css = str(stylesheet())
+    assert "@media print" in css and "thead { display: table-header-group; }" in css
+    card = assess.household_card(
+        KNOWN_HOUSEHOLD_ID, households=tables["households"], villages=tables["villages"]
+    )
+    pages = [
+        report.report_html(summary=summary, tables=three, figures={}),
+        report.household_card_html(card),
+        report.comparison_html(assess.compare_scenarios([summary])),
+    ]
+    for text in pages:
+        assert text.count(css) == 1
+        assert text.startswith("<!DOCTYPE html>\n<html") and text.endswith("</html>\n")
+        assert "\n" not in text.replace(css, "").removeprefix("<!DOCTYPE html>\n")[:-1]
+
+
+def test_tables_go_through_one_template_and_escape_their_cells() -> None:
+    frame = pd.DataFrame({"county_id": ["suzhou", "city"], "name": ["<i>x</i> & 'y'", "Total"]})
+    text = report.table_html(frame, [report.Col("name", "Name", "unit")])
+    assert "&lt;i&gt;x&lt;/i&gt; &amp; &#x27;y&#x27;" in text
+    assert '<tr class="units"><th>unit</th></tr>' in text
+    assert '<tr class="total"><td class="name">Total</td></tr>' in text
+
+
 # ----------------------------------------------------------------------------------------------
 # Files on disk
 

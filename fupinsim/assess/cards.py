@@ -1,0 +1,331 @@
+"""Household card, "five clarifications" (plan §3): numbers, problems, countermeasures,
+responsibility and tasks of one household, as a :class:`~fupinsim.assess.types.HouseholdCard`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from fupinsim.assess.labels import (
+    CAUSE_WORDS,
+    SOURCE_WORDS,
+    STUDENT_COLUMNS,
+    county_label,
+    group_label,
+)
+from fupinsim.assess.lookup import (
+    deadline_year,
+    int_or_none,
+    is_true,
+    row_of,
+    target_group,
+)
+from fupinsim.assess.measures import (
+    MEASURE_BY_SECTION,
+    package_label,
+    package_sections,
+    section_order,
+)
+from fupinsim.assess.tables import line_or_nan
+from fupinsim.assess.types import (
+    CardNumbers,
+    CardProblem,
+    CardTasks,
+    Countermeasures,
+    HouseholdCard,
+    HouseholdMeasure,
+    PathPoint,
+    Responsibility,
+    ResponsibleUnit,
+)
+from fupinsim.data import counties
+from fupinsim.registry.schema import INCOME_SOURCES
+from fupinsim.units import BASE_YEAR
+
+__all__ = ["household_card"]
+
+
+def household_card(
+    household_id: int,
+    *,
+    households: pd.DataFrame,
+    villages: pd.DataFrame | None = None,
+    household_plans: pd.DataFrame | None = None,
+    exit_targets: pd.DataFrame | None = None,
+    household_results: pd.DataFrame | None = None,
+    package_labels: Mapping[str, str] | None = None,
+    base_year: int = BASE_YEAR,
+) -> HouseholdCard:
+    """A household's file card, "five clarifications" (plan §3).
+
+    Parameters
+    ----------
+    household_id
+        The household.
+    households
+        Registry households (every column of the schema is used where present).
+    villages
+        Registry villages (for the village name).
+    household_plans
+        ``household_id, package_id, start_year`` and optional ``cost_fiscal_yuan,
+        cost_credit_yuan, cost_household_yuan, expected_exit_year, simulated_exit_year,
+        expected_income_pc_2017, helper_id``.
+    exit_targets
+        The county's exit schedule (``county_id, villages, year, target_share``); default the
+        plan's schedule.
+    household_results
+        Optional simulated path ``household_id, year, income_pc_mean, p_exited``.
+    package_labels
+        Optional readable package names.
+    base_year
+        Registry year (incomes are for this year).
+
+    Returns
+    -------
+    HouseholdCard
+        Identification and one part per clarification (see the part's class). Problems listed:
+        income below the line, recorded cause, housing grade C/D, no safe water, not in NCMS,
+        chronic illness, disability, students, no labour (or no labourer away). The expected
+        exit year is the plan's ``simulated_exit_year`` if present, else its
+        ``expected_exit_year``; the deadline is the year the group's schedule reaches 100 %.
+    """
+    hh = row_of(households, "household_id", int(household_id), "households")
+    county = str(hh["county_id"])
+    line = line_or_nan(base_year)
+    numbers = _numbers(hh, line, base_year)
+    plans = (
+        household_plans[household_plans["household_id"] == int(household_id)]
+        if household_plans is not None
+        else pd.DataFrame()
+    )
+    counter = _countermeasures(hh, numbers, plans, package_labels)
+    return HouseholdCard(
+        household_id=int(household_id),
+        county_id=county,
+        county=county_label(county),
+        county_zh=county_label(county, chinese=True),
+        village_id=int(hh["village_id"]),
+        village_name=_village_name(villages, hh["village_id"]),
+        is_immigrant=is_true(hh["is_immigrant"]),
+        is_registered=is_true(hh.get("is_registered")),
+        numbers=numbers,
+        problems=_problems(hh, line, base_year),
+        countermeasures=counter,
+        responsibility=_responsibility(hh, plans, county, counter),
+        tasks=_tasks(hh, plans, county, exit_targets, household_results, int(household_id)),
+    )
+
+
+def _village_name(villages: pd.DataFrame | None, village_id: Any) -> str:
+    if villages is not None:
+        match = villages[villages["village_id"] == village_id]
+        if len(match):
+            return str(match.iloc[0]["village_name"])
+    return ""
+
+
+def _count(hh: Mapping[str, Any], column: str) -> int:
+    return int(hh.get(column, 0) or 0)
+
+
+def _numbers(hh: Mapping[str, Any], line: float, base_year: int) -> CardNumbers:
+    """Clear numbers from the registry row (yuan per household per year, income per person)."""
+    sources = [(SOURCE_WORDS[c], float(hh.get(c, 0.0) or 0.0)) for c in INCOME_SOURCES]
+    cost = float(hh.get("production_cost", 0.0) or 0.0)
+    income_pc = float(hh["income_pc"])
+    cause = hh.get("main_cause")
+    return CardNumbers(
+        n_members=int(hh["n_members"]),
+        n_labour=_count(hh, "n_labour"),
+        n_away=_count(hh, "n_away"),
+        students={label: _count(hh, c) for c, label in STUDENT_COLUMNS.items()},
+        n_students=sum(_count(hh, c) for c in STUDENT_COLUMNS),
+        n_elderly=_count(hh, "n_elderly"),
+        n_disabled=_count(hh, "n_disabled"),
+        n_chronic_ill=_count(hh, "n_chronic_ill"),
+        main_cause=CAUSE_WORDS.get(str(cause))
+        if cause is not None and not pd.isna(cause)
+        else None,
+        income_sources=sources,
+        production_cost=cost,
+        net_income_yuan=sum(v for _, v in sources) - cost,
+        income_pc=income_pc,
+        income_year=base_year,
+        poverty_line=line,
+        gap_pc=line - income_pc,
+        land_mu=float(hh.get("land_mu", 0.0) or 0.0),
+        sheep=_count(hh, "sheep"),
+        greenhouses=_count(hh, "greenhouses"),
+        housing_grade=None if pd.isna(hh.get("housing_grade")) else str(hh["housing_grade"]),
+        has_safe_water=is_true(hh.get("has_safe_water")),
+        ncms_enrolled=is_true(hh.get("ncms_enrolled")),
+        is_dibao=is_true(hh.get("is_dibao")),
+        is_wubao=is_true(hh.get("is_wubao")),
+        support_class=None if pd.isna(hh.get("support_class")) else str(hh.get("support_class")),
+        registered_year=int_or_none(hh.get("registered_year")),
+    )
+
+
+def _countermeasures(
+    hh: Mapping[str, Any],
+    numbers: CardNumbers,
+    plans: pd.DataFrame,
+    package_labels: Mapping[str, str] | None,
+) -> Countermeasures:
+    """Clear countermeasures: past support, the planned packages, social security cover."""
+    measures: list[HouseholdMeasure] = []
+    for plan in plans.to_dict("records"):
+        sections = package_sections(str(plan["package_id"]))
+        measures.append(
+            HouseholdMeasure(
+                package_id=str(plan["package_id"]),
+                label=package_label(str(plan["package_id"]), package_labels),
+                start_year=int_or_none(plan.get("start_year")),
+                cost_fiscal_yuan=float(plan.get("cost_fiscal_yuan", math.nan)),
+                cost_credit_yuan=float(plan.get("cost_credit_yuan", math.nan)),
+                cost_household_yuan=float(plan.get("cost_household_yuan", math.nan)),
+                sections=sections,
+                responsible=[MEASURE_BY_SECTION[s].responsible for s in sections],
+            )
+        )
+    past = []
+    if float(hh.get("income_transfers", 0.0) or 0.0) > 0:
+        past.append(
+            f"Transfers of {float(hh['income_transfers']):,.0f} yuan a year (dibao, "
+            "pension, farm subsidies)"
+        )
+    if numbers.is_dibao:
+        past.append("Receives the subsistence allowance (dibao)")
+    if numbers.is_wubao:
+        past.append("Five-guarantee (wubao) support")
+    if numbers.ncms_enrolled:
+        past.append("Enrolled in the NCMS")
+    social = None
+    if numbers.support_class == "social_security":
+        social = (
+            "No labour to develop: covered by dibao and social assistance (§14, §25), "
+            "responsible: " + MEASURE_BY_SECTION["14"].responsible
+        )
+    return Countermeasures(past_support=past, measures=measures, social_security=social)
+
+
+def _responsibility(
+    hh: Mapping[str, Any], plans: pd.DataFrame, county: str, counter: Countermeasures
+) -> Responsibility:
+    """Clear responsibility: helper, county leadership (§16), strategy (§25), units."""
+    helper = hh.get("helper_id")
+    if len(plans) and "helper_id" in plans and pd.notna(plans.iloc[0].get("helper_id")):
+        helper = plans.iloc[0]["helper_id"]
+    unit_sections = sorted(
+        {s for m in counter.measures for s in m.sections}
+        | {"16"}
+        | ({"14"} if counter.social_security else set()),
+        key=section_order().index,
+    )
+    info = counties().loc[county] if county in counties().index else None
+    return Responsibility(
+        helper_id=int_or_none(helper),
+        county_responsible=None if info is None else str(info["responsible"]),
+        strategy=None if info is None else str(info["strategy"]),
+        units=[
+            ResponsibleUnit(
+                section=s,
+                title=MEASURE_BY_SECTION[s].title,
+                responsible=MEASURE_BY_SECTION[s].responsible,
+                time_limit=MEASURE_BY_SECTION[s].time_limit,
+            )
+            for s in unit_sections
+        ],
+    )
+
+
+def _expected_exit(plans: pd.DataFrame) -> tuple[int | None, str | None, float | None]:
+    """``(expected exit year, its basis, expected income 2017)`` from the household's plans."""
+    expected, basis, income_2017 = None, None, None
+    if len(plans) and "simulated_exit_year" in plans and plans["simulated_exit_year"].notna().any():
+        expected = int_or_none(plans["simulated_exit_year"].min())
+        basis = "simulation of the plan (first year with P(exited) ≥ 0.5)"
+    elif len(plans) and "expected_exit_year" in plans and plans["expected_exit_year"].notna().any():
+        expected = int_or_none(plans["expected_exit_year"].min())
+        basis = "allocation (households of the same type)"
+    if len(plans) and "expected_income_pc_2017" in plans:
+        value = plans["expected_income_pc_2017"].iloc[0]
+        income_2017 = None if pd.isna(value) else float(value)
+    return expected, basis, income_2017
+
+
+def _tasks(
+    hh: Mapping[str, Any],
+    plans: pd.DataFrame,
+    county: str,
+    exit_targets: pd.DataFrame | None,
+    household_results: pd.DataFrame | None,
+    household_id: int,
+) -> CardTasks:
+    """Clear tasks: expected exit against the target group's deadline, and the path."""
+    group = target_group(county, bool(hh["is_immigrant"]), exit_targets)
+    deadline = deadline_year(county, group, exit_targets)
+    expected, basis, income_2017 = _expected_exit(plans)
+    path = []
+    if household_results is not None and len(household_results):
+        own = household_results[household_results["household_id"] == household_id]
+        for r in own.sort_values("year").to_dict("records"):
+            path.append(
+                PathPoint(
+                    year=int(r["year"]),
+                    income_pc_mean=float(r["income_pc_mean"]),
+                    p_exited=float(r["p_exited"]),
+                    poverty_line=line_or_nan(int(r["year"])),
+                )
+            )
+    return CardTasks(
+        expected_exit_year=expected,
+        expected_exit_basis=basis,
+        expected_income_pc_2017=income_2017,
+        target_group=group_label(county, group),
+        deadline_year=deadline,
+        on_schedule=None if expected is None or deadline is None else expected <= deadline,
+        path=path,
+    )
+
+
+def _problems(hh: Mapping[str, Any], line: float, line_year: int) -> list[CardProblem]:
+    """Problems a card lists, from the registry row (rules documented in :func:`household_card`)."""
+    out: list[CardProblem] = []
+
+    def add(text: str, section: str) -> None:
+        out.append(CardProblem(problem=text, section=section))
+
+    income = float(hh["income_pc"])
+    if income < line:
+        add(
+            f"Per-capita net income {income:,.0f} yuan is {line - income:,.0f} yuan below the "
+            f"{line_year} poverty line of {line:,.0f} yuan",
+            "2",
+        )
+    cause = hh.get("main_cause")
+    if cause is not None and not pd.isna(cause):
+        add(f"Main cause of poverty recorded: {CAUSE_WORDS.get(str(cause), str(cause))}", "3")
+    grade = hh.get("housing_grade")
+    if grade is not None and str(grade) in ("C", "D"):
+        add(f"Dilapidated house (grade {grade})", "7(3)")
+    if "has_safe_water" in hh and not is_true(hh["has_safe_water"]):
+        add("No safe drinking water", "7(1)")
+    if "ncms_enrolled" in hh and not is_true(hh["ncms_enrolled"]):
+        add("Not enrolled in the rural cooperative medical scheme (NCMS)", "9")
+    if int(hh.get("n_chronic_ill", 0) or 0) > 0:
+        add(f"{int(hh['n_chronic_ill'])} member(s) with a chronic or serious illness", "9")
+    if int(hh.get("n_disabled", 0) or 0) > 0:
+        add(f"{int(hh['n_disabled'])} member(s) with a disability", "14")
+    students = sum(int(hh.get(c, 0) or 0) for c in STUDENT_COLUMNS)
+    if students:
+        add(f"{students} student(s): schooling costs", "8")
+    labour = int(hh.get("n_labour", 0) or 0)
+    if labour == 0:
+        add("No able-bodied labour: social security cover needed", "14")
+    elif int(hh.get("n_away", 0) or 0) == 0:
+        add("No labourer working away from home", "6(1)-(2)")
+    return out
