@@ -4,7 +4,11 @@ Every file here follows one convention: each fact is a mapping ``{value, unit, s
 ``source`` starts with ``PLAN`` (the 2015 plan, with §), ``FOUND`` (a cited public source),
 ``DERIVED`` (arithmetic on FOUND numbers, shown) or ``ESTIMATE`` (no source; says how it was
 made). :func:`iter_facts` walks them and :func:`check_facts` lists any that break the rule; a
-test runs it. Files are read on first use, never at import.
+test runs it. Files are read on first use; only ``counties.yaml`` is read at import, for
+:data:`COUNTY_IDS`.
+
+One definition each of the lists the model shares: :data:`COUNTY_IDS` (from
+``counties.yaml``), :data:`INCOME_SOURCES` and :data:`STUDENT_COLUMNS` (registry columns).
 
 The accessors return plain values (the ``value`` of each fact) in the shapes the model needs.
 """
@@ -23,7 +27,9 @@ import yaml
 __all__ = [
     "CAUSES",
     "COUNTY_IDS",
+    "INCOME_SOURCES",
     "SOURCE_TAGS",
+    "STUDENT_COLUMNS",
     "DataFact",
     "check_facts",
     "counties",
@@ -41,9 +47,8 @@ __all__ = [
     "wubao_support",
 ]
 
-COUNTY_IDS: tuple[str, ...] = ("suzhou", "yumen", "dunhuang", "guazhou", "jinta", "subei", "aksai")
 SOURCE_TAGS: tuple[str, ...] = ("PLAN", "FOUND", "DERIVED", "ESTIMATE")
-#: The registry's 13 main causes of poverty (FOUND Xu Yan 2018, calibration.md §6.3).
+#: The registry's 13 main causes of poverty (FOUND Xu Yan 2018, docs/sources.md §6.3).
 CAUSES: tuple[str, ...] = (
     "illness",
     "disability",
@@ -238,3 +243,31 @@ def ncms_inpatient_rate(years: Any) -> np.ndarray:
 def registry_calibration() -> dict[str, Any]:
     """Calibration of the synthetic registry with plain values (see the YAML for sources)."""
     return plain(load_raw("registry_calibration"))
+
+
+def _county_ids() -> tuple[str, ...]:
+    """The county ids in the order of ``counties.yaml``, the one place they are defined."""
+    return tuple(str(record["id"]) for record in load_raw("counties")["records"])
+
+
+#: The seven county-level units of Jiuquan (``counties.yaml``), in the plan's order.
+COUNTY_IDS: tuple[str, ...] = _county_ids()
+#: Income sources recorded per household in the registry (yuan per household per year, gross
+#: for farming), in the order of the registry's columns.
+INCOME_SOURCES: tuple[str, ...] = (
+    "income_wages",
+    "income_crops",
+    "income_livestock",
+    "income_greenhouse",
+    "income_business",
+    "income_property",
+    "income_transfers",
+)
+#: Members of a household in school, by stage (registry columns, people), youngest first.
+STUDENT_COLUMNS: tuple[str, ...] = (
+    "n_students_primary",
+    "n_students_junior",
+    "n_students_senior",
+    "n_students_vocational",
+    "n_students_tertiary",
+)
