@@ -1,7 +1,7 @@
 """Solve a PuLP problem with HiGHS (default) or CBC, and say plainly what happened.
 
-Stage 2 of three. PuLP's own statuses mislead in measured ways (``../shared/guides/
-toolchain.md`` §2.5 and "More pitfalls"): a time limit is reported as "Optimal", HiGHS stopped
+Stage 2 of three. PuLP's own statuses mislead in ways measured on the project's machine
+(``CONTRIBUTING.md``, "Solver statuses"): a time limit is reported as "Optimal", HiGHS stopped
 by a limit on an LP is "Optimal / integer feasible" even when its point is infeasible, an
 infeasible model raises nothing and leaves stale values, HiGHS' solution-limit status makes
 PuLP raise ``KeyError``, and HiGHS prints a banner on C-level stdout at its first model. So the
