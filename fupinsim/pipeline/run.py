@@ -45,6 +45,16 @@ OnStage = Callable[[str, int, int], None]
 Step = Callable[[str], None]
 
 
+def _log_run(scenario: Scenario, simulator: PlanSimulator, timer: StageTimer) -> None:
+    logger.info(
+        "%s: %d simulations run, %d reused; %s",
+        scenario.id,
+        simulator.simulated,
+        simulator.reused,
+        ", ".join(f"{k} {v:.2f} s" for k, v in timer.timings.items()),
+    )
+
+
 def run_pipeline(
     scenario: Scenario,
     *,
@@ -113,13 +123,7 @@ def run_pipeline(
     start("tables")
     tables = tables_stage(setup, funding, yields, loop, comparison, final)
     timer.finish()
-    logger.info(
-        "%s: %d simulations run, %d reused; %s",
-        scenario.id,
-        simulator.simulated,
-        simulator.reused,
-        ", ".join(f"{k} {v:.2f} s" for k, v in timer.timings.items()),
-    )
+    _log_run(scenario, simulator, timer)
     fields = {f.name: getattr(tables, f.name) for f in dataclasses.fields(tables)}
     return PipelineResult(
         **{**fields, "timings": dict(timer.timings)},
