@@ -18,7 +18,9 @@ from helpers.fake_results import fake_run_tables, fake_tables
 
 from fupinsim.cli import cli
 from fupinsim.io.run import load_run
-from fupinsim.pipeline import STAGES, TABLE_NAMES, RunTables, run_pipeline
+from fupinsim.microsim import load_catalogue, reference_plan, simulate
+from fupinsim.pipeline import STAGES, TABLE_NAMES, PlanSimulator, RunTables, run_pipeline
+from fupinsim.registry import generate_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = """
@@ -237,3 +239,22 @@ def test_run_pipeline_reports_every_stage_and_returns_the_tables_of_the_fake(
     assert result.allocation is result.allocation_result.allocation
     assert result.timings["registry"] > 0
     assert {"allocation round 0", "closed loop round 0", "final projection"} <= set(result.timings)
+
+
+def test_an_identical_plan_is_simulated_once(plan_scenario, scale_scenario) -> None:
+    small = scale_scenario(plan_scenario, 300)
+    registry = generate_registry(small)
+    households = registry.households
+    registered = households[households["is_registered"]].reset_index(drop=True)
+    simulator = PlanSimulator(small, load_catalogue(small), replications=2)
+    plan = reference_plan("uniform_1230", households, small)
+    first = simulator.simulate(registered, plan, pd.DataFrame())
+    again = simulator.simulate(registered, plan.copy(), pd.DataFrame())
+    assert again is first
+    assert (simulator.simulated, simulator.reused) == (1, 1)
+    other = simulator.simulate(registered, plan.iloc[1:], pd.DataFrame())  # one household less
+    everyone = simulator.simulate(households, plan, pd.DataFrame())  # other households
+    assert other is not first and everyone is not first
+    assert (simulator.simulated, simulator.reused) == (3, 1)
+    fresh = simulate(registered, plan, small, replications=2)
+    pd.testing.assert_frame_equal(first.target_probability, fresh.target_probability)
