@@ -187,6 +187,30 @@ def assign_households(
         When an option has fewer eligible households left than its quota (the rest of the
         quota stays unassigned). Options with the least room are served first to avoid it.
     """
+    _check_tables(quotas, households)
+    whole = round_quotas(quotas)
+    order = households.sort_values(["type_id", "household_id"], kind="stable")
+    order = order.reset_index(drop=True)
+    gain, column_of_option = _gain_matrix(order, gains, whole)
+    _check_type_sizes(order, whole)
+    rows, opts, unfilled = _pick_households(order, whole, gain, column_of_option)
+    if unfilled:
+        warnings.warn(
+            f"{unfilled} supported households of the quotas could not be assigned: too few "
+            "eligible households were left in their types",
+            QuotaWarning,
+            stacklevel=2,
+        )
+    plan = order.iloc[rows].reset_index(drop=True)
+    picked_options = whole.loc[opts].reset_index(drop=True)
+    plan["package_id"] = picked_options["package_id"].to_numpy()
+    plan["start_year"] = picked_options["start_year"].to_numpy().astype(np.int64)
+    predicted = gain[rows, column_of_option[opts]] if len(rows) else np.empty(0)
+    plan["predicted_gain"] = predicted if gains is not None else np.nan
+    return _with_costs(plan, data)
+
+
+def _check_tables(quotas: pd.DataFrame, households: pd.DataFrame) -> None:
     for name, frame, required in (
         ("quotas", quotas, [*_KEYS, "households"]),
         ("households", households, ["household_id", "type_id"]),
@@ -198,11 +222,9 @@ def assign_households(
         dup = households.loc[households["household_id"].duplicated(), "household_id"]
         raise InputError.single("households, column household_id", dup.head(3).tolist(), "unique")
 
-    whole = round_quotas(quotas)
-    order = households.sort_values(["type_id", "household_id"], kind="stable")
-    order = order.reset_index(drop=True)
-    gain, column_of_option = _gain_matrix(order, gains, whole)
 
+def _check_type_sizes(order: pd.DataFrame, whole: pd.DataFrame) -> None:
+    """Every type has at least as many households as its rounded quotas add up to."""
     available = order.groupby("type_id").size()
     wanted = whole.groupby("type_id")["households"].sum()
     over = wanted[wanted > available.reindex(wanted.index, fill_value=0)]
@@ -219,6 +241,15 @@ def assign_households(
             ]
         )
 
+
+def _pick_households(
+    order: pd.DataFrame, whole: pd.DataFrame, gain: np.ndarray, column_of_option: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows of ``order`` given an option, the option (row of ``whole``) and the unfilled count.
+
+    Within a type, the tightest option first (least room for choice), then the highest mean
+    gain; each takes the free eligible households with the highest gain from it.
+    """
     # Households of a type are one contiguous block of `order`: [first, stop).
     type_ids = order["type_id"].astype(str).tolist()
     block_of: dict[str, tuple[int, int]] = {}
@@ -238,7 +269,6 @@ def assign_households(
         room = eligible.sum(axis=0) - quota
         mean_gain = np.where(eligible, block, 0.0).sum(axis=0) / np.maximum(eligible.sum(0), 1)
         free = np.ones(stop - first, dtype=np.bool_)
-        # Tightest option first (least room for choice), then the highest mean gain.
         for i in np.lexsort((-mean_gain, room)):
             open_ = free & eligible[:, i]
             take = min(int(quota[i]), int(open_.sum()))
@@ -249,23 +279,13 @@ def assign_households(
             free[picked] = False
             chosen_rows.append(picked + first)
             chosen_option.append(np.full(take, group.index[i]))
-    if unfilled:
-        warnings.warn(
-            f"{unfilled} supported households of the quotas could not be assigned: too few "
-            "eligible households were left in their types",
-            QuotaWarning,
-            stacklevel=2,
-        )
     rows = np.concatenate(chosen_rows) if chosen_rows else np.empty(0, dtype=np.int64)
     opts = np.concatenate(chosen_option) if chosen_option else np.empty(0, dtype=np.int64)
+    return rows, opts, unfilled
 
-    plan = order.iloc[rows].reset_index(drop=True)
-    picked_options = whole.loc[opts].reset_index(drop=True)
-    plan["package_id"] = picked_options["package_id"].to_numpy()
-    plan["start_year"] = picked_options["start_year"].to_numpy().astype(np.int64)
-    predicted = gain[rows, column_of_option[opts]] if len(rows) else np.empty(0)
-    plan["predicted_gain"] = predicted if gains is not None else np.nan
 
+def _with_costs(plan: pd.DataFrame, data: PreparedInputs | None) -> pd.DataFrame:
+    """Per-household costs and expected exit year from the prepared inputs (NaN/NA without)."""
     if data is not None:
         cost_columns = ["cost_fiscal_yuan", "cost_credit_yuan", "cost_household_yuan"]
         costs = data.options[[*_KEYS, *cost_columns]]

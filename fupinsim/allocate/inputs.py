@@ -228,20 +228,14 @@ def _costs_from_yields(yields: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem
     return costs, []
 
 
-def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
-    """Check the input tables and bring them into the shapes the LP needs.
+Checked = tuple[pd.DataFrame, list[Problem]]
+_KEYS = ["type_id", "package_id", "start_year"]
 
-    Raises
-    ------
-    InputError
-        With every problem found: missing columns, ids that cannot be PuLP names, shares out of
-        0-1, negative costs or households, a type in two groups, packages without costs or
-        without yields in a target year, targets for a group without types, or costs falling
-        in a year without funding.
-    """
+
+def _check_columns(inputs: AllocationInputs) -> None:
+    """Every table has its columns (raises at once: nothing else can be checked without them)."""
     problems: list[Problem] = []
-    y = inputs.yields
-    problems += _missing_columns(y, "yields", _YIELD_COLUMNS)
+    problems += _missing_columns(inputs.yields, "yields", _YIELD_COLUMNS)
     problems += _missing_columns(inputs.targets, "targets", _TARGET_COLUMNS)
     problems += _missing_columns(inputs.funding, "funding", _FUNDING_COLUMNS)
     if inputs.package_costs is not None:
@@ -257,6 +251,11 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
     if problems:
         raise InputError(problems, summary="allocation inputs: columns missing")
 
+
+def _check_values(inputs: AllocationInputs) -> list[Problem]:
+    """Ids that can be PuLP names, shares in 0-1, non-negative amounts, known village groups."""
+    y = inputs.yields
+    problems: list[Problem] = []
     problems += _bad_ids(y["type_id"], "yields, column type_id")
     problems += _bad_ids(y["package_id"], "yields, column package_id")
     problems += _bad_ids(y["county_id"], "yields, column county_id")
@@ -274,28 +273,34 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
         problems.append(
             Problem("yields, column villages", bad_villages, f"must be one of {VILLAGES}")
         )
+    return problems
 
-    # Types: one county, group and size each.
-    attributes = [c for c in TYPE_ATTRIBUTES if c in y.columns]
-    types = y[list(_TYPE_COLUMNS) + attributes].drop_duplicates()
+
+def _types_table(yields: pd.DataFrame) -> Checked:
+    """One row per type: ``type_id, county_id, villages, n_households`` (+ attributes)."""
+    attributes = [c for c in TYPE_ATTRIBUTES if c in yields.columns]
+    types = yields[list(_TYPE_COLUMNS) + attributes].drop_duplicates()
     doubled = types["type_id"][types["type_id"].duplicated()].unique().tolist()
-    if doubled:
-        problems.append(
-            Problem(
-                "yields, column type_id",
-                doubled[:5],
-                "each type must have one county_id, villages and n_households in every row",
-            )
+    if not doubled:
+        return types, []
+    return types, [
+        Problem(
+            "yields, column type_id",
+            doubled[:5],
+            "each type must have one county_id, villages and n_households in every row",
         )
+    ]
 
-    # Costs.
+
+def _costs_table(inputs: AllocationInputs) -> Checked:
+    """Per-household costs by payer (given, or taken from ``yields``), before their checks."""
     if inputs.package_costs is None:
-        costs, cost_problems = _costs_from_yields(y)
-        problems += cost_problems
-    else:
-        costs = inputs.package_costs.copy()
-    if problems:
-        raise InputError(problems, summary="allocation inputs are not usable")
+        return _costs_from_yields(inputs.yields)
+    return inputs.package_costs.copy(), []
+
+
+def _check_costs(costs: pd.DataFrame) -> list[Problem]:
+    problems: list[Problem] = []
     for column in _COST_VALUES:
         problems += _bad_range(costs[column], f"package_costs, column {column}", 0.0)
     problems += _bad_ids(costs["package_id"], "package_costs, column package_id")
@@ -307,14 +312,21 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
                 "'none' is no new support and has no cost; remove its rows",
             )
         )
+    return problems
 
-    types = types.astype({"n_households": "float64"}).reset_index(drop=True)
-    target_years = sorted(int(v) for v in inputs.targets["year"].unique())
 
-    # Yields: baseline and package rows.
-    yy = y[["type_id", "package_id", "start_year", "year", "exit_prob"]].copy()
-    if "n_eligible" in y.columns:
-        yy["n_eligible"] = pd.to_numeric(y["n_eligible"], errors="coerce")
+def _yield_tables(
+    yields: pd.DataFrame, types: pd.DataFrame, target_years: list[int]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[Problem]]:
+    """Package yields, baseline (``none``) yields and the options, each checked.
+
+    Returns ``(package_yields, baseline, options, problems)``: ``options`` is one row per
+    (type, package, start year), with ``n_eligible`` when the yields give it.
+    """
+    problems: list[Problem] = []
+    yy = yields[["type_id", "package_id", "start_year", "year", "exit_prob"]].copy()
+    if "n_eligible" in yields.columns:
+        yy["n_eligible"] = pd.to_numeric(yields["n_eligible"], errors="coerce")
         offered = yy.loc[yy["package_id"] != PACKAGE_NONE, "n_eligible"]
         problems += _bad_range(offered, "yields, column n_eligible", 0.0)
     yy["year"] = yy["year"].astype("int64")
@@ -327,31 +339,18 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
         )
     package_yields = yy.loc[~is_none].copy()
     package_yields["start_year"] = package_yields["start_year"].astype("int64")
-    keys = ["type_id", "package_id", "start_year"]
-    if package_yields.duplicated([*keys, "year"]).any():
+    if package_yields.duplicated([*_KEYS, "year"]).any():
         problems.append(
             Problem("yields", None, "must have one row per type, package, start year and year")
         )
-    needed_years = pd.DataFrame({"year": target_years})
-    have_base = baseline.merge(needed_years, on="year")
-    missing_base = set(types["type_id"]) - set(
-        have_base.groupby("type_id")["year"].nunique().loc[lambda s: s == len(target_years)].index
-    )
-    if missing_base:
-        problems.append(
-            Problem(
-                "yields",
-                sorted(missing_base)[:5],
-                f"every type needs 'none' (baseline) rows for each target year {target_years}",
-            )
-        )
-    options = package_yields[keys].drop_duplicates().reset_index(drop=True)
+    problems += _missing_baseline(baseline, types, target_years)
+    options = package_yields[_KEYS].drop_duplicates().reset_index(drop=True)
     if "n_eligible" in package_yields.columns:
-        eligible = package_yields.groupby(keys)["n_eligible"].max().reset_index()
-        options = options.merge(eligible, on=keys, how="left")
+        eligible = package_yields.groupby(_KEYS)["n_eligible"].max().reset_index()
+        options = options.merge(eligible, on=_KEYS, how="left")
     counted = (
         package_yields[package_yields["year"].isin(target_years)]
-        .groupby(keys)["year"]
+        .groupby(_KEYS)["year"]
         .nunique()
         .reindex(pd.MultiIndex.from_frame(options), fill_value=0)
     )
@@ -364,30 +363,58 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
                 f"every package option needs a row for each target year {target_years}",
             )
         )
+    return package_yields, baseline, options, problems
 
-    # Costs per option (broadcast over types when package_costs has no type_id).
+
+def _missing_baseline(
+    baseline: pd.DataFrame, types: pd.DataFrame, target_years: list[int]
+) -> list[Problem]:
+    needed_years = pd.DataFrame({"year": target_years})
+    have_base = baseline.merge(needed_years, on="year")
+    missing_base = set(types["type_id"]) - set(
+        have_base.groupby("type_id")["year"].nunique().loc[lambda s: s == len(target_years)].index
+    )
+    if not missing_base:
+        return []
+    return [
+        Problem(
+            "yields",
+            sorted(missing_base)[:5],
+            f"every type needs 'none' (baseline) rows for each target year {target_years}",
+        )
+    ]
+
+
+def _spend_table(costs: pd.DataFrame, options: pd.DataFrame) -> Checked:
+    """Costs per option and spend year (broadcast over types when costs have no type_id)."""
     costs = costs.copy()
     costs["start_year"] = costs["start_year"].astype("int64")
     if "spend_year" not in costs.columns:
         costs["spend_year"] = costs["start_year"]
     costs["spend_year"] = costs["spend_year"].astype("int64")
     if "type_id" in costs.columns:
-        spend = options.merge(costs, on=keys, how="left")
+        spend = options.merge(costs, on=_KEYS, how="left")
     else:
         spend = options.merge(costs, on=["package_id", "start_year"], how="left")
     no_cost = spend[spend["cost_fiscal_yuan"].isna()]
-    if len(no_cost):
-        problems.append(
-            Problem(
-                "package_costs",
-                no_cost[keys].head(3).to_dict("records"),
-                "must give the costs of every package option that has yields",
-            )
+    if not len(no_cost):
+        return spend, []
+    return spend, [
+        Problem(
+            "package_costs",
+            no_cost[_KEYS].head(3).to_dict("records"),
+            "must give the costs of every package option that has yields",
         )
+    ]
 
-    # Money.
+
+def _money_table(
+    funding: pd.DataFrame, types: pd.DataFrame, spend: pd.DataFrame
+) -> tuple[pd.DataFrame, tuple[int, ...], list[Problem]]:
+    """Money per pool and funding year (every pool and year, 0 where none arrives)."""
+    problems: list[Problem] = []
     money = (
-        inputs.funding.groupby(["pool", "year"])["amount_yuan"]
+        funding.groupby(["pool", "year"])["amount_yuan"]
         .sum()
         .reset_index()
         .astype({"year": "int64", "amount_yuan": "float64"})
@@ -420,9 +447,13 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
                 fix="Spread costs over funding years or extend funding.last_year.",
             )
         )
+    return money, years, problems
 
-    # Targets.
-    targets = inputs.targets[list(_TARGET_COLUMNS)].copy()
+
+def _targets_table(targets: pd.DataFrame, types: pd.DataFrame) -> Checked:
+    """Targets as floats; every group must have types, one row per group and year."""
+    problems: list[Problem] = []
+    targets = targets[list(_TARGET_COLUMNS)].copy()
     targets["year"] = targets["year"].astype("int64")
     targets["target_exits"] = targets["target_exits"].astype("float64")
     groups = set(zip(types["county_id"], types["villages"], strict=True))
@@ -439,8 +470,14 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
         )
     if targets.duplicated(["county_id", "villages", "year"]).any():
         problems.append(Problem("targets", None, "one row per county_id, villages and year"))
+    return targets, problems
 
-    # Capacity.
+
+def _capacity_tables(
+    inputs: AllocationInputs,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+    """``capacity`` and ``capacity_use`` (empty tables when not given), checked."""
+    problems: list[Problem] = []
     if inputs.capacity is not None:
         capacity = inputs.capacity[list(_CAPACITY_COLUMNS)].astype({"year": "int64"})
         capacity = capacity.astype({"units": "float64"})
@@ -456,22 +493,62 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
         problems += _bad_ids(use["resource"], "capacity_use, column resource")
     else:
         use = pd.DataFrame({"package_id": [], "resource": [], "units_per_household": []})
+    return capacity, use, problems
+
+
+def _options_table(options: pd.DataFrame, types: pd.DataFrame, spend: pd.DataFrame) -> pd.DataFrame:
+    """Options with their group, eligible households and total per-household costs."""
+    totals = spend.groupby(_KEYS, as_index=False)[list(_COST_VALUES)].sum()
+    table = options.merge(
+        types[["type_id", "county_id", "villages", "n_households"]], on="type_id", how="left"
+    ).merge(totals, on=_KEYS, how="left")
+    # Households of the type a package fits: all of them unless yields say otherwise.
+    if "n_eligible" not in table.columns:
+        table["n_eligible"] = table["n_households"]
+    table["n_eligible"] = table[["n_eligible", "n_households"]].min(axis=1)
+    return table.drop(columns="n_households")
+
+
+def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
+    """Check the input tables and bring them into the shapes the LP needs.
+
+    One function per input table (types, costs, yields, spend, money, targets, capacity)
+    checks and shapes it; every problem found is reported together.
+
+    Raises
+    ------
+    InputError
+        With every problem found: missing columns, ids that cannot be PuLP names, shares out of
+        0-1, negative costs or households, a type in two groups, packages without costs or
+        without yields in a target year, targets for a group without types, or costs falling
+        in a year without funding.
+    """
+    _check_columns(inputs)
+    problems = _check_values(inputs)
+    types, type_problems = _types_table(inputs.yields)
+    costs, cost_problems = _costs_table(inputs)
+    problems += type_problems + cost_problems
     if problems:
         raise InputError(problems, summary="allocation inputs are not usable")
-
-    totals = spend.groupby(keys, as_index=False)[list(_COST_VALUES)].sum()
-    option_table = options.merge(
-        types[["type_id", "county_id", "villages", "n_households"]], on="type_id", how="left"
-    ).merge(totals, on=keys, how="left")
-    # Households of the type a package fits: all of them unless yields say otherwise.
-    if "n_eligible" not in option_table.columns:
-        option_table["n_eligible"] = option_table["n_households"]
-    option_table["n_eligible"] = option_table[["n_eligible", "n_households"]].min(axis=1)
-    option_table = option_table.drop(columns="n_households")
+    problems += _check_costs(costs)
+    types = types.astype({"n_households": "float64"}).reset_index(drop=True)
+    target_years = sorted(int(v) for v in inputs.targets["year"].unique())
+    package_yields, baseline, options, yield_problems = _yield_tables(
+        inputs.yields, types, target_years
+    )
+    spend, spend_problems = _spend_table(costs, options)
+    money, years, money_problems = _money_table(inputs.funding, types, spend)
+    targets, target_problems = _targets_table(inputs.targets, types)
+    capacity, use, capacity_problems = _capacity_tables(inputs)
+    problems += (
+        yield_problems + spend_problems + money_problems + target_problems + capacity_problems
+    )
+    if problems:
+        raise InputError(problems, summary="allocation inputs are not usable")
     return PreparedInputs(
         types=types,
-        options=option_table,
-        spend=spend[[*keys, "spend_year", "cost_fiscal_yuan", "cost_credit_yuan"]].reset_index(
+        options=_options_table(options, types, spend),
+        spend=spend[[*_KEYS, "spend_year", "cost_fiscal_yuan", "cost_credit_yuan"]].reset_index(
             drop=True
         ),
         yields=package_yields.reset_index(drop=True),

@@ -69,7 +69,14 @@ __all__ = [
     "AllocationModel",
     "ModelSettings",
     "Objective",
+    "add_budgets",
+    "add_capacities",
+    "add_households",
+    "add_payments",
+    "add_targets",
     "build_model",
+    "exit_gain_terms",
+    "set_objective",
 ]
 
 Objective = Literal["min_cost", "max_exits"]
@@ -222,10 +229,218 @@ def _add_row(
     return name
 
 
+Terms = list[tuple[pulp.LpVariable, float]]
+
+
+def add_households(model: AllocationModel) -> None:
+    """Variables ``x`` (households of a type given a package from a start year, ≤ the type's
+    eligible households) and rows ``households__<type>`` (at most one package each)."""
+    data, problem = model.data, model.problem
+    size = dict(zip(data.types["type_id"], data.types["n_households"], strict=True))
+    by_type: dict[str, Terms] = {t: [] for t in size}
+    columns = ["type_id", "package_id", "start_year", "n_eligible"]
+    for t, p, s, eligible in data.options[columns].itertuples(index=False):
+        upper = min(size[t], float(eligible))
+        var = problem.add_variable(_name("x", t, p, s), lowBound=0.0, upBound=upper)
+        model.x[(t, p, int(s))] = var
+        by_type[t].append((var, 1.0))
+    for t, terms in by_type.items():
+        if terms:
+            model.household_rows[t] = _add_row(
+                model, _name("households", t), terms, pulp.LpConstraintLE, size[t]
+            )
+
+
+def add_payments(model: AllocationModel) -> None:
+    """Variables ``pay`` and rows ``paid__<county>__<year>``: the fiscal cost of a county's
+    packages in a spend year is paid from its own pool or the city's (yuan)."""
+    data, problem = model.data, model.problem
+    county_of = dict(zip(data.types["type_id"], data.types["county_id"], strict=True))
+    cost_terms: dict[tuple[str, int], Terms] = {}
+    spend = data.spend
+    for t, p, s, y, c in zip(
+        spend["type_id"],
+        spend["package_id"],
+        spend["start_year"],
+        spend["spend_year"],
+        spend["cost_fiscal_yuan"],
+        strict=True,
+    ):
+        if c:
+            cost_terms.setdefault((county_of[t], int(y)), []).append(
+                (model.x[(t, p, int(s))], -float(c))
+            )
+    for county in data.counties:
+        for year in data.years:
+            own = problem.add_variable(_name("pay", county, year, county), lowBound=0.0)
+            city = problem.add_variable(_name("pay", county, year, CITY_POOL), lowBound=0.0)
+            model.pay[(county, year, county)] = own
+            model.pay[(county, year, CITY_POOL)] = city
+            terms = [(own, 1.0), (city, 1.0), *cost_terms.get((county, year), [])]
+            model.paid_rows[(county, year)] = _add_row(
+                model, _name("paid", county, year), terms, pulp.LpConstraintEQ, 0.0
+            )
+
+
+def _pool_spending(model: AllocationModel, pool: str, year: int) -> Terms:
+    """What a pool pays in a year: its county's payments, or the city's for every county."""
+    if pool == CITY_POOL:
+        return [(model.pay[(c, year, CITY_POOL)], 1.0) for c in model.data.counties]
+    return [(model.pay[(pool, year, pool)], 1.0)]
+
+
+def add_budgets(model: AllocationModel) -> None:
+    """Rows ``budget__<pool>__<year>``: spending + carry out − carry in − extra ≤ money arriving.
+
+    Variables ``carry`` (only with ``carry_over``) and ``extra`` (extra money, fixed at 0; the
+    diagnostics free it).
+    """
+    data, problem = model.data, model.problem
+    available = {
+        (k, int(y)): float(a)
+        for k, y, a in data.money[["pool", "year", "amount_yuan"]].itertuples(index=False)
+    }
+    for pool in [CITY_POOL, *data.counties]:
+        previous: pulp.LpVariable | None = None
+        for year in data.years:
+            extra = problem.add_variable(_name("extra", pool, year), lowBound=0.0, upBound=0.0)
+            model.extra_money[(pool, year)] = extra
+            terms = [*_pool_spending(model, pool, year), (extra, -1.0)]
+            if model.settings.carry_over:
+                carry = problem.add_variable(_name("carry", pool, year), lowBound=0.0)
+                model.carry[(pool, year)] = carry
+                terms.append((carry, 1.0))
+                if previous is not None:
+                    terms.append((previous, -1.0))
+                previous = carry
+            model.budget_rows[(pool, year)] = _add_row(
+                model,
+                _name("budget", pool, year),
+                terms,
+                pulp.LpConstraintLE,
+                available.get((pool, year), 0.0),
+            )
+
+
+def _capacity_use_terms(model: AllocationModel) -> dict[tuple[str, int], Terms]:
+    """Units of each resource used per year: packages' units in their start year, and the
+    built-in ``credit_yuan`` through the packages' credit cost in each spend year."""
+    data = model.data
+    use_terms: dict[tuple[str, int], Terms] = {}
+    listed = set(data.capacity_use["resource"])
+    for p, r, u in data.capacity_use.itertuples(index=False):
+        if not u:
+            continue
+        for (_t, pp, s), var in model.x.items():
+            if pp == p:
+                use_terms.setdefault((str(r), s), []).append((var, float(u)))
+    if CREDIT_RESOURCE in set(data.capacity["resource"]) and CREDIT_RESOURCE not in listed:
+        spend = data.spend
+        for t, p, s, y, credit in zip(
+            spend["type_id"],
+            spend["package_id"],
+            spend["start_year"],
+            spend["spend_year"],
+            spend["cost_credit_yuan"],
+            strict=True,
+        ):
+            if credit:
+                key = (CREDIT_RESOURCE, int(y))
+                use_terms.setdefault(key, []).append((model.x[(t, p, int(s))], float(credit)))
+    return use_terms
+
+
+def add_capacities(model: AllocationModel) -> None:
+    """Rows ``capacity__<resource>__<year>``: units used − extra capacity ≤ capacity (city-wide).
+
+    Variables ``extracap`` (fixed at 0; the diagnostics free them). A resource-year nothing
+    uses gets no row.
+    """
+    use_terms = _capacity_use_terms(model)
+    for r, y, units in model.data.capacity.itertuples(index=False):
+        key = (str(r), int(y))
+        terms = use_terms.get(key, [])
+        if not terms:
+            continue
+        extra = model.problem.add_variable(_name("extracap", r, y), lowBound=0.0, upBound=0.0)
+        model.extra_capacity[key] = extra
+        model.capacity_rows[key] = _add_row(
+            model,
+            _name("capacity", r, y),
+            [*terms, (extra, -1.0)],
+            pulp.LpConstraintLE,
+            float(units),
+        )
+
+
+def exit_gain_terms(model: AllocationModel) -> dict[tuple[str, str, int], Terms]:
+    """Extra exits per group and year (target years and the last year): Σ x × (yield − baseline)."""
+    data = model.data
+    target_years = sorted(int(v) for v in data.targets["year"].unique())
+    gain_years = sorted({*target_years, data.final_year})
+    gains = option_gains(data, gain_years)
+    group_of = {
+        t: (c, v)
+        for t, c, v in data.types[["type_id", "county_id", "villages"]].itertuples(index=False)
+    }
+    gain_terms: dict[tuple[str, str, int], Terms] = {}
+    for t, p, s, y, g in gains.itertuples(index=False):
+        c, v = group_of[t]
+        gain_terms.setdefault((c, v, int(y)), []).append((model.x[(t, p, int(s))], float(g)))
+    return gain_terms
+
+
+def add_targets(model: AllocationModel, gain_terms: dict[tuple[str, str, int], Terms]) -> None:
+    """Rows ``target__<county>__<villages>__<year>``: extra exits + short ≥ target − baseline
+    exits (cumulative, elastic through the variables ``short``)."""
+    data = model.data
+    base = baseline_exits(data).set_index(["county_id", "villages", "year"])["baseline_exits"]
+    for c, v, y, target in data.targets.itertuples(index=False):
+        group_year = (str(c), str(v), int(y))
+        short = model.problem.add_variable(_name("short", c, v, y), lowBound=0.0)
+        model.shortfall[group_year] = short
+        rhs = float(target) - float(base.get(group_year, 0.0))
+        model.target_rows[group_year] = _add_row(
+            model,
+            _name("target", c, v, y),
+            [*gain_terms.get(group_year, []), (short, 1.0)],
+            pulp.LpConstraintGE,
+            rhs,
+        )
+
+
+def set_objective(model: AllocationModel, gain_terms: dict[tuple[str, str, int], Terms]) -> None:
+    """The objective, minimisation either way (see the module docstring)."""
+    settings = model.settings
+    pay_terms = [(var, 1.0) for var in model.pay.values()]
+    if settings.objective == "min_cost":
+        penalty = settings.shortfall_penalty_yuan
+        objective = _expression(pay_terms + [(var, penalty) for var in model.shortfall.values()])
+    else:
+        # Every type counts, in a target group or not.
+        final = model.data.final_year
+        exit_terms = [
+            (var, -g) for (_c, _v, y), terms in gain_terms.items() if y == final for var, g in terms
+        ]
+        tiebreak = settings.cost_tiebreak_per_yuan
+        schedule = settings.schedule_tiebreak
+        objective = _expression(
+            exit_terms
+            + [(v, tiebreak) for v, _ in pay_terms]
+            + [(v, schedule) for v in model.shortfall.values()]
+        )
+    model.problem.setObjective(objective)
+    model.objective_expression = objective
+
+
 def build_model(
     inputs: AllocationInputs | PreparedInputs, settings: ModelSettings | None = None
 ) -> AllocationModel:
     """Build the allocation LP (see the module docstring for variables, rows and objectives).
+
+    One function per family, in this order (so names and order of columns and rows are
+    fixed): :func:`add_households`, :func:`add_payments`, :func:`add_budgets`,
+    :func:`add_capacities`, :func:`add_targets`, :func:`set_objective`.
 
     Parameters
     ----------
@@ -249,164 +464,12 @@ def build_model(
     data = inputs if isinstance(inputs, PreparedInputs) else prepare_inputs(inputs)
     problem = pulp.LpProblem(f"fupinsim_allocation_{settings.objective}", pulp.LpMinimize)
     model = AllocationModel(problem=problem, settings=settings, data=data)
-    years = list(data.years)
-    counties = data.counties
-    pools = [CITY_POOL, *counties]
-
-    # Households of each type given each package from each start year.
-    size = dict(zip(data.types["type_id"], data.types["n_households"], strict=True))
-    by_type: dict[str, list[tuple[pulp.LpVariable, float]]] = {t: [] for t in size}
-    columns = ["type_id", "package_id", "start_year", "n_eligible"]
-    for t, p, s, eligible in data.options[columns].itertuples(index=False):
-        upper = min(size[t], float(eligible))
-        var = problem.add_variable(_name("x", t, p, s), lowBound=0.0, upBound=upper)
-        model.x[(t, p, int(s))] = var
-        by_type[t].append((var, 1.0))
-    for t, terms in by_type.items():
-        if terms:
-            model.household_rows[t] = _add_row(
-                model, _name("households", t), terms, pulp.LpConstraintLE, size[t]
-            )
-
-    # Fiscal cost per county and spend year, paid from the county's pool or the city's.
-    county_of = dict(zip(data.types["type_id"], data.types["county_id"], strict=True))
-    cost_terms: dict[tuple[str, int], list[tuple[pulp.LpVariable, float]]] = {}
-    spend = data.spend
-    for t, p, s, y, c in zip(
-        spend["type_id"],
-        spend["package_id"],
-        spend["start_year"],
-        spend["spend_year"],
-        spend["cost_fiscal_yuan"],
-        strict=True,
-    ):
-        if c:
-            cost_terms.setdefault((county_of[t], int(y)), []).append(
-                (model.x[(t, p, int(s))], -float(c))
-            )
-    pool_terms: dict[tuple[str, int], list[tuple[pulp.LpVariable, float]]] = {
-        (k, y): [] for k in pools for y in years
-    }
-    for county in counties:
-        for year in years:
-            own = problem.add_variable(_name("pay", county, year, county), lowBound=0.0)
-            city = problem.add_variable(_name("pay", county, year, CITY_POOL), lowBound=0.0)
-            model.pay[(county, year, county)] = own
-            model.pay[(county, year, CITY_POOL)] = city
-            pool_terms[(county, year)].append((own, 1.0))
-            pool_terms[(CITY_POOL, year)].append((city, 1.0))
-            terms = [(own, 1.0), (city, 1.0), *cost_terms.get((county, year), [])]
-            model.paid_rows[(county, year)] = _add_row(
-                model, _name("paid", county, year), terms, pulp.LpConstraintEQ, 0.0
-            )
-
-    # Budgets with carry-over; extra money fixed at 0 (freed only by the diagnostics).
-    available = {
-        (k, int(y)): float(a)
-        for k, y, a in data.money[["pool", "year", "amount_yuan"]].itertuples(index=False)
-    }
-    for pool in pools:
-        previous: pulp.LpVariable | None = None
-        for year in years:
-            extra = problem.add_variable(_name("extra", pool, year), lowBound=0.0, upBound=0.0)
-            model.extra_money[(pool, year)] = extra
-            terms = [*pool_terms[(pool, year)], (extra, -1.0)]
-            if settings.carry_over:
-                carry = problem.add_variable(_name("carry", pool, year), lowBound=0.0)
-                model.carry[(pool, year)] = carry
-                terms.append((carry, 1.0))
-                if previous is not None:
-                    terms.append((previous, -1.0))
-                previous = carry
-            model.budget_rows[(pool, year)] = _add_row(
-                model,
-                _name("budget", pool, year),
-                terms,
-                pulp.LpConstraintLE,
-                available.get((pool, year), 0.0),
-            )
-
-    # Capacities (city-wide, per year).
-    use_terms: dict[tuple[str, int], list[tuple[pulp.LpVariable, float]]] = {}
-    listed = set(data.capacity_use["resource"])
-    for p, r, u in data.capacity_use.itertuples(index=False):
-        if not u:
-            continue
-        for (_t, pp, s), var in model.x.items():
-            if pp == p:
-                use_terms.setdefault((str(r), s), []).append((var, float(u)))
-    if CREDIT_RESOURCE in set(data.capacity["resource"]) and CREDIT_RESOURCE not in listed:
-        for t, p, s, y, credit in zip(
-            spend["type_id"],
-            spend["package_id"],
-            spend["start_year"],
-            spend["spend_year"],
-            spend["cost_credit_yuan"],
-            strict=True,
-        ):
-            if credit:
-                key = (CREDIT_RESOURCE, int(y))
-                use_terms.setdefault(key, []).append((model.x[(t, p, int(s))], float(credit)))
-    for r, y, units in data.capacity.itertuples(index=False):
-        key = (str(r), int(y))
-        terms = use_terms.get(key, [])
-        if not terms:
-            continue
-        extra = problem.add_variable(_name("extracap", r, y), lowBound=0.0, upBound=0.0)
-        model.extra_capacity[key] = extra
-        model.capacity_rows[key] = _add_row(
-            model,
-            _name("capacity", r, y),
-            [*terms, (extra, -1.0)],
-            pulp.LpConstraintLE,
-            float(units),
-        )
-
-    # Cumulative exit targets per group and year, elastic.
-    target_years = sorted(int(v) for v in data.targets["year"].unique())
-    gain_years = sorted({*target_years, data.final_year})
-    gains = option_gains(data, gain_years)
-    group_of = {
-        t: (c, v)
-        for t, c, v in data.types[["type_id", "county_id", "villages"]].itertuples(index=False)
-    }
-    gain_terms: dict[tuple[str, str, int], list[tuple[pulp.LpVariable, float]]] = {}
-    for t, p, s, y, g in gains.itertuples(index=False):
-        c, v = group_of[t]
-        gain_terms.setdefault((c, v, int(y)), []).append((model.x[(t, p, int(s))], float(g)))
-    base = baseline_exits(data).set_index(["county_id", "villages", "year"])["baseline_exits"]
-    for c, v, y, target in data.targets.itertuples(index=False):
-        group_year = (str(c), str(v), int(y))
-        short = problem.add_variable(_name("short", c, v, y), lowBound=0.0)
-        model.shortfall[group_year] = short
-        rhs = float(target) - float(base.get(group_year, 0.0))
-        model.target_rows[group_year] = _add_row(
-            model,
-            _name("target", c, v, y),
-            [*gain_terms.get(group_year, []), (short, 1.0)],
-            pulp.LpConstraintGE,
-            rhs,
-        )
-
-    # Objective (minimisation either way).
-    pay_terms = [(var, 1.0) for var in model.pay.values()]
-    if settings.objective == "min_cost":
-        penalty = settings.shortfall_penalty_yuan
-        objective = _expression(pay_terms + [(var, penalty) for var in model.shortfall.values()])
-    else:
-        # Every type counts, in a target group or not.
-        final = data.final_year
-        exit_terms = [
-            (var, -g) for (_c, _v, y), terms in gain_terms.items() if y == final for var, g in terms
-        ]
-        tiebreak = settings.cost_tiebreak_per_yuan
-        schedule = settings.schedule_tiebreak
-        objective = _expression(
-            exit_terms
-            + [(v, tiebreak) for v, _ in pay_terms]
-            + [(v, schedule) for v in model.shortfall.values()]
-        )
-    problem.setObjective(objective)
-    model.objective_expression = objective
+    add_households(model)
+    add_payments(model)
+    add_budgets(model)
+    add_capacities(model)
+    gain_terms = exit_gain_terms(model)
+    add_targets(model, gain_terms)
+    set_objective(model, gain_terms)
     model.build_seconds = time.perf_counter() - started
     return model

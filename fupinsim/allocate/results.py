@@ -481,9 +481,31 @@ def extract_results(
     """
     if not solution.status.is_ok:
         raise ValueError(f"cannot read results from a {solution.status.value} solve")
+    quotas, pay = _quotas_and_payments(model, solution)
+    spending = pay.loc[pay["amount_yuan"] > 1e-6, ["pool", "county_id", "year", "amount_yuan"]]
+    spending = spending.reset_index(drop=True)
+    unused_money = _unused_money(model, pay)
+    shortfall = _shortfall_table(model, quotas, settings, close_gaps=close_gaps)
+    return AllocationResult(
+        objective=model.settings.objective,
+        solve=solution,
+        quotas=quotas,
+        allocation=_allocation_table(quotas),
+        spending=spending,
+        shortfall=shortfall,
+        marginal_cost=_marginal_cost(model, solution, shortfall),
+        money_value=_money_value(model, solution),
+        unused_money=unused_money,
+        summary=_summary(model, solution, quotas, shortfall, unused_money),
+    )
+
+
+def _quotas_and_payments(
+    model: AllocationModel, solution: SolveResult
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quotas with their costs and pool split, and the payments by county, year and pool."""
     data = model.data
     values = solution.values
-
     quotas = pd.DataFrame(
         [(t, p, s, values[var.name]) for (t, p, s), var in model.x.items()],
         columns=["type_id", "package_id", "start_year", "households"],
@@ -503,23 +525,31 @@ def extract_results(
         ["pool_city_yuan", "pool_county_yuan"]
     ].fillna(0.0)
     quotas = quotas.sort_values(["county_id", "villages", "type_id", "start_year", "package_id"])
-    quotas = quotas.reset_index(drop=True)
-    spending = pay.loc[pay["amount_yuan"] > 1e-6, ["pool", "county_id", "year", "amount_yuan"]]
-    spending = spending.reset_index(drop=True)
+    return quotas.reset_index(drop=True), pay
 
-    # Unused money: cumulative (carry-over) or per year (lapsing).
+
+def _unused_money(model: AllocationModel, pay: pd.DataFrame) -> pd.DataFrame:
+    """Money not spent: cumulative with carry-over, per year when money lapses (yuan)."""
     spent = pay.groupby(["pool", "year"])["amount_yuan"].sum()
-    money = data.money.set_index(["pool", "year"])["amount_yuan"]
+    money = model.data.money.set_index(["pool", "year"])["amount_yuan"]
     unused = money.to_frame("arrived").join(spent.rename("spent")).fillna(0.0).reset_index()
     unused = unused.sort_values(["pool", "year"], ignore_index=True)
     left = unused["arrived"] - unused["spent"]
     if model.settings.carry_over:
         left = left.groupby(unused["pool"]).cumsum()
     unused["amount_yuan"] = left.clip(lower=0.0)
-    unused_money = unused[["pool", "year", "amount_yuan"]]
+    return unused[["pool", "year", "amount_yuan"]]
 
-    # Targets: projected and missing exits.
-    shortfall = target_table(data, quotas)
+
+def _shortfall_table(
+    model: AllocationModel,
+    quotas: pd.DataFrame,
+    settings: SolveSettings | None,
+    *,
+    close_gaps: bool,
+) -> pd.DataFrame:
+    """Projected and missing exits per target, with what would close each gap."""
+    shortfall = target_table(model.data, quotas)
     missing = {
         (str(c), str(v), int(y)): float(m)
         for c, v, y, m in shortfall[["county_id", "villages", "year", "missing_exits"]].itertuples(
@@ -541,14 +571,21 @@ def extract_results(
     shortfall["extra_money_years"] = years_text
     shortfall["binding_resource"] = binding
     shortfall["message"] = messages
-    shortfall = shortfall.sort_values(["county_id", "villages", "year"], ignore_index=True)
+    return shortfall.sort_values(["county_id", "villages", "year"], ignore_index=True)
 
-    marginal_cost = _marginal_cost(model, solution, shortfall)
-    money_value = _money_value(model, solution)
 
+def _summary(
+    model: AllocationModel,
+    solution: SolveResult,
+    quotas: pd.DataFrame,
+    shortfall: pd.DataFrame,
+    unused_money: pd.DataFrame,
+) -> dict[str, Any]:
+    """Totals of the allocation (yuan, households, exits) and the solver's facts."""
+    data = model.data
     final = data.final_year
     final_exits = project_exits(data, quotas, [final])["projected_exits"].sum()
-    summary = {
+    return {
         "objective": model.settings.objective,
         "solver": solution.solver,
         "status": solution.status.value,
@@ -567,18 +604,6 @@ def extract_results(
         if model.settings.carry_over
         else float(unused_money["amount_yuan"].sum()),
     }
-    return AllocationResult(
-        objective=model.settings.objective,
-        solve=solution,
-        quotas=quotas,
-        allocation=_allocation_table(quotas),
-        spending=spending,
-        shortfall=shortfall,
-        marginal_cost=marginal_cost,
-        money_value=money_value,
-        unused_money=unused_money,
-        summary=summary,
-    )
 
 
 def _clip_sign(value: float, scale: float = 1.0) -> float:

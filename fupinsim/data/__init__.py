@@ -4,13 +4,18 @@ Every file here follows one convention: each fact is a mapping ``{value, unit, s
 ``source`` starts with ``PLAN`` (the 2015 plan, with §), ``FOUND`` (a cited public source),
 ``DERIVED`` (arithmetic on FOUND numbers, shown) or ``ESTIMATE`` (no source; says how it was
 made). :func:`iter_facts` walks them and :func:`check_facts` lists any that break the rule; a
-test runs it. Files are read on first use, never at import.
+test runs it. Files are read on first use; only ``counties.yaml`` is read at import, for
+:data:`COUNTY_IDS`.
+
+One definition each of the lists the model shares: :data:`COUNTY_IDS` (from
+``counties.yaml``), :data:`INCOME_SOURCES` and :data:`STUDENT_COLUMNS` (registry columns).
 
 The accessors return plain values (the ``value`` of each fact) in the shapes the model needs.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -23,13 +28,16 @@ import yaml
 __all__ = [
     "CAUSES",
     "COUNTY_IDS",
+    "INCOME_SOURCES",
     "SOURCE_TAGS",
+    "STUDENT_COLUMNS",
     "DataFact",
     "check_facts",
     "counties",
     "dibao_standard",
     "exit_schedule",
     "facts_files",
+    "hindcast_facts",
     "immigrant_income_goal",
     "iter_facts",
     "load_raw",
@@ -41,7 +49,6 @@ __all__ = [
     "wubao_support",
 ]
 
-COUNTY_IDS: tuple[str, ...] = ("suzhou", "yumen", "dunhuang", "guazhou", "jinta", "subei", "aksai")
 SOURCE_TAGS: tuple[str, ...] = ("PLAN", "FOUND", "DERIVED", "ESTIMATE")
 #: The registry's 13 main causes of poverty (FOUND Xu Yan 2018, docs/sources.md §6.3).
 CAUSES: tuple[str, ...] = (
@@ -240,12 +247,38 @@ def registry_calibration() -> dict[str, Any]:
     return plain(load_raw("registry_calibration"))
 
 
+def _county_ids() -> tuple[str, ...]:
+    """The county ids in the order of ``counties.yaml``, the one place they are defined."""
+    return tuple(str(record["id"]) for record in load_raw("counties")["records"])
+
+
+#: The seven county-level units of Jiuquan (``counties.yaml``), in the plan's order.
+COUNTY_IDS: tuple[str, ...] = _county_ids()
+#: Income sources recorded per household in the registry (yuan per household per year, gross
+#: for farming), in the order of the registry's columns.
+INCOME_SOURCES: tuple[str, ...] = (
+    "income_wages",
+    "income_crops",
+    "income_livestock",
+    "income_greenhouse",
+    "income_business",
+    "income_property",
+    "income_transfers",
+)
+#: Members of a household in school, by stage (registry columns, people), youngest first.
+STUDENT_COLUMNS: tuple[str, ...] = (
+    "n_students_primary",
+    "n_students_junior",
+    "n_students_senior",
+    "n_students_vocational",
+    "n_students_tertiary",
+)
+
+
 def hindcast_facts() -> list[dict[str, Any]]:
     """Observed outcomes after 2014 with their mapping to run tables (``hindcast.yaml``).
 
     Each record keeps its facts as ``{value, unit, source}`` (the comparison needs the units
     and the sources); a fresh copy is returned, so callers may change it.
     """
-    import copy  # noqa: PLC0415 (here, so this accessor stays at the end of the module)
-
     return copy.deepcopy(list(load_raw("hindcast")["facts"]))

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "fupinsim.allocate": 5,
     "fupinsim.allocate.*": 5,
     "fupinsim.pipeline": 6,
+    "fupinsim.pipeline.*": 6,
     "fupinsim.assess": 6,
     "fupinsim.assess.*": 6,
     "fupinsim.hindcast": 6,

@@ -14,8 +14,13 @@ import highspy
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from helpers.fake_results import fake_run_tables, fake_tables
 
 from fupinsim.cli import cli
+from fupinsim.io.run import load_run
+from fupinsim.microsim import load_catalogue, reference_plan, simulate
+from fupinsim.pipeline import STAGES, TABLE_NAMES, PlanSimulator, RunTables, run_pipeline
+from fupinsim.registry import generate_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = """
@@ -170,3 +175,86 @@ def test_strict_exits_3_when_targets_cannot_be_met(runs) -> None:
     assert result.exit_code == 3, result.output
     assert "cannot be met" in result.output
     assert (target / "tables" / "shortfall.csv").is_file()  # the run is still written
+
+
+@pytest.mark.slow
+def test_a_real_run_and_the_test_fake_have_the_same_tables_and_columns(runs) -> None:
+    target, _ = runs["plan_2015"]
+    real = load_run(target)
+    fake = fake_tables()
+    assert sorted(real) == sorted(TABLE_NAMES)  # the plan's registry has identification
+    assert sorted(fake) == sorted(TABLE_NAMES)
+    differing = {
+        name: sorted(set(real[name].columns) ^ set(fake[name].columns))
+        for name in TABLE_NAMES
+        if set(real[name].columns) != set(fake[name].columns)
+    }
+    assert differing == {}
+    loaded = RunTables.from_dict(real)  # a run folder loads into the typed hand-off
+    assert list(loaded.county_year.columns) == list(real["county_year"].columns)
+
+
+def test_run_tables_give_each_table_by_attribute_and_by_name() -> None:
+    run = fake_run_tables()
+    assert run.shortfall is run["shortfall"]
+    assert list(run.as_dict()) == list(TABLE_NAMES)
+    with pytest.raises(KeyError, match="no table 'manifest'"):
+        run["manifest"]
+    without = RunTables.from_dict({k: v for k, v in fake_tables().items() if k != "identification"})
+    assert without.identification is None
+    assert "identification" not in without.as_dict()
+    with pytest.raises(KeyError, match="missing \\['shortfall'\\]"):
+        RunTables.from_dict({k: v for k, v in fake_tables().items() if k != "shortfall"})
+
+
+def test_stages_are_named_in_run_order() -> None:
+    assert STAGES == (
+        "registry",
+        "funding",
+        "yields",
+        "allocate",
+        "household_plans",
+        "closed_loop",
+        "comparison",
+        "projection",
+        "tables",
+    )
+
+
+@pytest.mark.slow
+def test_run_pipeline_reports_every_stage_and_returns_the_tables_of_the_fake(
+    plan_scenario, scale_scenario
+) -> None:
+    small = scale_scenario(plan_scenario, 1_500)
+    data = small.model_dump()
+    data["allocation"].update(yield_replications=2, loop_rounds=1)
+    small = type(small).model_validate(data)
+    calls: list[tuple[str, int, int]] = []
+    result = run_pipeline(small, replications=4, on_stage=lambda *call: calls.append(call))
+    assert calls == [(name, i, len(STAGES)) for i, name in enumerate(STAGES)]
+    assert isinstance(result, RunTables)
+    fake = fake_run_tables()
+    for name, table in result.as_dict().items():
+        assert set(table.columns) == set(fake[name].columns), name
+    assert result.allocation is result.allocation_result.allocation
+    assert result.timings["registry"] > 0
+    assert {"allocation round 0", "closed loop round 0", "final projection"} <= set(result.timings)
+
+
+def test_an_identical_plan_is_simulated_once(plan_scenario, scale_scenario) -> None:
+    small = scale_scenario(plan_scenario, 300)
+    registry = generate_registry(small)
+    households = registry.households
+    registered = households[households["is_registered"]].reset_index(drop=True)
+    simulator = PlanSimulator(small, load_catalogue(small), replications=2)
+    plan = reference_plan("uniform_1230", households, small)
+    first = simulator.simulate(registered, plan, pd.DataFrame())
+    again = simulator.simulate(registered, plan.copy(), pd.DataFrame())
+    assert again is first
+    assert (simulator.simulated, simulator.reused) == (1, 1)
+    other = simulator.simulate(registered, plan.iloc[1:], pd.DataFrame())  # one household less
+    everyone = simulator.simulate(households, plan, pd.DataFrame())  # other households
+    assert other is not first and everyone is not first
+    assert (simulator.simulated, simulator.reused) == (3, 1)
+    fresh = simulate(registered, plan, small, replications=2)
+    pd.testing.assert_frame_equal(first.target_probability, fresh.target_probability)

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fupinsim.data import COUNTY_IDS, exit_schedule
+from fupinsim.assess import county_assessment
+from fupinsim.data import COUNTY_IDS, INCOME_SOURCES, exit_schedule
+from fupinsim.pipeline import RunTables
 from fupinsim.registry.schema import (
     HOUSEHOLD_COLUMNS,
-    INCOME_SOURCES,
     VILLAGE_INFRASTRUCTURE,
     coerce_households,
     coerce_villages,
@@ -38,6 +39,7 @@ __all__ = [
     "PLAN_YEARS",
     "SOCIAL_PACKAGE",
     "YEARS",
+    "fake_run_tables",
     "fake_tables",
 ]
 
@@ -286,7 +288,11 @@ def _exit_targets(households: pd.DataFrame) -> pd.DataFrame:
                     "target_exits": round(share * n_registered),
                 }
             )
-    return pd.DataFrame(rows)
+    targets = pd.DataFrame(rows)
+    # As the contract: 100% ("as a whole") targets may leave floor(3% x registered) behind.
+    allowance = np.floor(0.03 * targets["n_registered"]).where(targets["target_share"] >= 1.0, 0)
+    targets["required_exits"] = (targets["target_exits"] - allowance).astype("int64")
+    return targets
 
 
 def _target_probability(exit_targets: pd.DataFrame) -> pd.DataFrame:
@@ -302,7 +308,9 @@ def _target_probability(exit_targets: pd.DataFrame) -> pd.DataFrame:
                 "county_id": row.county_id,
                 "villages": row.villages,
                 "year": row.year,
+                "n_registered": int(row.n_registered),
                 "target_exits": target,
+                "required_exits": int(row.required_exits),
                 "projected_exits_mean": mean,
                 "projected_exits_p05": max(0.0, mean - 4.0),
                 "projected_exits_p95": min(float(row.n_registered), mean + 2.0),
@@ -597,8 +605,280 @@ def _household_results(households: pd.DataFrame, plans: pd.DataFrame) -> pd.Data
     return pd.DataFrame(rows)
 
 
+_LINE_2014 = 2_800.0  # yuan per person (fupinsim/data/poverty_line.yaml)
+_SPLIT_COUNTIES = ("yumen", "guazhou")  # target groups split into immigrant and old villages
+
+
+def _household_types(households: pd.DataFrame) -> pd.DataFrame:
+    """Registered households' types as :func:`fupinsim.allocate.yields.household_types`."""
+    reg = households[households["is_registered"]]
+    county = reg["county_id"].astype(str)
+    kind = np.where(reg["is_immigrant"], "immigrant", "old")
+    at_home = (reg["n_labour"] - reg["n_away"]).to_numpy()
+    labour = np.where(
+        reg["support_class"].astype(str) == "social_security",
+        "ss",
+        np.where(at_home >= 2, "dev2", np.where(at_home == 1, "dev1", "dev0")),
+    )
+    band = np.searchsorted([0.8, 1.0, 1.2, 1.5], reg["income_pc"].to_numpy() / _LINE_2014)
+    types = pd.DataFrame(
+        {
+            "household_id": reg["household_id"].to_numpy(dtype=np.int64),
+            "type_id": [
+                f"{c}_{k}_{lab}_b{b}"
+                for c, k, lab, b in zip(county, kind, labour, band, strict=True)
+            ],
+            "county_id": county.to_numpy(),
+            "villages": np.where(county.isin(_SPLIT_COUNTIES), kind, "all"),
+            "is_immigrant": reg["is_immigrant"].to_numpy(dtype=bool),
+            "labour_class": labour,
+            "income_band": band.astype(np.int64),
+        }
+    )
+    return types.reset_index(drop=True)
+
+
+def _exit_yields(types: pd.DataFrame) -> pd.DataFrame:
+    """Yields of ``none`` and two packages from 2015, per type and year (shares 0-1)."""
+    per_type = types.drop(columns="household_id").drop_duplicates("type_id")
+    sizes = types.groupby("type_id").size()
+    rows = []
+    for row in per_type.to_dict("records"):
+        n = int(sizes[row["type_id"]])
+        for package, lift in (("none", 0.0), (PACKAGES[0], 0.3), (PACKAGES[1], 0.2)):
+            for year in YEARS[:-1]:
+                base = 0.0 if year == YEARS[0] else min(0.9, 0.2 * (year - YEARS[0]))
+                rows.append(
+                    {
+                        **row,
+                        "n_households": n,
+                        "n_eligible": n,
+                        "package_id": package,
+                        "start_year": PLAN_YEARS[0],
+                        "year": year,
+                        "exit_prob": min(1.0, base + (lift if year >= PLAN_YEARS[0] else 0.0)),
+                    }
+                )
+    columns = ["type_id", "county_id", "villages", "is_immigrant", "labour_class"]
+    order = [*columns, "income_band", "n_households", "n_eligible", "package_id", "start_year"]
+    return pd.DataFrame(rows)[[*order, "year", "exit_prob"]]
+
+
+def _quotas(plans: pd.DataFrame, types: pd.DataFrame) -> pd.DataFrame:
+    """Households per type, package and start year, with their costs (as the LP's quotas)."""
+    joined = plans.merge(types[["household_id", "county_id", "villages"]], on="household_id")
+    out = (
+        joined.groupby(["type_id", "county_id", "villages", "package_id", "start_year"])
+        .agg(
+            households=("household_id", "size"),
+            fiscal_yuan=("cost_fiscal_yuan", "sum"),
+            credit_yuan=("cost_credit_yuan", "sum"),
+            household_yuan=("cost_household_yuan", "sum"),
+        )
+        .reset_index()
+    )
+    out["households"] = out["households"].astype(float)
+    out["pool_city_yuan"] = out["fiscal_yuan"] * 0.4
+    out["pool_county_yuan"] = out["fiscal_yuan"] * 0.6
+    return out
+
+
+def _spending(allocation: pd.DataFrame) -> pd.DataFrame:
+    """Money each pool spends per county and year (the allocation's pool split)."""
+    by_county = allocation.groupby(["county_id", "year"], as_index=False)[
+        ["pool_city_yuan", "pool_county_yuan"]
+    ].sum()
+    own = by_county.assign(pool=by_county["county_id"], amount_yuan=by_county["pool_county_yuan"])
+    city = by_county.assign(pool="city", amount_yuan=by_county["pool_city_yuan"])
+    out = pd.concat([own, city], ignore_index=True)
+    return out[["pool", "county_id", "year", "amount_yuan"]]
+
+
+def _revenue() -> pd.DataFrame:
+    """Revenue growing 5% a year; earmarks 10% (city) and 15% (counties) of the increase."""
+    rows = []
+    for level in ("city", *COUNTY_IDS):
+        base = 1.2e9 if level == "city" else 2.0e8
+        share = 0.10 if level == "city" else 0.15
+        previous = None
+        for year in YEARS[:-1]:
+            revenue = base * 1.05 ** (year - YEARS[0])
+            increase = np.nan if previous is None else revenue - previous
+            earmark = 0.0 if previous is None else share * max(0.0, increase)
+            rows.append(
+                {
+                    "level": level,
+                    "year": year,
+                    "revenue_yuan": revenue,
+                    "increase_yuan": increase,
+                    "earmark_share": share,
+                    "earmark_yuan": earmark,
+                }
+            )
+            previous = revenue
+    return pd.DataFrame(rows)
+
+
+def _money_value() -> pd.DataFrame:
+    pools = ["city", *COUNTY_IDS]
+    return pd.DataFrame(
+        {
+            "pool": [p for p in pools for _ in PLAN_YEARS],
+            "year": [y for _ in pools for y in PLAN_YEARS],
+            "objective_gain_per_extra_yuan": [
+                1.0 if y == PLAN_YEARS[0] else 0.0 for _ in pools for y in PLAN_YEARS
+            ],
+            "exits_per_extra_yuan": np.nan,
+            "yuan_per_extra_exit": np.nan,
+        }
+    )
+
+
+def _identification(households: pd.DataFrame) -> pd.DataFrame:
+    """Who is registered against who is truly poor, per county."""
+    frame = pd.DataFrame(
+        {
+            "county_id": households["county_id"].astype(str),
+            "registered": households["is_registered"].to_numpy(dtype=bool),
+            "poor": households["true_income_pc"].to_numpy() < _LINE_2014,
+        }
+    )
+    frame["included"] = frame["registered"] & ~frame["poor"]
+    frame["excluded"] = frame["poor"] & ~frame["registered"]
+    out = frame.groupby("county_id", sort=False).agg(
+        n_households=("registered", "size"),
+        n_registered=("registered", "sum"),
+        n_truly_poor=("poor", "sum"),
+        n_included_nonpoor=("included", "sum"),
+        n_excluded_poor=("excluded", "sum"),
+    )
+    out["inclusion_rate"] = out["n_included_nonpoor"] / out["n_registered"]
+    out["exclusion_rate"] = out["n_excluded_poor"] / out["n_truly_poor"].clip(lower=1)
+    return out.reset_index()
+
+
+def _registry_summary(households: pd.DataFrame) -> pd.DataFrame:
+    reg = households[households["is_registered"]]
+    frame = pd.DataFrame(
+        {
+            "county_id": reg["county_id"].astype(str),
+            "villages": np.where(reg["is_immigrant"], "immigrant", "old"),
+            "households": 1,
+            "people": reg["n_members"].astype(int),
+        }
+    )
+    return frame.groupby(["county_id", "villages"], sort=False).sum().reset_index()
+
+
+def _county_factors(households: pd.DataFrame, revenue: pd.DataFrame) -> pd.DataFrame:
+    reg = households[households["is_registered"]]
+    depth = (_LINE_2014 - reg["income_pc"]).clip(lower=0) * reg["n_members"]
+    frame = pd.DataFrame(
+        {
+            "county_id": reg["county_id"].astype(str),
+            "poor_population": reg["n_members"].astype(float),
+            "poverty_depth": depth,
+        }
+    )
+    out = frame.groupby("county_id").sum().reset_index()
+    base = revenue[revenue["year"] == YEARS[0]].set_index("level")["revenue_yuan"]
+    out["revenue_yuan"] = out["county_id"].map(base)
+    return out
+
+
+def _targeting() -> pd.DataFrame:
+    rows = [
+        {
+            "county_id": county,
+            "year": year,
+            "wrong_exit_rate": np.nan if year == YEARS[0] else 0.01,
+            "missed_poor_rate": 0.05,
+        }
+        for county in COUNTY_IDS
+        for year in YEARS
+    ]
+    return pd.DataFrame(rows)
+
+
+def _closed_loop(target_probability: pd.DataFrame, allocation: pd.DataFrame) -> pd.DataFrame:
+    """Two rounds: the first raises the unsafe targets, the second keeps one below 0.9."""
+    unsafe = target_probability[target_probability["p_met"] < 0.9]
+    names = [f"{c}/{v}/{y}" for c, v, y in unsafe[["county_id", "villages", "year"]].to_numpy()]
+    fiscal = float(allocation["fiscal_yuan"].sum())
+    return pd.DataFrame(
+        {
+            "round": [0, 1],
+            "targets_below_confidence": [len(unsafe), 1],
+            "lowest_p_met": [float(unsafe["p_met"].min()), 0.45],
+            "fiscal_yuan": [fiscal * 0.97, fiscal],
+            "expected_missing_exits": [6.0, 5.0],
+            "raised_targets": [", ".join(names), names[1] if len(names) > 1 else ""],
+        }
+    )
+
+
+#: P(target met) of each compared plan relative to the optimised one.
+_PLAN_P_MET = {"optimised": 1.0, "factor": 0.8, "baseline": 0.3, "uniform_1230": 0.9}
+
+
+def _plan_stacks(
+    target_probability: pd.DataFrame, county_year: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``target_probability_plans`` (the plans and ``final``) and ``county_year_plans``."""
+    keep = {"registered_remaining", "exits_cumulative", "returns", "mean_income_pc"}
+    scales = {**_PLAN_P_MET, "final": 1.0}
+    tp = pd.concat(
+        [
+            target_probability.assign(plan=name, p_met=target_probability["p_met"] * scale)
+            for name, scale in scales.items()
+        ],
+        ignore_index=True,
+    )
+    cy = pd.concat(
+        [
+            county_year[county_year["indicator"].isin(keep)].assign(plan=name)
+            for name in _PLAN_P_MET
+        ],
+        ignore_index=True,
+    )
+    return tp, cy
+
+
+def _factor_comparison() -> pd.DataFrame:
+    """The optimised plan against the factor method (one row each, as the pipeline's first two)."""
+    return pd.DataFrame(
+        {
+            "method": ["optimised", "factor"],
+            "simulated_exits_2015": [90.0, 84.0],
+            "simulated_exits_2016": [128.0, 119.0],
+            "simulated_exits_2017": [146.0, 137.0],
+            "targets_with_p_met_0_9": [11, 8],
+            "mean_p_met": [0.91, 0.83],
+            "exits_2015": [92.0, 85.0],
+            "exits_2016": [130.0, 121.0],
+            "exits_2017": [147.0, 139.0],
+            "households_supported": [118.0, 121.0],
+            "cost_fiscal_yuan": [806_000.0, 806_000.0],
+            "cost_credit_yuan": [1_400_000.0, 1_650_000.0],
+            "cost_household_yuan": [900_000.0, 960_000.0],
+            "missing_exits": [5.0, 9.0],
+            "targets_missed": [2.0, 4.0],
+            "p_all_targets_met": [0.41, 0.22],
+        }
+    )
+
+
+def _typed_plans(plans: pd.DataFrame, types: pd.DataFrame) -> pd.DataFrame:
+    """Plans with the assignment's ``type_id`` and ``predicted_gain`` (in the pipeline's order)."""
+    type_of = types.set_index("household_id")["type_id"]
+    plans.insert(1, "type_id", plans["household_id"].map(type_of))
+    gain = np.where(plans["package_id"] == SOCIAL_PACKAGE, 0.05, 0.25)
+    plans.insert(plans.columns.get_loc("expected_exit_year"), "predicted_gain", gain)
+    return plans
+
+
 def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Every pipeline table the reporting code reads, small and consistent.
+    """Every pipeline table, small and consistent: the tables and columns of a real run.
 
     Parameters
     ----------
@@ -609,13 +889,11 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     Returns
     -------
     dict of str to DataFrame
-        Keys as in ``PipelineResult.tables``: ``households``, ``villages``, ``exit_targets``,
-        ``county_year``, ``target_probability``, ``immigrant_income``, ``village_year``,
-        ``funding``, ``allocation``, ``shortfall``, ``marginal_cost``, ``unused_money``,
-        ``household_plans`` (with the pipeline's ``simulated_exit_year`` and
-        ``expected_income_pc_2017``), ``household_paths``, ``household_exit``,
-        ``village_works``, ``factor_comparison``. ``county_year`` has the simulation's city
-        rows (``county_id == 'city'``).
+        Keys and columns as :data:`fupinsim.pipeline.TABLE_NAMES` (a contract test compares
+        them with a real run); :func:`fake_run_tables` gives the same as a ``RunTables``.
+        ``household_plans`` has the pipeline's ``simulated_exit_year`` and
+        ``expected_income_pc_2017``; ``county_year`` has the simulation's city rows
+        (``county_id == 'city'``).
     """
     rng = np.random.default_rng(seed)
     villages = _villages(rng)
@@ -628,11 +906,13 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     villages = coerce_villages(villages)
     exit_targets = _exit_targets(households)
     target_probability = _target_probability(exit_targets)
-    plans = _plans(rng, households)
+    types = _household_types(households)
+    plans = _typed_plans(_plans(rng, households), types)
     allocation = _allocation(plans, households)
     shortfall = _shortfall(target_probability)
     marginal_cost = shortfall[["county_id", "villages", "year"]].copy()
     marginal_cost["yuan_per_extra_exit"] = 25_000.0 + 5_000.0 * (marginal_cost["year"] - 2015)
+    marginal_cost["note"] = np.where(shortfall["met"], "", "target missed; see shortfall")
     household = _household_results(households, plans)
     # The pipeline adds the simulated exit year and 2017 income to the plans.
     simulated = household[household["p_exited"] >= 0.5].groupby("household_id")["year"].min()
@@ -641,32 +921,45 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     plans["expected_income_pc_2017"] = plans["household_id"].map(income_2017["income_pc_mean"])
     county_year = _county_year(households, target_probability)
     county_year = pd.concat([county_year, _city_rows(county_year, households)], ignore_index=True)
+    revenue = _revenue()
+    tp_plans, cy_plans = _plan_stacks(target_probability, county_year)
     return {
         "households": households,
         "villages": villages,
+        "identification": _identification(households),
+        "registry_summary": _registry_summary(households),
         "exit_targets": exit_targets,
-        "county_year": county_year,
-        "target_probability": target_probability,
-        "immigrant_income": _immigrant_income(households),
-        "village_year": _village_year(households, villages),
         "funding": _funding(),
+        "revenue": revenue,
+        "exit_yields": _exit_yields(types),
+        "household_types": types,
         "allocation": allocation,
+        "allocation_quotas": _quotas(plans, types),
+        "spending": _spending(allocation),
         "shortfall": shortfall,
         "marginal_cost": marginal_cost,
+        "money_value": _money_value(),
         "unused_money": pd.DataFrame(
             {"pool": ["city", "dunhuang"], "year": [2017, 2017], "amount_yuan": [50_000.0, 8_000.0]}
         ),
         "household_plans": plans,
+        "village_works": _village_works(villages),
+        "closed_loop": _closed_loop(target_probability, allocation),
+        "factor_comparison": _factor_comparison(),
+        "county_factors": _county_factors(households, revenue),
+        "county_year": county_year,
+        "target_probability": target_probability,
+        "immigrant_income": _immigrant_income(households),
+        "village_year": _village_year(households, villages),
+        "targeting": _targeting(),
         "household_paths": household,
         "household_exit": plans[["household_id", "expected_exit_year"]].copy(),
-        "village_works": _village_works(villages),
-        "factor_comparison": pd.DataFrame(
-            {
-                "method": ["optimised", "factor"],
-                "exits_2017": [147.0, 139.0],
-                "cost_fiscal_yuan": [806_000.0, 806_000.0],
-                "missing_exits": [5.0, 9.0],
-                "p_all_targets_met": [0.41, 0.22],
-            }
-        ),
+        "target_probability_plans": tp_plans,
+        "county_year_plans": cy_plans,
+        "assessment": county_assessment(county_year, target_probability),
     }
+
+
+def fake_run_tables(seed: int = 0) -> RunTables:
+    """:func:`fake_tables` as the typed hand-off :class:`~fupinsim.pipeline.RunTables`."""
+    return RunTables.from_dict(fake_tables(seed))

@@ -1,0 +1,210 @@
+"""What a run hands on: :class:`RunTables` (the tables of ``docs/contracts.md``) and
+:class:`PipelineResult` (the same, plus the live objects of an in-memory run).
+
+:class:`RunTables` is what a run *is* once written: one attribute per table file of
+``outputs/<scenario>/tables/`` and the run's manifest facts. :class:`PipelineResult`, which
+:func:`fupinsim.pipeline.run_pipeline` returns, is a :class:`RunTables` that also carries the
+scenario, the registry, the last allocation LP and result and every simulation (what only an
+in-memory run has: the MPS file is written from ``model``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from fupinsim.allocate import AllocationModel, AllocationResult
+from fupinsim.microsim import SimulationResult
+from fupinsim.registry import Registry
+from fupinsim.scenario import Scenario
+
+__all__ = ["OPTIONAL_TABLES", "TABLE_NAMES", "PipelineResult", "RunTables"]
+
+#: Every table of a run, by file stem, in the order of ``docs/contracts.md``.
+TABLE_NAMES: tuple[str, ...] = (
+    "households",
+    "villages",
+    "identification",
+    "registry_summary",
+    "exit_targets",
+    "funding",
+    "revenue",
+    "exit_yields",
+    "household_types",
+    "allocation",
+    "allocation_quotas",
+    "spending",
+    "shortfall",
+    "marginal_cost",
+    "money_value",
+    "unused_money",
+    "household_plans",
+    "village_works",
+    "closed_loop",
+    "factor_comparison",
+    "county_factors",
+    "county_year",
+    "target_probability",
+    "immigrant_income",
+    "village_year",
+    "targeting",
+    "household_paths",
+    "household_exit",
+    "target_probability_plans",
+    "county_year_plans",
+    "assessment",
+)
+#: Tables a run may lack: ``identification`` exists only for a registry with the
+#: identification step (the synthetic registry's measured incomes and reviews).
+OPTIONAL_TABLES: frozenset[str] = frozenset({"identification"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunTables:
+    """Every table of one scenario run, one attribute each (columns: ``docs/contracts.md``).
+
+    Attributes
+    ----------
+    households, villages, identification, registry_summary, exit_targets:
+        The registry (``identification`` is ``None`` when the registry has none) and the exit
+        targets (households).
+    funding, revenue:
+        Money arriving per pool, source and year; revenue and earmarks (yuan).
+    exit_yields, household_types:
+        The microsimulation's exit yields per type, package and start year; households' types.
+    allocation, allocation_quotas, spending, shortfall, marginal_cost, money_value, unused_money:
+        The allocation of the last closed-loop round; ``shortfall`` from round 0 (the plan's
+        own targets, before any safety margin).
+    household_plans, village_works:
+        One plan per supported household (with ``simulated_exit_year`` and
+        ``expected_income_pc_2017`` from the final projection); the villages' works.
+    closed_loop, factor_comparison, county_factors:
+        The closed loop round by round; the plans compared; the factor method's factors.
+    county_year, target_probability, immigrant_income, village_year, targeting,
+    household_paths, household_exit:
+        The final projection (the chosen plan over every household).
+    target_probability_plans, county_year_plans:
+        The same for each compared plan (column ``plan``).
+    assessment:
+        The county assessment of the final projection.
+    manifest:
+        The run's facts for ``manifest.json`` (replications, objective, solver, status,
+        objective value, rounds, targets missed, money missing, P(all targets met), LP size).
+    timings:
+        Wall seconds per pipeline step (``pipeline_timings_s`` in the manifest).
+
+    Notes
+    -----
+    Transition (issue 9): ``tables["name"]`` (:meth:`__getitem__`) and :meth:`as_dict` keep code
+    written for the old ``dict[str, DataFrame]`` working while notebooks and tests move to the
+    attributes. New code should use the attributes, which mypy checks.
+    """
+
+    households: pd.DataFrame
+    villages: pd.DataFrame
+    identification: pd.DataFrame | None = None
+    registry_summary: pd.DataFrame
+    exit_targets: pd.DataFrame
+    funding: pd.DataFrame
+    revenue: pd.DataFrame
+    exit_yields: pd.DataFrame
+    household_types: pd.DataFrame
+    allocation: pd.DataFrame
+    allocation_quotas: pd.DataFrame
+    spending: pd.DataFrame
+    shortfall: pd.DataFrame
+    marginal_cost: pd.DataFrame
+    money_value: pd.DataFrame
+    unused_money: pd.DataFrame
+    household_plans: pd.DataFrame
+    village_works: pd.DataFrame
+    closed_loop: pd.DataFrame
+    factor_comparison: pd.DataFrame
+    county_factors: pd.DataFrame
+    county_year: pd.DataFrame
+    target_probability: pd.DataFrame
+    immigrant_income: pd.DataFrame
+    village_year: pd.DataFrame
+    targeting: pd.DataFrame
+    household_paths: pd.DataFrame
+    household_exit: pd.DataFrame
+    target_probability_plans: pd.DataFrame
+    county_year_plans: pd.DataFrame
+    assessment: pd.DataFrame
+    manifest: Mapping[str, Any] = field(default_factory=dict)
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(
+        cls,
+        tables: Mapping[str, pd.DataFrame],
+        *,
+        manifest: Mapping[str, Any] | None = None,
+        timings: Mapping[str, float] | None = None,
+    ) -> RunTables:
+        """Tables by name (a run folder's, or the old dict) → :class:`RunTables`.
+
+        Raises
+        ------
+        KeyError
+            Naming the tables that are missing (all but :data:`OPTIONAL_TABLES` are needed)
+            or unknown.
+        """
+        missing = [n for n in TABLE_NAMES if n not in tables and n not in OPTIONAL_TABLES]
+        unknown = sorted(set(tables) - set(TABLE_NAMES))
+        if missing or unknown:
+            raise KeyError(f"run tables: missing {missing}, unknown {unknown}")
+        return cls(**tables, manifest=dict(manifest or {}), timings=dict(timings or {}))
+
+    def as_dict(self) -> dict[str, pd.DataFrame]:
+        """Every table by its file stem (``identification`` only when present).
+
+        For the transition from ``dict[str, DataFrame]`` (see the class notes).
+        """
+        tables = {name: getattr(self, name) for name in TABLE_NAMES}
+        return {name: table for name, table in tables.items() if table is not None}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        """``run["county_year"]``: a table by its file stem (transition; prefer attributes).
+
+        Raises
+        ------
+        KeyError
+            For a name that is not a table of the run (or ``identification`` when absent).
+        """
+        table = getattr(self, name, None) if name in TABLE_NAMES else None
+        if table is None:
+            raise KeyError(f"the run has no table {name!r}; tables: {', '.join(self.as_dict())}")
+        return table
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineResult(RunTables):
+    """A finished in-memory run: its :class:`RunTables` plus the live objects.
+
+    Attributes
+    ----------
+    scenario, registry:
+        What was run.
+    model:
+        The last allocation LP (written as ``allocation_model.mps``).
+    allocation_result:
+        The last allocation result (``allocation`` is its table, as in :class:`RunTables`).
+    simulations:
+        Plan name → simulation of the registered households (``optimised``, ``factor``,
+        ``baseline``, ``uniform_1230``) and ``final`` (the optimised plan over everyone).
+    """
+
+    scenario: Scenario
+    registry: Registry
+    model: AllocationModel
+    allocation_result: AllocationResult
+    simulations: Mapping[str, SimulationResult]
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Transition: the old ``PipelineResult.tables`` (every table but ``households``)."""
+        return {k: v for k, v in self.as_dict().items() if k != "households"}

@@ -1,0 +1,131 @@
+"""Stage 9: the run's tables (``docs/contracts.md``) and manifest facts, as :class:`RunTables`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from fupinsim.allocate.yields import ExitYields
+from fupinsim.assess import county_assessment
+from fupinsim.funding import FundingTables
+from fupinsim.microsim import SimulationResult
+from fupinsim.pipeline.compare import Comparison
+from fupinsim.pipeline.loop import ClosedLoop, p_all_met
+from fupinsim.pipeline.results import RunTables
+from fupinsim.pipeline.stages import RegistryStage
+from fupinsim.pipeline.works import village_works_table
+from fupinsim.registry import registry_summary
+
+__all__ = ["run_manifest", "tables_stage"]
+
+#: ``county_year`` indicators kept for every compared plan (``county_year_plans``).
+_PLAN_INDICATORS = frozenset(
+    {"registered_remaining", "exits_cumulative", "returns", "mean_income_pc"}
+)
+
+
+def _plan_with_paths(plan: pd.DataFrame, final: SimulationResult) -> pd.DataFrame:
+    """Household plans with the simulated expected exit year and 2017 income."""
+    exit_year = final.household_exit.rename(columns={"expected_exit_year": "simulated_exit_year"})
+    income = final.household[final.household["year"] == 2017][["household_id", "income_pc_mean"]]
+    income = income.rename(columns={"income_pc_mean": "expected_income_pc_2017"})
+    return plan.merge(exit_year, on="household_id", how="left").merge(
+        income, on="household_id", how="left"
+    )
+
+
+def _stack_probabilities(simulations: Mapping[str, SimulationResult]) -> pd.DataFrame:
+    frames = [r.target_probability.assign(plan=name) for name, r in simulations.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _stack_county_year(simulations: Mapping[str, SimulationResult]) -> pd.DataFrame:
+    frames = [
+        r.county_year[r.county_year["indicator"].isin(_PLAN_INDICATORS)].assign(plan=name)
+        for name, r in simulations.items()
+        if name != "final"
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_manifest(loop: ClosedLoop) -> dict[str, Any]:
+    """The run's facts for ``manifest.json`` (see :attr:`RunTables.manifest`)."""
+    result = loop.last.result
+    model = loop.last.model
+    shortfall = loop.shortfall
+    return {
+        "pipeline_replications": loop.simulator.replications,
+        "objective": model.settings.objective,
+        "solver": result.solve.solver,
+        "solver_status": result.solve.status.value,
+        "objective_value": result.solve.objective_value,
+        "closed_loop_rounds": len(loop.rounds),
+        "targets_missed": int((~shortfall["met"].astype(bool)).sum()),
+        # Gaps are cumulative: a group's money need is its largest over the years.
+        "money_missing_yuan": float(
+            shortfall.groupby(["county_id", "villages"])["extra_yuan_to_close"]
+            .max()
+            .fillna(0)
+            .sum()
+        ),
+        "p_all_targets_met": p_all_met(loop.simulation),
+        "p_final_targets_met": float(loop.simulation.meta["p_final_targets_met"]),
+        "lp_variables": model.n_variables,
+        "lp_constraints": model.n_constraints,
+    }
+
+
+def tables_stage(
+    setup: RegistryStage,
+    funding: FundingTables,
+    yields: ExitYields,
+    loop: ClosedLoop,
+    comparison: Comparison,
+    final: SimulationResult,
+) -> RunTables:
+    """Stage 9: every table of the run and its manifest facts (timings are added by the caller).
+
+    The allocation tables are the last closed-loop round's, except ``shortfall`` (round 0's);
+    the simulation tables are the final projection's; ``*_plans`` stack every compared plan.
+    """
+    registry = setup.registry
+    allocation = loop.last.result
+    simulations = {**comparison.simulations, "final": final}
+    return RunTables(
+        households=registry.households,
+        villages=registry.villages,
+        identification=registry.identification,
+        registry_summary=registry_summary(registry),
+        exit_targets=setup.targets,
+        funding=funding.funding,
+        revenue=funding.revenue,
+        exit_yields=yields.yields,
+        household_types=yields.types,
+        allocation=allocation.allocation,
+        allocation_quotas=allocation.quotas,
+        spending=allocation.spending,
+        shortfall=loop.shortfall,
+        marginal_cost=allocation.marginal_cost,
+        money_value=allocation.money_value,
+        unused_money=allocation.unused_money,
+        household_plans=_plan_with_paths(loop.plans.plan, final),
+        village_works=village_works_table(setup.village_plan, registry, setup.catalogue),
+        closed_loop=loop.rounds,
+        factor_comparison=comparison.table,
+        county_factors=comparison.county_factors,
+        county_year=final.county_year,
+        target_probability=final.target_probability,
+        immigrant_income=final.immigrant_income,
+        village_year=final.village_year,
+        targeting=final.targeting,
+        household_paths=final.household,
+        household_exit=final.household_exit,
+        target_probability_plans=_stack_probabilities(simulations),
+        county_year_plans=_stack_county_year(simulations),
+        assessment=county_assessment(
+            final.county_year, final.target_probability, setup.scenario.assessment
+        ),
+        manifest=run_manifest(loop),
+    )
