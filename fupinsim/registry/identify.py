@@ -28,8 +28,9 @@ import pandas as pd
 
 from fupinsim import data, rng
 from fupinsim.errors import InputError
+from fupinsim.registry.demography import MAX_MEMBERS
 from fupinsim.registry.schema import SUPPORT_CLASSES
-from fupinsim.registry.synthetic import MAX_MEMBERS, RegistryPlan
+from fupinsim.registry.synthetic import RegistryPlan
 from fupinsim.scenario import IdentificationSettings
 from fupinsim.units import BASE_YEAR
 

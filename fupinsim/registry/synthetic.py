@@ -41,6 +41,10 @@ import numpy as np
 import pandas as pd
 
 from fupinsim import data, rng
+from fupinsim.registry.demography import (
+    calibration_arrays,
+    draw_households,
+)
 from fupinsim.registry.schema import (
     HOUSING_GRADES,
     INCOME_SOURCES,
@@ -60,14 +64,12 @@ __all__ = [
     "plan_registry",
 ]
 
-MAX_MEMBERS = 12
 #: Households per random-number block of the registry. Chunks are whole blocks, so a registry
 #: is the same however it is chunked.
 REGISTRY_BLOCK = 65_536
 PILOT_HOUSEHOLDS = 20_000
 _PILOT_KEY = 2_000_000
 _VILLAGE_KEY = 3_000_000
-CAUSE_CODES = {name: i for i, name in enumerate(data.CAUSES)}
 
 
 def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
@@ -136,24 +138,6 @@ class RegistryPlan:
 
 # ----------------------------------------------------------------------------------------------
 # Planning: cells, villages, scales
-
-
-def _calibration_arrays() -> dict[str, np.ndarray]:
-    """Household-model parameters as arrays indexed by ``is_immigrant`` (0 old, 1 immigrant)."""
-    model = data.registry_calibration()["households"]
-    out: dict[str, np.ndarray] = {}
-    for key, value in model.items():
-        if isinstance(value, dict) and set(value) == {"immigrant", "old"}:
-            if isinstance(value["old"], dict):  # housing grade shares
-                for grade in HOUSING_GRADES:
-                    out[f"housing_{grade}"] = np.array(
-                        [value["old"][grade], value["immigrant"][grade]], dtype=float
-                    )
-            else:
-                out[key] = np.array([value["old"], value["immigrant"]], dtype=float)
-        else:
-            out[key] = np.array([float(value), float(value)])
-    return out
 
 
 def _cells(scenario: Scenario) -> tuple[CellSpec, ...]:
@@ -278,161 +262,14 @@ def _draw_households(
     people_mean_override: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Demography, causes and assets for households of the given cells (no incomes yet)."""
-    n = cell_index.size
-    p = _calibration_arrays()
-    returns = data.registry_calibration()["returns"]
     imm = np.array([c.is_immigrant for c in plan.cells], dtype=np.int64)[cell_index]
-
-    cause_shares = np.array([data.registry_calibration()["causes"][c] for c in data.CAUSES])
-    cause = gen.choice(len(data.CAUSES), size=n, p=cause_shares / cause_shares.sum())
-    is_cause = {name: cause == code for name, code in CAUSE_CODES.items()}
-
-    # Members: 1 + Poisson, mean from the calibration (or the cell's registered people per
-    # household when registered households are generated alone).
-    if plan.registered_only:
-        means = np.array([c.n_registered_people / c.n_registered for c in plan.cells], dtype=float)[
-            cell_index
-        ]
-    else:
-        means = p["size_mean"][imm]
-    if people_mean_override is not None:
-        means = np.full(n, people_mean_override)
-    members = 1 + np.minimum(gen.poisson(np.maximum(means - 1.0, 0.05)), MAX_MEMBERS - 1)
-
-    # Lack of labour: half are elderly households of one or two people (wubao candidates),
-    # the others have at most one labourer.
-    elderly_home = is_cause["lack_labour"] & (gen.random(n) < 0.5)
-    members = np.where(elderly_home, 1 + (gen.random(n) < 0.55), members)
-    elderly = np.where(elderly_home, members, gen.binomial(members, p["elderly_share"][imm]))
-    rest = members - elderly
-    # Every household has an adult: without an elderly member, one member (the head) is never
-    # a student or a dropout (they were: 1.7% of households were schoolchildren alone).
-    head = (elderly == 0).astype(np.int64)
-    student_share = p["student_share"][imm] / (1 - p["elderly_share"][imm])
-    # The share applies to the members who can be students, so the expected number of students
-    # stays what the calibration says.
-    eligible = rest - head
-    student_share = student_share * rest / np.maximum(eligible, 1)
-    students = gen.binomial(eligible, np.minimum(student_share, 0.95))
-    rest = rest - students
-    labour_share = p["labour_share"][imm] / (1 - p["elderly_share"][imm] - p["student_share"][imm])
-    labour = gen.binomial(rest, np.minimum(labour_share, 1.0))
-    # Lack of labour: at most one labourer, and the others are dependants.
-    labour = np.where(is_cause["lack_labour"], np.minimum(labour, 1), labour)
-
-    # Schooling as a cause needs a student in senior, vocational or higher education.
-    need_student = is_cause["schooling"] & (students == 0)
-    can_convert = need_student & ((members - elderly - students - labour - head) > 0)
-    students = students + can_convert
-    add_member = need_student & ~can_convert & (members < MAX_MEMBERS)
-    members = members + add_member
-    students = students + add_member
-    # Students by stage: primary, junior, senior, vocational, tertiary.
-    stage_p = np.array([0.40, 0.22, 0.14, 0.09, 0.15])
-    stages = _multinomial_rows(gen, students, stage_p)
-    upper = stages[:, 2] + stages[:, 3] + stages[:, 4]
-    move = is_cause["schooling"] & (upper == 0) & (students > 0)
-    # Move one student from primary/junior to tertiary/vocational for schooling-caused poverty.
-    from_primary = move & (stages[:, 0] > 0)
-    stages[from_primary, 0] -= 1
-    stages[move & ~from_primary, 1] -= 1
-    stages[move, 4 - gen.integers(0, 2, n)[move]] += 1
-
-    disabled = (gen.random(n) < p["disabled_rate"][imm]).astype(np.int64)
-    disabled = np.maximum(disabled, is_cause["disability"].astype(np.int64))
-    chronic = (gen.random(n) < p["chronic_ill_rate"][imm]).astype(np.int64)
-    chronic = np.maximum(chronic, is_cause["illness"].astype(np.int64))
-    chronic += (is_cause["illness"] & (members > 2) & (gen.random(n) < 0.2)).astype(np.int64)
-    # A disabled or ill member is often a would-be labourer.
-    lose = ((disabled + chronic) > 0) & (labour > 1) & (gen.random(n) < 0.3)
-    labour = labour - lose
-
-    away_share = p["away_share"][imm] * np.where(is_cause["lack_skills"], 0.3, 1.0)
-    away_share = away_share * np.where(is_cause["illness"] | is_cause["disability"], 0.6, 1.0)
-    away = gen.binomial(labour, np.minimum(away_share, 1.0))
-
-    land = members * p["land_per_person"][imm] * gen.lognormal(0.0, 0.25, n)
-    land = land * np.where(is_cause["lack_land"], 0.35, 1.0)
-
-    funds = np.where(is_cause["lack_funds"], 0.4, 1.0)
-    has_sheep = gen.random(n) < p["sheep_rate"][imm] * funds
-    sheep = np.where(
-        has_sheep,
-        np.maximum(1, np.round(returns["sheep_median"] * gen.lognormal(0.0, 0.6, n))),
-        0,
-    ).astype(np.int64)
-    greenhouses = (gen.random(n) < p["greenhouse_rate"][imm] * funds).astype(np.int64)
-    greenhouses += (greenhouses > 0) & (gen.random(n) < 0.15)
-    business = np.where(
-        gen.random(n) < p["business_rate"][imm] * funds,
-        returns["business_median"] * gen.lognormal(0.0, 0.6, n),
-        0.0,
-    )
-    prop = np.where(
-        gen.random(n) < p["property_rate"][imm],
-        gen.exponential(returns["property_mean"], n),
-        0.0,
-    )
-    productivity = gen.lognormal(0.0, p["productivity_sigma"][imm], n)
-    productivity *= np.where(is_cause["lack_motivation"], 0.6, 1.0)
-    crop_factor = np.where(is_cause["lack_water"], 0.6, 1.0) * np.where(
-        is_cause["disaster"], 0.5, 1.0
-    )
-    dropouts = (
-        (gen.random(n) < p["dropout_rate"][imm] * np.where(is_cause["schooling"], 0.0, 1.0))
-        & ((members - elderly - labour - students - ((labour + elderly) == 0)) > 0)
-    ).astype(np.int64)
-    grade_u = gen.random(n)
-    ncms = gen.random(n) < p["ncms_enrolment"][imm]
-    water_u = gen.random(n)
-    wubao_u = gen.random(n)
-    dibao_u = gen.random(n)
-    return {
-        "cell": cell_index,
-        "is_immigrant": imm.astype(bool),
-        "cause": cause,
-        "n_members": members,
-        "n_labour": labour,
-        "n_away": away,
-        "n_students_primary": stages[:, 0],
-        "n_students_junior": stages[:, 1],
-        "n_students_senior": stages[:, 2],
-        "n_students_vocational": stages[:, 3],
-        "n_students_tertiary": stages[:, 4],
-        "n_dropouts": dropouts,
-        "n_elderly": elderly,
-        "n_disabled": disabled,
-        "n_chronic_ill": chronic,
-        "land_mu": land,
-        "sheep": sheep,
-        "greenhouses": greenhouses,
-        "business": business,
-        "property": prop,
-        "productivity": productivity,
-        "crop_factor": crop_factor,
-        "grade_u": grade_u,
-        "ncms": ncms,
-        "water_u": water_u,
-        "wubao_u": wubao_u,
-        "dibao_u": dibao_u,
-        "scale": np.ones(n),
-    }
-
-
-def _multinomial_rows(
-    gen: np.random.Generator, counts: np.ndarray, probs: np.ndarray
-) -> np.ndarray:
-    """One multinomial draw per row with a shared probability vector (vectorised)."""
-    out = np.zeros((counts.size, probs.size), dtype=np.int64)
-    remaining = counts.astype(np.int64).copy()
-    left = 1.0
-    for k in range(probs.size - 1):
-        share = min(probs[k] / left, 1.0) if left > 0 else 0.0
-        out[:, k] = gen.binomial(remaining, share)
-        remaining -= out[:, k]
-        left -= probs[k]
-    out[:, -1] = remaining
-    return out
+    members_mean = None
+    if plan.registered_only:  # the cell's registered people per household
+        members_mean = np.array(
+            [c.n_registered_people / c.n_registered for c in plan.cells], dtype=float
+        )[cell_index]
+    draws = draw_households(gen, imm, members_mean, people_mean_override)
+    return {"cell": cell_index, **draws}
 
 
 def _incomes(
@@ -441,7 +278,7 @@ def _incomes(
     """True incomes (yuan per household per year) from assets, labour, scale and transfer rules."""
     returns = data.registry_calibration()["returns"]
     social = data.social_protection()
-    p = _calibration_arrays()
+    p = calibration_arrays()
     imm = d["is_immigrant"].astype(np.int64)
     k = d["productivity"] * scale
     ill_factor = np.where(d["n_chronic_ill"] > 0, 0.85, 1.0)
@@ -541,7 +378,7 @@ def _block_columns(
     cell = plan.village_cell[village]
     draws = _draw_households(gen, plan, cell)
     incomes = _incomes(draws, plan.scales[cell], tap_water_by_village[village])
-    p = _calibration_arrays()
+    p = calibration_arrays()
     imm = draws["is_immigrant"].astype(np.int64)
     members = draws["n_members"]
     true_pc = (incomes["market_net"] + incomes["transfers"]) / members

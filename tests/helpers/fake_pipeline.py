@@ -49,7 +49,10 @@ def run_to_directory(scenario: Scenario, folder: Path) -> dict[str, Any]:
     write_tables({"numbers": numbers_table(scenario)}, folder)
     if "slow" in scenario.id:
         marker = Path(os.environ["FAKE_PIPELINE_MARKER"])
-        marker.write_text(str(os.getpid()), encoding="utf-8")
+        # Written whole, then renamed: a test polling for the marker never reads it half-written.
+        partial = marker.with_name(marker.name + ".partial")
+        partial.write_text(str(os.getpid()), encoding="utf-8")
+        partial.replace(marker)
         time.sleep(float(os.environ.get("FAKE_PIPELINE_SLEEP_S", "60")))
     return {"solver": "none (fake pipeline)", "tables": ["numbers"], "n_households": 3}
 
