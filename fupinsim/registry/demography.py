@@ -25,7 +25,8 @@ MAX_MEMBERS = 12
 #: Code of each of the registry's 13 causes of poverty (position in ``data.CAUSES``).
 CAUSE_CODES = {name: i for i, name in enumerate(data.CAUSES)}
 #: Students by stage: primary, junior, senior, vocational, tertiary (shares of students).
-#: ESTIMATE: the stages' shares of rural enrolment, rounded (docs/sources.md §6.4).
+#: ESTIMATE: rounded guesses of rural enrolment by stage, kept from the first generator; no
+#: source yet (a candidate for registry_calibration.yaml once one is found).
 _STAGE_SHARES = np.array([0.40, 0.22, 0.14, 0.09, 0.15])
 
 
