@@ -29,6 +29,7 @@ STREAMS: dict[str, str] = {
     "systemic": "county-year drought and livestock-price shocks",
     "intervention": "household-specific intervention effects and failures",
     "verification": "officials' income checks for exit decisions",
+    "uncertainty": "draws of the uncertain assumptions (fupinsim.uncertainty)",
 }
 
 
