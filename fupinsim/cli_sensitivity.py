@@ -108,6 +108,11 @@ def _saved_tables(scenario: Scenario, folder: Path) -> dict[str, pd.DataFrame] |
     help="Run the evaluations on Dask: 'local' (a LocalCluster of --workers) or an address.",
 )
 @click.option(
+    "--only",
+    default="",
+    help="Comma-separated parameter ids (or their starts, e.g. sheep_30) to analyse; default all.",
+)
+@click.option(
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=str),
@@ -121,6 +126,7 @@ def sensitivity(
     samples: int | None,
     workers: int,
     scheduler: str | None,
+    only: str,
     out: str | None,
 ) -> None:
     """Rank the uncertain assumptions by their effect on the plan's outcome (tornado + global)."""
@@ -142,13 +148,13 @@ def sensitivity(
         samples = DEFAULT_SAMPLES if uncertainty_settings(loaded).sample else 0
     run_folder = Path("outputs") / loaded.id
     folder = Path(out) if out else run_folder / "sensitivity"
+    parameters = analysed_parameters(loaded, only=[p.strip() for p in only.split(",") if p.strip()])
     tables = _saved_tables(loaded, run_folder)
     click.echo(
         f"{loaded.id}: plan from {run_folder}" if tables else f"{loaded.id}: running the pipeline",
         err=True,
     )
     model = plan_model(loaded, replications=replications, tables=tables, workers=workers)
-    parameters = analysed_parameters(loaded)
     result = run_sensitivity(
         model, parameters, samples=samples, seed=loaded.seed, workers=workers, scheduler=scheduler
     )

@@ -69,6 +69,8 @@ __all__ = [
     "rank_correlation",
     "run_sensitivity",
     "top_assumptions",
+    "tornado_rows",
+    "tornado_table",
 ]
 
 logger = logging.getLogger(__name__)
@@ -327,26 +329,19 @@ def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns="_size").reset_index(drop=True)[TABLE_COLUMNS]
 
 
-def one_at_a_time(
-    parameters: pd.DataFrame,
-    model: Model,
-    *,
-    workers: int = 1,
-    scheduler: str | None = None,
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Tornado swings: each parameter at ``low`` and ``high`` with the others at ``value``.
-
-    Returns the tidy table (:data:`TABLE_COLUMNS`, method ``one_at_a_time``) and the model's
-    output with every parameter at its value.
-    """
-    params = records(parameters)
+def tornado_rows(parameters: pd.DataFrame) -> list[dict[str, float]]:
+    """The parameter sets of the tornado: none changed, then each at ``low`` and at ``high``."""
     rows: list[dict[str, float]] = [{}]
-    for p in params:
+    for p in records(parameters):
         rows += [{p["id"]: float(p["low"])}, {p["id"]: float(p["high"])}]
-    results = evaluate_all(model, rows, workers=workers, scheduler=scheduler)
+    return rows
+
+
+def tornado_table(parameters: pd.DataFrame, results: Sequence[Mapping[str, float]]) -> pd.DataFrame:
+    """The tidy tornado table from the model's results on :func:`tornado_rows` (in order)."""
     base, labels = results[0], indicator_labels()
     out = []
-    for i, p in enumerate(params):
+    for i, p in enumerate(records(parameters)):
         low, high = results[1 + 2 * i], results[2 + 2 * i]
         for indicator in base:
             out.append(
@@ -364,7 +359,23 @@ def one_at_a_time(
                     "base_value": base[indicator],
                 }
             )
-    return _ranked(pd.DataFrame(out)), base
+    return _ranked(pd.DataFrame(out))
+
+
+def one_at_a_time(
+    parameters: pd.DataFrame,
+    model: Model,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Tornado swings: each parameter at ``low`` and ``high`` with the others at ``value``.
+
+    Returns the tidy table (:data:`TABLE_COLUMNS`, method ``one_at_a_time``) and the model's
+    output with every parameter at its value.
+    """
+    results = evaluate_all(model, tornado_rows(parameters), workers=workers, scheduler=scheduler)
+    return tornado_table(parameters, results), dict(results[0])
 
 
 def rank_correlation(
@@ -503,17 +514,22 @@ def run_sensitivity(
     seed:
         Seed of the draws' ``"uncertainty"`` stream.
     """
-    tornado, base = one_at_a_time(parameters, model, workers=workers, scheduler=scheduler)
+    rows = tornado_rows(parameters)
+    sampled = draw_parameters(parameters, samples, seed) if samples > 0 else pd.DataFrame()
+    if samples > 0:
+        rows += records(sampled.drop(columns="draw"))
+    # One pool (or cluster) for all evaluations: they are independent.
+    results = evaluate_all(model, rows, workers=workers, scheduler=scheduler)
+    n_tornado = 1 + 2 * len(parameters)
+    tornado, base = tornado_table(parameters, results[:n_tornado]), dict(results[0])
     tables, tops = [tornado], [top_assumptions(tornado)]
     draws = pd.DataFrame()
     outputs = pd.DataFrame(columns=list(base))
     if samples > 0:
-        sampled = draw_parameters(parameters, samples, seed)
-        rows = records(sampled.drop(columns="draw"))
-        outputs = pd.DataFrame(evaluate_all(model, rows, workers=workers, scheduler=scheduler))
+        outputs = pd.DataFrame(results[n_tornado:])
         global_table = rank_correlation(parameters, sampled, outputs)
         tables.append(global_table)
-        tops.append(top_assumptions(global_table, method="rank_correlation").assign())
+        tops.append(top_assumptions(global_table, method="rank_correlation"))
         draws = pd.concat([sampled, outputs], axis=1)
     table = pd.concat(tables, ignore_index=True)
     top = pd.concat(
@@ -526,11 +542,29 @@ def run_sensitivity(
     return SensitivityResult(table, top, dict(base), draws, _summary(base, outputs), parameters)
 
 
-def analysed_parameters(scenario: Scenario, *, replanning: bool = False) -> pd.DataFrame:
+def analysed_parameters(
+    scenario: Scenario, *, replanning: bool = False, only: Sequence[str] = ()
+) -> pd.DataFrame:
     """The uncertain parameters a model can vary: without ``needs_replanning`` ones for a fixed
-    plan (``replanning=False``), and only parameters with a spread."""
+    plan (``replanning=False``), and only parameters with a spread.
+
+    ``only``: keep parameters whose id equals or starts with one of these (``sheep_30`` keeps
+    every sheep assumption); an item that matches nothing is an :class:`InputError`.
+    """
     table = uncertain_parameters(scenario)
     keep = table["high"] > table["low"]
+    if only:
+        ids = table["id"].astype(str)
+        matches = {item: ids.str.startswith(item) for item in only}
+        unknown = [item for item, hit in matches.items() if not hit.any()]
+        if unknown:
+            raise InputError.single(
+                "--only",
+                unknown[0],
+                "must be (the start of) an uncertain parameter id",
+                fix=f"Known ids: {', '.join(ids)}",
+            )
+        keep &= np.logical_or.reduce(list(matches.values()))
     if not replanning:
         left_out = table.loc[table["needs_replanning"], "id"].tolist()
         if left_out:
