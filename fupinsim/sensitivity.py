@@ -11,7 +11,8 @@ Two methods on the uncertain parameters of :mod:`fupinsim.uncertainty`:
     ``"uncertainty"``); ``swing`` is Spearman's rank correlation of the parameter with the
     indicator over the draws (``scipy.stats.spearmanr``), ``low_value`` / ``high_value`` the
     indicator's mean over the draws in the parameter's lowest / highest fifth. Ranked by
-    ``|swing|``.
+    ``|swing|``; ``p_value`` is the correlation's significance (the top assumptions keep only
+    correlations with ``p_value`` < 0.05). Needs many more draws than parameters to be sharp.
 
 The model evaluated is by default :class:`PlanModel`: the scenario's optimised household plan
 (from one :func:`fupinsim.pipeline.run_pipeline`) simulated again under each parameter set with
@@ -97,6 +98,7 @@ TABLE_COLUMNS = [
     "parameter_low",
     "parameter_high",
     "base_value",
+    "p_value",
 ]
 
 
@@ -357,6 +359,7 @@ def tornado_table(parameters: pd.DataFrame, results: Sequence[Mapping[str, float
                     "parameter_low": float(p["low"]),
                     "parameter_high": float(p["high"]),
                     "base_value": base[indicator],
+                    "p_value": math.nan,
                 }
             )
     return _ranked(pd.DataFrame(out))
@@ -393,9 +396,10 @@ def rank_correlation(
         order = np.argsort(x, kind="stable")
         for indicator in outputs.columns:
             y = outputs[indicator].to_numpy(dtype=float)
-            rho = 0.0
+            rho, p_value = 0.0, 1.0
             if np.ptp(x) > 0 and np.ptp(y) > 0 and len(x) > 2:
-                rho = float(stats.spearmanr(x, y).statistic)
+                test = stats.spearmanr(x, y)
+                rho, p_value = float(test.statistic), float(test.pvalue)
             out.append(
                 {
                     "parameter": p["id"],
@@ -409,9 +413,14 @@ def rank_correlation(
                     "parameter_low": float(p["low"]),
                     "parameter_high": float(p["high"]),
                     "base_value": float(y.mean()),
+                    "p_value": p_value,
                 }
             )
     return _ranked(pd.DataFrame(out))
+
+
+def _value(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
 
 
 def _number(value: float, indicator: str) -> str:
@@ -425,16 +434,22 @@ def _number(value: float, indicator: str) -> str:
 def top_assumptions(table: pd.DataFrame, n: int = 3, method: str = "one_at_a_time") -> pd.DataFrame:
     """The ``n`` assumptions each indicator depends on most, with a sentence in planner terms.
 
-    Parameters with no effect (swing 0) are left out. Columns ``indicator, indicator_label,
-    rank, parameter, label, swing, sentence``.
+    Parameters with no effect (swing 0) are left out, and for the rank correlation those whose
+    correlation is not significant (``p_value`` >= 0.05: with few draws and many parameters
+    chance correlations of ±0.3 are common). Columns ``indicator, indicator_label, rank,
+    parameter, label, swing, sentence``.
     """
-    rows = table[(table["method"] == method) & (table["rank"] <= n) & (table["swing"] != 0)]
+    keep = (table["method"] == method) & (table["rank"] <= n) & (table["swing"] != 0)
+    if method != "one_at_a_time":
+        keep &= table["p_value"] < 0.05
+    rows = table[keep]
     sentences = []
     for r in records(rows):
         name, indicator = r["indicator_label"], r["indicator"]
         if method == "one_at_a_time":
             sentences.append(
-                f"{r['label']} ({r['parameter_low']:g} to {r['parameter_high']:g}): {name} "
+                f"{r['label']} ({_value(r['parameter_low'])} to {_value(r['parameter_high'])}): "
+                f"{name} "
                 f"{_number(r['low_value'], indicator)} to {_number(r['high_value'], indicator)}"
             )
         else:

@@ -81,6 +81,7 @@ def test_tornado_orders_a_known_toy_model() -> None:
     assert z.iloc[0]["parameter"] == "b"
     top = top_assumptions(table)
     assert top[top["indicator"] == "z"]["parameter"].tolist() == ["b"]  # no-effect ones left out
+    assert table["p_value"].isna().all()
     assert "assumption c (0 to 0.5)" in top.loc[top["indicator"] == "y", "sentence"].iloc[0]
 
 
@@ -91,6 +92,9 @@ def test_rank_correlation_finds_the_toy_ordering() -> None:
     assert list(y.index) == ["c", "a", "b"]
     assert y.loc["c", "swing"] < -0.6 and y.loc["a", "swing"] > 0.3
     assert y.loc["c", "low_value"] > y.loc["c", "high_value"]  # high c: low y
+    assert y.loc["c", "p_value"] < 1e-6
+    top = result.top[result.top["method"] == "rank_correlation"]
+    assert top.loc[top["indicator"] == "z", "parameter"].tolist() == ["b"]  # chance ones left out
     z = ranked[ranked["indicator"] == "z"].set_index("parameter")
     assert z.loc["b", "swing"] == pytest.approx(1.0)
     assert abs(z.loc["a", "swing"]) < 0.5
