@@ -29,6 +29,10 @@ def _scaled(indicator: str) -> tuple[float, str]:
     return 1.0, "households"
 
 
+def _text(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def tornado_figure(table: pd.DataFrame, indicator: str, *, top: int = 12) -> Figure:
     """The tornado of one indicator from the tidy sensitivity table.
 
@@ -62,14 +66,15 @@ def tornado_figure(table: pd.DataFrame, indicator: str, *, top: int = 12) -> Fig
     ax.grid(axis="x", color="#dddddd", linewidth=0.7)
     ax.set_axisbelow(True)
     ax.set_xlabel(f"{rows['indicator_label'].iloc[0]} ({unit})", fontsize=10, color=_INK)
-    ax.legend(
+    fig.legend(
         handles=[
             Patch(color=_LOW, label="assumption at its low end"),
             Patch(color=_HIGH, label="assumption at its high end"),
         ],
         fontsize=8,
         frameon=False,
-        loc="lower right",
+        ncols=2,
+        loc="outside lower center",
     )
     fig.suptitle(
         f"What {rows['indicator_label'].iloc[0]} depends on",
@@ -80,7 +85,7 @@ def tornado_figure(table: pd.DataFrame, indicator: str, *, top: int = 12) -> Fig
         color=_INK,
     )
     ax.set_title(
-        f"one assumption at a time, the others at their values (line: {base:,.3g})",
+        f"one assumption at a time, the others at their values (line: {_text(base)})",
         loc="left",
         fontsize=9,
         color=_MUTED,
