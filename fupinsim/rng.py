@@ -30,6 +30,7 @@ STREAMS: dict[str, str] = {
     "intervention": "household-specific intervention effects and failures",
     "verification": "officials' income checks for exit decisions",
     "cadres": "synthetic cadre roster (plan §16 pairing)",
+    "uncertainty": "draws of the uncertain assumptions (fupinsim.uncertainty)",
 }
 
 

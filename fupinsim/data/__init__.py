@@ -29,6 +29,7 @@ __all__ = [
     "CAUSES",
     "COUNTY_IDS",
     "INCOME_SOURCES",
+    "RANGE_KEYS",
     "SOURCE_TAGS",
     "STUDENT_COLUMNS",
     "DataFact",
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 SOURCE_TAGS: tuple[str, ...] = ("PLAN", "FOUND", "DERIVED", "ESTIMATE")
+#: Optional keys of a fact that give its uncertainty range (read by ``fupinsim.uncertainty``).
+RANGE_KEYS: tuple[str, ...] = ("low", "high", "distribution", "ramp_year", "range_source")
 #: The registry's 13 main causes of poverty (FOUND Xu Yan 2018, docs/sources.md §6.3).
 CAUSES: tuple[str, ...] = (
     "illness",
@@ -124,7 +127,7 @@ def check_facts(name: str) -> list[str]:
             problems.append(f"{name}.yaml {path}: source must start with one of {SOURCE_TAGS}")
         elif source.startswith("ESTIMATE") and len(source) < len("ESTIMATE") + 3:
             problems.append(f"{name}.yaml {path}: an ESTIMATE must say how it was made")
-        extra = set(fact) - {"value", "unit", "source"}
+        extra = set(fact) - {"value", "unit", "source", *RANGE_KEYS}
         if extra:
             problems.append(f"{name}.yaml {path}: unexpected keys {sorted(extra)}")
 
