@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from fupinsim import __version__
+from fupinsim.cli_sensitivity import sensitivity
 from fupinsim.errors import FupinsimError, InputError, TargetsNotMetError
 
 if TYPE_CHECKING:
@@ -526,6 +527,9 @@ def refresh_notebooks_command(paths: tuple[str, ...]) -> None:
         click.echo(f"refreshed {path}")
     if not refreshed:
         click.echo("no notebooks found", err=True)
+
+
+cli.add_command(sensitivity)
 
 
 def main() -> None:

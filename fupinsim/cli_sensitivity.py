@@ -137,7 +137,7 @@ def sensitivity(
         write_manifest,
         write_tables,
     )
-    from fupinsim.plots_sensitivity import tornado_figures
+    from fupinsim.plots.tornado import tornado_figures
     from fupinsim.scenario import load_scenario
     from fupinsim.sensitivity import analysed_parameters, plan_model, run_sensitivity
     from fupinsim.uncertainty import uncertainty_settings

@@ -40,6 +40,7 @@ from fupinsim.plots.heatmaps import p_met_heatmap
 from fupinsim.plots.maps import industrial_map, infrastructure_map, village_positions
 from fupinsim.plots.money import allocation_chart, funding_chart, shortfall_chart
 from fupinsim.plots.style import COUNTY_COLORS, SOURCE_LABELS, package_colors
+from fupinsim.plots.tornado import tornado_figure, tornado_figures
 
 __all__ = [
     "COUNTY_COLORS",
@@ -55,5 +56,7 @@ __all__ = [
     "report_figures",
     "scenario_comparison_chart",
     "shortfall_chart",
+    "tornado_figure",
+    "tornado_figures",
     "village_positions",
 ]

@@ -43,7 +43,6 @@ LAYERS: dict[str, int] = {
     "fupinsim.sensitivity": 6,
     "fupinsim.plots": 7,
     "fupinsim.plots.*": 7,
-    "fupinsim.plots_sensitivity": 7,
     "fupinsim.report": 7,
     "fupinsim.report.*": 7,
     "fupinsim.io": 7,

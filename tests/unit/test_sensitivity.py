@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from fupinsim.cli_sensitivity import sensitivity
 from fupinsim.pipeline import run_pipeline
-from fupinsim.plots_sensitivity import tornado_figure, tornado_figures
+from fupinsim.plots.tornado import tornado_figure, tornado_figures
 from fupinsim.scenario import load_scenario
 from fupinsim.sensitivity import (
     TABLE_COLUMNS,

@@ -100,6 +100,14 @@ class Fact(_Model):
     value: Any
     unit: str = ""
     source: str = ""
+    # An ESTIMATE's uncertainty range (``data.RANGE_KEYS``; read and checked by
+    # :mod:`fupinsim.uncertainty`): bounds in the value's unit, a named distribution, the ramp
+    # year a ramp-up range applies to, and how the range was set.
+    low: Any = None
+    high: Any = None
+    distribution: str | None = None
+    ramp_year: int | None = None
+    range_source: str | None = None
 
     @model_validator(mode="before")
     @classmethod
