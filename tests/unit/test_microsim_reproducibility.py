@@ -8,6 +8,8 @@ household chunks and by replication blocks. Tables must be equal exactly, not ap
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,9 +19,10 @@ from test_engine import fixed_catalogue, households_table, plan_table, quiet_sce
 from fupinsim import rng
 from fupinsim.microsim import draws, reference_plan, simulate
 from fupinsim.microsim.engine import STATS
+from fupinsim.microsim.national import simulate_national
 from fupinsim.microsim.results import SimulationResult
 from fupinsim.microsim.simulate import REPLICATION_BLOCK
-from fupinsim.registry import Registry
+from fupinsim.registry import Registry, generate_registry
 from fupinsim.scenario import Scenario
 
 REPLICATIONS = 60
@@ -296,3 +299,25 @@ def test_tables_do_not_depend_on_the_number_of_threads(
     one = run(registered, plan, plan_scenario, replications=20, workers=1, chunk_households=16_384)
     two = run(registered, plan, plan_scenario, replications=20, workers=2, chunk_households=16_384)
     assert_same_tables(two, one)
+
+
+# ---------------------------------------------------------------------------------------------
+# National runs: registry chunks generated and simulated in the workers
+
+
+def test_national_runs_do_not_depend_on_workers_or_chunks_and_match_an_in_memory_run(
+    national_scenario: Scenario, scale_scenario: Callable[..., Scenario]
+) -> None:
+    """140,000 registered households (three registry blocks): one process with chunks of one
+    block, two worker processes with chunks of two blocks, and the whole registry in memory."""
+    small = scale_scenario(national_scenario, 140_000)
+    one = simulate_national(small, "uniform_1230", replications=2, chunk_households=65_536)
+    two = simulate_national(
+        small, "uniform_1230", replications=2, workers=2, chunk_households=131_072
+    )
+    np.testing.assert_array_equal(two.meta["group_stats"], one.meta["group_stats"])
+    pd.testing.assert_frame_equal(two.county_year, one.county_year, check_exact=True)
+    households = generate_registry(small).households
+    plan = reference_plan("uniform_1230", households, small)
+    memory = simulate(households, plan, small, replications=2, household_paths=False)
+    np.testing.assert_array_equal(memory.meta["group_stats"], one.meta["group_stats"])
