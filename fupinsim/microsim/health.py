@@ -21,7 +21,12 @@ import numpy as np
 from fupinsim import data
 from fupinsim.scenario import HealthSettings
 
-__all__ = ["illness_probability", "out_of_pocket", "reimbursement_rate"]
+__all__ = [
+    "illness_probability",
+    "out_of_pocket",
+    "reimbursement_rate",
+    "serious_illness_threshold",
+]
 
 
 def illness_probability(
@@ -62,6 +67,18 @@ def reimbursement_rate(year: int, registered: np.ndarray, settings: HealthSettin
     return np.where(registered, min(base + bonus, 1.0), base)
 
 
+def serious_illness_threshold(
+    year: int, registered: np.ndarray, settings: HealthSettings
+) -> np.ndarray:
+    """Serious-illness insurance deductible for each household in ``year`` (yuan)."""
+    lower = year >= settings.serious_illness_threshold_change_year
+    return np.where(
+        registered & lower,
+        settings.serious_illness_threshold_poor_yuan,
+        settings.serious_illness_threshold_yuan,
+    )
+
+
 def out_of_pocket(
     gross_cost: np.ndarray,
     enrolled: np.ndarray,
@@ -85,12 +102,7 @@ def out_of_pocket(
     """
     rate = reimbursement_rate(year, registered, settings)
     after_ncms = np.where(enrolled, gross_cost * (1.0 - rate), gross_cost)
-    lower = year >= settings.serious_illness_threshold_change_year
-    threshold = np.where(
-        registered & lower,
-        settings.serious_illness_threshold_poor_yuan,
-        settings.serious_illness_threshold_yuan,
-    )
+    threshold = serious_illness_threshold(year, registered, settings)
     insured = np.where(
         enrolled, settings.serious_illness_rate * np.maximum(after_ncms - threshold, 0.0), 0.0
     )

@@ -3,10 +3,12 @@
 A national registry (29.48 million households) does not fit comfortably in memory as a table.
 Here each work unit generates its own chunk of the registered-only registry
 (:func:`fupinsim.registry.iter_registry_chunks` with ``chunks=``), builds the plan for it,
-simulates it and returns only sums per (block, county × village type) segment. Household ids
-follow the simulation's canonical order (registry cells are in county-id order), so positions
-and random-number blocks are the same as in an in-memory run of the same registry, and the
-tables do not depend on the number of workers or the chunk size (whole registry blocks).
+simulates it with the kernel on one thread (one worker process per core) and returns only sums
+per segment. Household ids follow the simulation's canonical order (registry cells are in
+county-id order), so positions, segments and draws (keyed by household id) are the same as in
+an in-memory run of the same registry, and the tables do not depend on the number of workers or
+the chunk size (whole registry blocks). Memory is bounded by the registry chunk: a worker holds
+one chunk's table and arrays, the parent only sums per segment.
 
 Per-household and per-village tables are not kept at this scale.
 """
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fupinsim.microsim.catalogue import load_catalogue
-from fupinsim.microsim.engine import STATS, run_chunk
+from fupinsim.microsim.engine import STATS, prepare_plan, prepare_population, run_prepared
 from fupinsim.microsim.plans import compile_plan, reference_plan
 from fupinsim.microsim.population import build_population, group_labels
 from fupinsim.microsim.results import (
@@ -31,7 +33,7 @@ from fupinsim.microsim.results import (
     target_probability_table,
     targeting_table,
 )
-from fupinsim.microsim.simulate import DEFAULT_CHUNK, Progress, in_order, worker_pool
+from fupinsim.microsim.simulate import Progress, in_order, worker_pool
 from fupinsim.microsim.targets import exit_targets_from_counts, target_group
 from fupinsim.registry import iter_registry_chunks, n_registry_chunks
 from fupinsim.scenario import Scenario
@@ -54,22 +56,18 @@ def _national_unit(
     catalogue = load_catalogue(scenario)
     plan = reference_plan(plan_name, households, scenario)
     compiled = compile_plan(population, plan, catalogue, scenario)
-    # Simulate in cache-sized parts (whole blocks), as the in-memory runner does.
-    step = DEFAULT_CHUNK
-    parts = [
-        run_chunk(
-            population.take(start, min(start + step, population.n)),
-            compiled.take(start, min(start + step, population.n)),
-            scenario,
-            range(replications),
-            first + start,
-            village_sums=False,
-            household_sums=False,
-        )
-        for start in range(0, population.n, step)
-    ]
-    stats = np.concatenate([p.stats for p in parts], axis=1)
-    segment_group = np.concatenate([p.segment_group for p in parts])
+    dtype = np.float32 if scenario.microsim.float32 else np.float64
+    part = run_prepared(
+        prepare_population(population, scenario),
+        prepare_plan(compiled, population, scenario, dtype),
+        range(replications),
+        0,
+        population.n,
+        village_sums=False,
+        household_sums=False,
+        offset=first,
+    )
+    stats, segment_group = part.stats, part.segment_group
     counts = (
         pd.DataFrame(
             {

@@ -1,17 +1,22 @@
-"""Run the microsimulation: chunks of households × blocks of replications, on 1+ processes.
+"""Run the microsimulation: chunks of households × blocks of replications, on 1+ threads.
 
-Work is cut into units of (household chunk, replication block). Chunks are whole
-random-number blocks and replication blocks have a fixed size (:data:`REPLICATION_BLOCK`), so
-every partial sum is the same however the work is cut or spread over workers, and the parts are
-added in a fixed order: tables are identical with any chunk size and any number of workers.
-Memory is bounded by the chunk size (arrays of one chunk, plus sums per block and group).
+The population's tables and the compiled plan are built once per run
+(:func:`.engine.prepare_population`, :func:`.engine.prepare_plan`); work is then cut into units
+of (household chunk, replication block) that are row ranges of those tables (nothing is copied
+or pickled), each simulated by the numba kernel on ``workers`` threads. Chunks are whole
+blocks and replication blocks have a fixed size (:data:`REPLICATION_BLOCK`), so every partial
+sum is the same however the work is cut or spread over threads, and the parts are added in a
+fixed order: tables are identical with any chunk size and any number of workers. Memory beyond
+the population's tables is bounded by the chunk size (sums per segment of one chunk).
+
+:func:`worker_pool` and :func:`in_order` serve callers that spread whole simulations over
+processes (the exit yields, national runs).
 """
 
 from __future__ import annotations
 
 import atexit
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -22,8 +27,16 @@ import numpy as np
 import pandas as pd
 
 from fupinsim.microsim.catalogue import Catalogue, load_catalogue
-from fupinsim.microsim.engine import STATS, ChunkResult, run_chunk
-from fupinsim.microsim.plans import CompiledPlan, compile_plan, validate_plan
+from fupinsim.microsim.engine import (
+    STATS,
+    ChunkResult,
+    PlanArrays,
+    Prepared,
+    prepare_plan,
+    prepare_population,
+    run_prepared,
+)
+from fupinsim.microsim.plans import compile_plan, validate_plan
 from fupinsim.microsim.population import Population, build_population, group_labels
 from fupinsim.microsim.results import (
     SimulationResult,
@@ -75,18 +88,6 @@ def _units(n: int, chunk: int, replications: int) -> list[_Unit]:
     return units
 
 
-def _run_unit(
-    chunk: Population,
-    compiled: CompiledPlan,
-    scenario: Scenario,
-    unit: _Unit,
-    household_sums: bool = True,
-) -> ChunkResult:
-    return run_chunk(
-        chunk, compiled, scenario, unit.replications, unit.start, household_sums=household_sums
-    )
-
-
 #: Default households per chunk: arrays of a chunk stay in the processor's cache.
 DEFAULT_CHUNK = 65_536
 
@@ -123,7 +124,7 @@ def simulate(
     replications:
         Monte Carlo replications (default ``scenario.microsim.replications``).
     workers:
-        Processes; results are identical for any number.
+        Threads of the kernel; results are identical for any number.
     chunk_households:
         Households per chunk (rounded up to whole blocks); results are identical for any size.
     household_paths:
@@ -141,19 +142,8 @@ def simulate(
         plan = validate_plan(plan, catalogue, scenario)
     chunk = _chunk_size(scenario, chunk_households, population.n)
     units = _units(population.n, chunk, n_reps)
-    results = list(
-        _execute(
-            units,
-            population,
-            plan,
-            village_plan,
-            catalogue,
-            scenario,
-            workers,
-            progress,
-            household_paths,
-        )
-    )
+    prepared, arrays = _prepare(population, plan, village_plan, catalogue, scenario)
+    results = list(_execute(units, prepared, arrays, workers, progress, household_paths))
     result = _assemble(units, results, population, households, scenario, n_reps, household_paths)
     seconds = time.perf_counter() - started
     years = len(scenario.years)
@@ -192,86 +182,54 @@ def exit_probabilities(
     chunk = _chunk_size(scenario, None, population.n)
     units = _units(population.n, chunk, replications)
     exited = np.zeros((len(scenario.years), population.n))
+    prepared, arrays = _prepare(population, plan, None, catalogue, scenario)
     for unit, res in zip(
-        units,
-        _execute(units, population, plan, None, catalogue, scenario, workers, None, True),
-        strict=True,
+        units, _execute(units, prepared, arrays, workers, None, True, False), strict=True
     ):
         exited[:, unit.start : unit.stop] += res.household_exited
     return exited / replications
 
 
-def _compile_and_run(
-    chunk: Population,
-    plan: pd.DataFrame,
-    village_plan: pd.DataFrame | None,
-    scenario: Scenario,
-    unit: _Unit,
-    household_sums: bool = True,
-) -> ChunkResult:
-    """Compile a chunk's plan in the worker (the parent only slices), then run it."""
-    compiled = compile_plan(
-        chunk, plan, load_catalogue(scenario), scenario, village_plan, validate=False
-    )
-    return _run_unit(chunk, compiled, scenario, unit, household_sums)
-
-
-def _execute(
-    units: list[_Unit],
+def _prepare(
     population: Population,
     plan: pd.DataFrame,
     village_plan: pd.DataFrame | None,
     catalogue: Catalogue,
     scenario: Scenario,
+) -> tuple[Prepared, PlanArrays]:
+    """The kernel's tables for a run: population and compiled plan, once."""
+    compiled = compile_plan(population, plan, catalogue, scenario, village_plan, validate=False)
+    dtype = np.float32 if scenario.microsim.float32 else np.float64
+    return (
+        prepare_population(population, scenario),
+        prepare_plan(compiled, population, scenario, dtype),
+    )
+
+
+def _execute(
+    units: list[_Unit],
+    prepared: Prepared,
+    arrays: PlanArrays,
     workers: int,
     progress: Progress | None,
     household_sums: bool = True,
+    village_sums: bool = True,
 ) -> Iterator[ChunkResult]:
+    """Each unit's sums, in order, on ``workers`` kernel threads."""
     total = len(units)
-    chunks: dict[int, tuple[Population, CompiledPlan]] = {}
-
-    def chunk_of(unit: _Unit) -> tuple[Population, CompiledPlan]:
-        if unit.start not in chunks:
-            chunks.clear()  # one chunk's arrays at a time (bounded memory)
-            part = population.take(unit.start, unit.stop)
-            chunks[unit.start] = (
-                part,
-                compile_plan(part, plan, catalogue, scenario, village_plan, validate=False),
-            )
-        return chunks[unit.start]
-
-    if workers <= 1 or total == 1:
-        for done, unit in enumerate(units, start=1):
-            yield _run_unit(*chunk_of(unit), scenario, unit, household_sums)
-            if progress:
-                progress(done, total)
-        return
-    # A chunk simulated in one unit is compiled by its worker; one split over replication
-    # blocks is compiled once here.
-    units_per_chunk = Counter(unit.start for unit in units)
-    ids = plan["household_id"].to_numpy(dtype=np.int64)
-    order = np.argsort(ids, kind="stable")
-
-    def call(unit: _Unit) -> tuple[Callable[..., ChunkResult], tuple[Any, ...]]:
-        if units_per_chunk[unit.start] > 1:
-            return _run_unit, (*chunk_of(unit), scenario, unit, household_sums)
-        part = population.take(unit.start, unit.stop)
-        first, last = part.household_id.min(), part.household_id.max()
-        rows = order[
-            np.searchsorted(ids, first, "left", sorter=order) : np.searchsorted(
-                ids, last, "right", sorter=order
-            )
-        ]
-        return _compile_and_run, (
-            part,
-            plan.iloc[rows],
-            village_plan,
-            scenario,
-            unit,
-            household_sums,
+    for done, unit in enumerate(units, start=1):
+        yield run_prepared(
+            prepared,
+            arrays,
+            unit.replications,
+            unit.start,
+            unit.stop,
+            village_sums=village_sums,
+            household_sums=household_sums,
+            threads=workers,
         )
-
-    yield from in_order(worker_pool(workers), map(call, units), workers, progress, total)
+        if progress:
+            progress(done, total)
 
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}

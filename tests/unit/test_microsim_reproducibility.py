@@ -8,15 +8,21 @@ household chunks and by replication blocks. Tables must be equal exactly, not ap
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import ndtri
+from test_engine import fixed_catalogue, households_table, plan_table, quiet_scenario
 
-from fupinsim.microsim import reference_plan, simulate
+from fupinsim import rng
+from fupinsim.microsim import draws, reference_plan, simulate
 from fupinsim.microsim.engine import STATS
+from fupinsim.microsim.national import simulate_national
 from fupinsim.microsim.results import SimulationResult
 from fupinsim.microsim.simulate import REPLICATION_BLOCK
-from fupinsim.registry import Registry
+from fupinsim.registry import Registry, generate_registry
 from fupinsim.scenario import Scenario
 
 REPLICATIONS = 60
@@ -103,7 +109,7 @@ def test_tables_do_not_depend_on_the_number_of_workers(
     plan_scenario: Scenario,
     reference: SimulationResult,
 ) -> None:
-    """Two spawned worker processes over 4 chunks × 2 replication blocks."""
+    """Two workers (kernel threads) over 4 chunks × 2 replication blocks."""
     done: list[tuple[int, int]] = []
     got = simulate(
         registered,
@@ -190,3 +196,154 @@ def test_plan_differences_vary_less_than_differences_between_seeds(
         independent = city("half", statistic) - city("baseline_other_seed", statistic)
         ratio = paired.var(axis=0)[years] / independent.var(axis=0)[years]
         assert (ratio < 0.5).all(), (statistic, ratio)
+
+
+# ---------------------------------------------------------------------------------------------
+# The counter-based generator: any household's draws recomputed alone
+
+
+def test_compiled_draws_match_the_numpy_reference() -> None:
+    """The kernel's generator (numba) and rng's reference (NumPy) give the same numbers."""
+    key = rng.counter_key(11, "income", 3)
+    hh_key = int(rng.mix64(key ^ 123_456))
+    assert int(draws.household_key(np.uint64(key), 123_456)) == hh_key
+    counters = np.arange(200_000, dtype=np.int64)
+    np.testing.assert_array_equal(
+        draws.uniforms(np.uint64(hh_key), counters), rng.counter_uniform(hh_key, counters)
+    )
+    np.testing.assert_allclose(
+        draws.normals(np.uint64(hh_key), counters),
+        rng.counter_normal(hh_key, counters),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
+def test_draws_are_uniform_and_normal() -> None:
+    p = np.linspace(1e-12, 1 - 1e-12, 1_000_001)
+    exact = ndtri(p)
+    assert np.max(np.abs(rng.inverse_normal_cdf(p) - exact) / np.maximum(1, np.abs(exact))) < 2e-9
+    n = 400_000
+    u = rng.counter_uniform(rng.counter_key(1, "illness", 0, 42), np.arange(n))
+    assert ((u > 0) & (u < 1)).all()
+    assert abs(u.mean() - 0.5) < 4 * np.sqrt(1 / 12 / n)
+    assert np.histogram(u, bins=10, range=(0, 1))[0].min() > n / 10 * 0.97
+    z = rng.counter_normal(rng.counter_key(1, "income", 0, 42), np.arange(n))
+    assert abs(z.mean()) < 4 / np.sqrt(n)
+    assert abs(z.std() - 1) < 0.01
+    # Neighbouring keys (households, replications, streams) are uncorrelated.
+    others = [
+        rng.counter_uniform(rng.counter_key(1, "illness", 0, 43), np.arange(n)),
+        rng.counter_uniform(rng.counter_key(1, "illness", 1, 42), np.arange(n)),
+        rng.counter_uniform(rng.counter_key(1, "income", 0, 42), np.arange(n)),
+    ]
+    for other in others:
+        assert abs(np.corrcoef(u, other)[0, 1]) < 4 / np.sqrt(n)
+
+
+def test_an_income_shock_is_the_draw_keyed_by_seed_stream_replication_household_and_year(
+    plan_scenario: Scenario,
+) -> None:
+    """Only income shocks on: household 7's income each year, replication 2, is its trend times
+    exp(σz − σ²/2), z recomputed by hand from (seed, "income", 2, 7, year)."""
+    scenario = quiet_scenario(plan_scenario)
+    raw = scenario.model_dump()
+    raw["microsim"]["shocks"]["income_sigma"] = 0.3
+    scenario = Scenario.model_validate(raw)
+    households = households_table(*[{}] * 7)
+    result = simulate(
+        households,
+        plan_table(),
+        scenario,
+        replications=3,
+        catalogue=fixed_catalogue(scenario),
+    )
+    got = result.household[result.household["household_id"] == 7]["income_pc_mean"].to_numpy()
+    t = np.arange(7)
+    years = 2014 + t
+    expected = np.zeros(7)
+    for replication in range(3):
+        key = rng.counter_key(scenario.seed, "income", replication, 7)
+        z = rng.counter_normal(key, [rng.year_counter(int(y), 0) for y in years])
+        shock = np.where(t > 0, np.exp(0.3 * z - 0.045), 1.0)
+        expected += ((12_000 * 1.07**t + 3_400 * 1.04**t) * shock - 1_700 * 1.04**t + 360) / 4
+    np.testing.assert_allclose(got, expected / 3, rtol=1e-9)
+
+
+def test_a_household_simulated_alone_has_the_paths_it_has_in_the_whole_registry(
+    registered: Registry,
+    plan: pd.DataFrame,
+    works: pd.DataFrame,
+    plan_scenario: Scenario,
+    reference: SimulationResult,
+) -> None:
+    """Draws are keyed by household (and village) id, not by position, chunk or thread."""
+    households = registered.households
+    for household_id in households["household_id"].to_numpy()[[0, 777, 12_599]]:
+        alone = run(
+            Registry(households[households["household_id"] == household_id], registered.villages),
+            plan[plan["household_id"] == household_id],
+            plan_scenario,
+            works,
+        )
+        whole = reference.household[reference.household["household_id"] == household_id]
+        pd.testing.assert_frame_equal(
+            alone.household.reset_index(drop=True), whole.reset_index(drop=True), check_exact=True
+        )
+
+
+def test_tables_do_not_depend_on_the_number_of_threads(
+    registered: Registry, plan: pd.DataFrame, plan_scenario: Scenario
+) -> None:
+    """One unit (one chunk, one replication block) on 1 and on 2 kernel threads."""
+    one = run(registered, plan, plan_scenario, replications=20, workers=1, chunk_households=16_384)
+    two = run(registered, plan, plan_scenario, replications=20, workers=2, chunk_households=16_384)
+    assert_same_tables(two, one)
+
+
+# ---------------------------------------------------------------------------------------------
+# National runs: registry chunks generated and simulated in the workers
+
+
+def test_national_runs_do_not_depend_on_workers_or_chunks_and_match_an_in_memory_run(
+    national_scenario: Scenario, scale_scenario: Callable[..., Scenario]
+) -> None:
+    """140,000 registered households (three registry blocks): one process with chunks of one
+    block, two worker processes with chunks of two blocks, and the whole registry in memory."""
+    small = scale_scenario(national_scenario, 140_000)
+    one = simulate_national(small, "uniform_1230", replications=2, chunk_households=65_536)
+    two = simulate_national(
+        small, "uniform_1230", replications=2, workers=2, chunk_households=131_072
+    )
+    np.testing.assert_array_equal(two.meta["group_stats"], one.meta["group_stats"])
+    pd.testing.assert_frame_equal(two.county_year, one.county_year, check_exact=True)
+    households = generate_registry(small).households
+    plan = reference_plan("uniform_1230", households, small)
+    memory = simulate(households, plan, small, replications=2, household_paths=False)
+    np.testing.assert_array_equal(memory.meta["group_stats"], one.meta["group_stats"])
+
+
+def test_float32_tables_agree_with_float64(
+    registered: Registry, plan: pd.DataFrame, plan_scenario: Scenario
+) -> None:
+    """float32 household tables (incomes and costs per household), float64 arithmetic and sums:
+    incomes agree to about 1e-6 relative; exit counts may differ only where a household sits
+    within float32 rounding of the line."""
+    raw = plan_scenario.model_dump()
+    raw["microsim"]["float32"] = True
+    single = Scenario.model_validate(raw)
+    assert single.microsim.float32 and not plan_scenario.microsim.float32
+    low = run(registered, plan, single, replications=10)
+    high = run(registered, plan, plan_scenario, replications=10)
+    assert low.meta["dtype"] == "float32"
+
+    def values(result: SimulationResult, indicator: str) -> np.ndarray:
+        frame = result.county_year
+        return frame.loc[frame["indicator"] == indicator, "mean"].to_numpy()
+
+    np.testing.assert_allclose(
+        values(low, "mean_income_pc_all"), values(high, "mean_income_pc_all"), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        values(low, "exits_cumulative"), values(high, "exits_cumulative"), rtol=1e-3, atol=1
+    )

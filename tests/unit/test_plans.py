@@ -16,7 +16,8 @@ import pytest
 from fupinsim.errors import InputError
 from fupinsim.microsim import load_catalogue, reference_plan, validate_plan
 from fupinsim.microsim.catalogue import Catalogue
-from fupinsim.microsim.engine import _effect_paths
+from fupinsim.microsim.engine import PlanArrays, prepare_plan
+from fupinsim.microsim.kernel import Kind
 from fupinsim.microsim.plans import NEVER, CompiledPlan, compile_plan, validate_village_plan
 from fupinsim.microsim.population import Population, build_population
 from fupinsim.registry import Registry
@@ -60,6 +61,20 @@ def compiled(
 ) -> tuple[Population, CompiledPlan]:
     population = build_population(households, villages)
     return population, compile_plan(population, plan, catalogue, scenario, village_plan)
+
+
+def effect_paths(arrays: PlanArrays, at: int, n_years: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(gross, production cost) paths of household ``at``'s applications as the kernel adds
+    them (multiplier 1), from the plan's flat arrays."""
+    ptr, kinds, amounts, starts, _, kind_float, profile = arrays.arrays[:7]
+    out = []
+    for j in range(ptr[at], ptr[at + 1]):
+        k = np.arange(n_years) - starts[j]
+        share = np.where(k >= 0, profile[kinds[j], np.clip(k, 0, profile.shape[1] - 1)], 0.0)
+        effect = amounts[j] * share
+        gross_share = kind_float[kinds[j], Kind.GROSS_SHARE]
+        out.append((effect * gross_share, effect * (gross_share - 1.0)))
+    return out
 
 
 def position(population: Population, household_id: int) -> int:
@@ -205,12 +220,12 @@ def test_ramp_up_of_the_plans_household_model(
     ids = households["household_id"].tolist()
     plan = plan_table((ids[1], "one_labourer_2mu_30sheep", 2016))
     population, plan_arrays = compiled(households, plan, catalogue, plan_scenario)
-    paths = _effect_paths(plan_arrays, population.n, 7, np.dtype(np.float64))
+    arrays = prepare_plan(plan_arrays, population, plan_scenario)
     at = position(population, ids[1])
     other = position(population, ids[0])
     by_entry = {
-        app.entry_id: (gross[:, at], cost[:, at] if cost is not None else np.zeros(7))
-        for app, gross, cost in zip(plan_arrays.applications, paths.gross, paths.cost, strict=True)
+        app.entry_id: path
+        for app, path in zip(plan_arrays.applications, effect_paths(arrays, at, 7), strict=True)
     }
     assert set(by_entry) == {"labour_transfer", "field_wolfberry_2mu", "sheep_30"}
     # year:                            2014 2015 2016  2017  2018  2019  2020
@@ -223,8 +238,7 @@ def test_ramp_up_of_the_plans_household_model(
     np.testing.assert_allclose(by_entry["field_wolfberry_2mu"][1], 8_000 * wolfberry)
     np.testing.assert_allclose(by_entry["sheep_30"][0], 48_000 * sheep)
     np.testing.assert_allclose(by_entry["sheep_30"][1], 34_500 * sheep)
-    for gross in paths.gross:
-        assert (gross[:, other] == 0).all()  # not in the plan: no effect
+    assert effect_paths(arrays, other, 7) == []  # not in the plan: no effect
 
 
 def test_effects_stop_after_the_entrys_lifetime(
@@ -234,8 +248,8 @@ def test_effects_stop_after_the_entrys_lifetime(
     households = households_with(plan_registry, {})
     plan = plan_table((int(households["household_id"].iloc[0]), "credit_own_project", 2015))
     population, plan_arrays = compiled(households, plan, catalogue, plan_scenario)
-    (gross,) = _effect_paths(plan_arrays, population.n, 7, np.dtype(np.float64)).gross
-    np.testing.assert_allclose(gross[:, 0], [0, 4_000, 8_000, 8_000, 8_000, 8_000, 0])
+    ((gross, _),) = effect_paths(prepare_plan(plan_arrays, population, plan_scenario), 0, 7)
+    np.testing.assert_allclose(gross, [0, 4_000, 8_000, 8_000, 8_000, 8_000, 0])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,475 @@
+"""The fused household kernel: one pass over each household per replication and year.
+
+:func:`run_segments` is compiled with numba (``parallel=True``): segments of at most
+``TILE`` households of one group are spread over threads; inside a segment every household is
+simulated for every replication and year in turn, with its state (remaining, exited, streaks,
+dibao enrolment) in registers — no array the size of the population is made in the loop.
+
+Each segment's sums are written only by the thread that runs it, in household order, so the
+sums do not depend on the number of threads. People remaining per village (integers, exact in
+float64) are added per thread and the per-thread arrays added afterwards.
+
+Every random number is a pure function of (seed, stream, replication, household id, counter)
+(:mod:`.draws`), so a household's draws do not depend on the chunk, the thread or which other
+households are simulated, and two plans share them (common random numbers).
+
+The tables passed in are named by the enums below (axes of the packed arrays); how they are
+built from a population and a compiled plan is :mod:`.engine`'s job.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import IntEnum
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from fupinsim.microsim.draws import JIT_OPTIONS as _JIT
+from fupinsim.microsim.draws import household_key, normal, uniform
+
+__all__ = [
+    "TILE",
+    "Field",
+    "Flag",
+    "Kind",
+    "Param",
+    "PlanFrom",
+    "Source",
+    "Stat",
+    "Stream",
+    "YearRow",
+]
+
+#: Households per segment at most (segments are also cut at group and block boundaries).
+TILE = 512
+#: Added to a village id to key its village-level draws (above any household id).
+VILLAGE_KEY = 1 << 40
+#: Draws per calendar year in a stream (counter = year × DRAWS_PER_YEAR + k).
+DRAWS_PER_YEAR = 16
+
+
+class Source(IntEnum):
+    """Income sources an effect adds to (market sources, then transfers)."""
+
+    WAGES = 0
+    CROPS = 1
+    LIVESTOCK = 2
+    GREENHOUSE = 3
+    BUSINESS = 4
+    PROPERTY = 5
+    TRANSFERS = 6
+
+
+N_SOURCES = len(Source)
+
+
+class Stat(IntEnum):
+    """Statistics summed per segment and year (see ``engine.STATS`` for units)."""
+
+    REGISTERED_REMAINING = 0
+    EXITS = 1
+    EXITED = 2
+    RETURNS = 3
+    POOR_PEOPLE = 4
+    POOR_PEOPLE_REGISTERED = 5
+    POVERTY_GAP_YUAN = 6
+    AT_RISK = 7
+    INCOME_REGISTERED_YUAN = 8
+    PEOPLE_REGISTERED = 9
+    INCOME_ALL_YUAN = 10
+    PEOPLE_ALL = 11
+    WRONG_EXITS = 12
+    TRULY_POOR = 13
+    MISSED_POOR = 14
+    HOUSEHOLDS = 15
+    REMAINING_PEOPLE = 16
+
+
+class Field(IntEnum):
+    """Columns of the household number table (n, len(Field)), yuan per household unless said."""
+
+    MEMBERS = 0  # people
+    ELDERLY = 1  # people
+    LAND_MU = 2  # mu
+    TRANSFERS = 3  # recorded base-year transfers
+    P_ILL = 4  # probability of an illness episode in a year
+    SCHOOL = 5  # schooling cost per year
+    WAGES = 6  # base-year gross market income by source (6 columns, Source order) ...
+    CROPS = 7
+    LIVESTOCK = 8
+    GREENHOUSE = 9
+    BUSINESS = 10
+    PROPERTY = 11
+    COST_CROPS = 12  # base-year production cost of crops, livestock, greenhouses
+    COST_LIVESTOCK = 13
+    COST_GREENHOUSE = 14
+
+
+class Flag(IntEnum):
+    """Columns of the household integer table (n, len(Flag))."""
+
+    HOUSEHOLD_ID = 0
+    COUNTY = 1  # county index
+    VILLAGE = 2  # village index (for village sums)
+    VILLAGE_ID = 3  # village id (keys village-level draws)
+    REGISTERED = 4
+    IS_DIBAO = 5
+    IS_WUBAO = 6
+    WEAK = 7
+
+
+class PlanFrom(IntEnum):
+    """Columns of the plan's per-household year table (n, len(PlanFrom)): year indices."""
+
+    GUARANTEES = 0  # from which the household has every exit guarantee
+    NCMS = 1  # from which it is in NCMS
+    DIBAO = 2  # from which the plan guarantees dibao enrolment
+
+
+class YearRow(IntEnum):
+    """Rows of the per-year table (len(YearRow), T)."""
+
+    CALENDAR_YEAR = 0
+    LINE = 1  # poverty line, yuan per person
+    DIBAO_STANDARD = 2  # yuan per person
+    MEDICAL_MEDIAN = 3  # gross cost of an episode, median, yuan
+    PENSION = 4  # yuan per elderly member
+    WUBAO = 5  # yuan per member of a wubao household
+    RATE_REGISTERED = 6  # NCMS reimbursement share, registered households
+    RATE_OTHER = 7
+    THRESHOLD_REGISTERED = 8  # serious-illness deductible, yuan
+    THRESHOLD_OTHER = 9
+    GROWTH_WAGES = 10  # trend factor of each market source (6 rows, Source order)
+
+
+class Param(IntEnum):
+    """Scalar parameters."""
+
+    INCOME_SIGMA = 0
+    LOST_WAGE_SHARE = 1
+    WAGE_FACTOR = 2
+    COST_SIGMA = 3
+    SERIOUS_RATE = 4
+    TAKE_UP = 5
+    MIN_PAYMENT_SHARE = 6
+    VERIFICATION_SIGMA = 7
+    EXIT_MARGIN = 8
+    BAND = 9
+    FARM_SUBSIDY = 10  # yuan per mu
+    STABLE_YEARS = 11
+    RETURN_YEARS = 12
+    FIRST_EXIT = 13  # first year index with exits
+
+
+class Stream(IntEnum):
+    """Columns of the replication key table (R, len(Stream))."""
+
+    INCOME = 0
+    ILLNESS = 1
+    VERIFICATION = 2
+    INTERVENTION = 3
+
+
+class Kind(IntEnum):
+    """Columns of the application kind tables (an application = one entry to some households)."""
+
+    SOURCE = 0  # integer table: Source
+    SLOT = 1  # integer table: the entry's catalogue slot (its draw counter)
+    VILLAGE_LEVEL = 2  # integer table: fails per village
+    GROSS_SHARE = 0  # float table: gross income per yuan of net effect
+    SIGMA = 1  # float table: dispersion sigma
+    FAILURE = 2  # float table: failure probability
+
+
+@njit(**_JIT, inline="always")
+def _success(key: np.uint64, slot: np.int64, failure: float) -> bool:
+    return failure <= 0.0 or uniform(key, 2 * slot + 1) >= failure
+
+
+@njit(**_JIT, inline="always")
+def _draw_multipliers(i, hh_key, village_key, app_ptr, app_kind, kind_int, kind_float, mult):
+    """Each application's multiplier for household ``i`` in one replication."""
+    for j in range(app_ptr[i], app_ptr[i + 1]):
+        a = app_kind[j]
+        slot = kind_int[a, Kind.SLOT]
+        sigma = kind_float[a, Kind.SIGMA]
+        m = math.exp(sigma * normal(hh_key, 2 * slot) - 0.5 * sigma * sigma) if sigma else 1.0
+        if kind_int[a, Kind.VILLAGE_LEVEL]:
+            ok = _success(village_key, slot, kind_float[a, Kind.FAILURE])
+        else:
+            ok = _success(hh_key, slot, kind_float[a, Kind.FAILURE])
+        mult[j - app_ptr[i]] = m if ok else 0.0
+
+
+@njit(**_JIT, inline="always")
+def _effects(i, t, app_ptr, app_kind, app_amount, app_start, kind_int, kind_float, profile, mult,
+             eff) -> float:  # fmt: skip
+    """Add household ``i``'s effects in year ``t`` to ``eff`` (by Source); return extra cost."""
+    for k in range(N_SOURCES):
+        eff[k] = 0.0
+    extra_cost = 0.0
+    last = profile.shape[1] - 1
+    for j in range(app_ptr[i], app_ptr[i + 1]):
+        k = t - app_start[j]
+        if k < 0:
+            continue
+        a = app_kind[j]
+        effect = app_amount[j] * profile[a, min(k, last)] * mult[j - app_ptr[i]]
+        share = kind_float[a, Kind.GROSS_SHARE]
+        eff[kind_int[a, Kind.SOURCE]] += effect * share
+        extra_cost += effect * (share - 1.0)
+    return extra_cost
+
+
+@njit(**_JIT, inline="always")
+def _uplift(i, t, village_key, work_ptr, work_kind, work_start, work_int, work_float,
+            work_profile) -> float:  # fmt: skip
+    """Factor on household ``i``'s farm income from its villages' market works in year ``t``."""
+    factor = 1.0
+    last = work_profile.shape[1] - 1
+    for j in range(work_ptr[i], work_ptr[i + 1]):
+        k = t - work_start[j]
+        w = work_kind[j]
+        if k >= 0 and _success(village_key, work_int[w, 0], work_float[w, 1]):
+            factor *= 1.0 + work_float[w, 0] * work_profile[w, min(k, last)]
+    return factor
+
+
+@njit(**_JIT, inline="always")
+def _dibao(before_pc: float, members: float, standard: float, enrolled: bool, share: float):
+    gap = standard - before_pc
+    if enrolled and gap > 0.0:
+        return max(gap, share * standard) * members
+    return 0.0
+
+
+@njit(**_JIT, inline="always")
+def _out_of_pocket(key, year, t, registered, in_ncms, yr, p) -> float:
+    """Out-of-pocket cost of an illness episode in year index ``t`` (see :mod:`.health`)."""
+    gross = yr[YearRow.MEDICAL_MEDIAN, t] * math.exp(
+        p[Param.COST_SIGMA] * normal(key, year * DRAWS_PER_YEAR + 1)
+    )
+    if not in_ncms:
+        return gross
+    rate = yr[YearRow.RATE_REGISTERED, t] if registered else yr[YearRow.RATE_OTHER, t]
+    threshold = (
+        yr[YearRow.THRESHOLD_REGISTERED, t] if registered else yr[YearRow.THRESHOLD_OTHER, t]
+    )
+    after = gross * (1.0 - rate)
+    return after - p[Param.SERIOUS_RATE] * max(after - threshold, 0.0)
+
+
+@njit(**_JIT, inline="always")
+def _market(i, t, r, hh, fl, yr, p, eff, crop_factor, price, uplift, ill) -> float:
+    """Gross market income of household ``i`` (before the idiosyncratic shock)."""
+    g = Source.WAGES + YearRow.GROWTH_WAGES
+    crops = hh[i, Field.CROPS] * yr[g + Source.CROPS, t] + eff[Source.CROPS]
+    stock = hh[i, Field.LIVESTOCK] * yr[g + Source.LIVESTOCK, t] + eff[Source.LIVESTOCK]
+    if t > 0:
+        county = fl[i, Flag.COUNTY]
+        crops *= crop_factor[r, t, county]
+        stock *= price[r, t, county]
+    greenhouse = hh[i, Field.GREENHOUSE] * yr[g + Source.GREENHOUSE, t] + eff[Source.GREENHOUSE]
+    farm = (crops + stock + greenhouse) * uplift
+    wages = hh[i, Field.WAGES] * yr[g, t] + eff[Source.WAGES]
+    if t > 0:
+        wages *= p[Param.WAGE_FACTOR]
+        if ill:
+            wages *= 1.0 - p[Param.LOST_WAGE_SHARE]
+    business = hh[i, Field.BUSINESS] * yr[g + Source.BUSINESS, t] + eff[Source.BUSINESS]
+    return wages + farm + business
+
+
+@njit(**_JIT, inline="always")
+def _cost(i, t, hh, yr) -> float:
+    g = YearRow.GROWTH_WAGES
+    return (
+        hh[i, Field.COST_CROPS] * yr[g + Source.CROPS, t]
+        + hh[i, Field.COST_LIVESTOCK] * yr[g + Source.LIVESTOCK, t]
+        + hh[i, Field.COST_GREENHOUSE] * yr[g + Source.GREENHOUSE, t]
+    )
+
+
+@njit(**_JIT, inline="always")
+def _fixed_income(i, t, hh, fl, yr, p) -> float:
+    """Pension, farm subsidy and wubao support of household ``i`` in year ``t``."""
+    fixed = (
+        hh[i, Field.ELDERLY] * yr[YearRow.PENSION, t] + hh[i, Field.LAND_MU] * p[Param.FARM_SUBSIDY]
+    )
+    if fl[i, Flag.IS_WUBAO]:
+        fixed += hh[i, Field.MEMBERS] * yr[YearRow.WUBAO, t]
+    return fixed
+
+
+@njit(**_JIT, inline="always")
+def _accumulate(stats, r, s, t, members, registered, remaining, exits, exited, returns, income,
+                income_pc, after_rigid_pc, line, band) -> None:  # fmt: skip
+    """Add one household-year to its segment's sums ``stats[r, s, t]`` (by Stat)."""
+    poor = income_pc < line
+    stats[r, s, t, Stat.REGISTERED_REMAINING] += remaining
+    stats[r, s, t, Stat.EXITS] += exits
+    stats[r, s, t, Stat.EXITED] += exited
+    stats[r, s, t, Stat.RETURNS] += returns
+    if poor:
+        stats[r, s, t, Stat.POOR_PEOPLE] += members
+        stats[r, s, t, Stat.TRULY_POOR] += 1.0
+        stats[r, s, t, Stat.POVERTY_GAP_YUAN] += members * (line - income_pc)
+        if registered:
+            stats[r, s, t, Stat.POOR_PEOPLE_REGISTERED] += members
+        else:
+            stats[r, s, t, Stat.MISSED_POOR] += 1.0
+        if exited:
+            stats[r, s, t, Stat.WRONG_EXITS] += 1.0
+    if not remaining and after_rigid_pc < band * line:
+        stats[r, s, t, Stat.AT_RISK] += 1.0
+    if registered:
+        stats[r, s, t, Stat.INCOME_REGISTERED_YUAN] += income
+        stats[r, s, t, Stat.PEOPLE_REGISTERED] += members
+    stats[r, s, t, Stat.INCOME_ALL_YUAN] += income
+    stats[r, s, t, Stat.PEOPLE_ALL] += members
+    stats[r, s, t, Stat.HOUSEHOLDS] += 1.0
+    if remaining:
+        stats[r, s, t, Stat.REMAINING_PEOPLE] += members
+
+
+@njit(**_JIT, inline="always")
+def _income(i, t, r, year, k_income, k_ill, k_village, hh, fl, yr, p, crop_factor, price, plan,
+            mult, eff, enrolled_base, other):  # fmt: skip
+    """Household ``i``'s net income in year index ``t`` of replication ``r``.
+
+    Returns ``(income, market_net, out_of_pocket, enrolled_base, other_transfers)``; the last
+    two are set in the base year (the registry's year, as recorded) and carried after.
+    """
+    app_ptr, app_kind, app_amount, app_start = plan[0], plan[1], plan[2], plan[3]
+    kind_int, kind_float, app_profile = plan[4], plan[5], plan[6]
+    work_ptr, work_kind, work_start = plan[7], plan[8], plan[9]
+    work_int, work_float, work_profile, plan_from = plan[10], plan[11], plan[12], plan[13]
+    extra_cost = _effects(
+        i, t, app_ptr, app_kind, app_amount, app_start, kind_int, kind_float, app_profile, mult,
+        eff,
+    )  # fmt: skip
+    uplift = _uplift(
+        i, t, k_village, work_ptr, work_kind, work_start, work_int, work_float, work_profile
+    )
+    ill = t > 0 and uniform(k_ill, year * DRAWS_PER_YEAR) < hh[i, Field.P_ILL]
+    market = _market(i, t, r, hh, fl, yr, p, eff, crop_factor, price, uplift, ill)
+    if t > 0:
+        sigma = p[Param.INCOME_SIGMA]
+        market *= math.exp(sigma * normal(k_income, year * DRAWS_PER_YEAR) - 0.5 * sigma * sigma)
+    g = YearRow.GROWTH_WAGES + Source.PROPERTY
+    market_net = market + hh[i, Field.PROPERTY] * yr[g, t] + eff[Source.PROPERTY]
+    market_net -= _cost(i, t, hh, yr) + extra_cost
+    fixed = _fixed_income(i, t, hh, fl, yr, p)
+    before = market_net + fixed + eff[Source.TRANSFERS]
+    members = hh[i, Field.MEMBERS]
+    standard = yr[YearRow.DIBAO_STANDARD, t]
+    wubao = fl[i, Flag.IS_WUBAO] != 0
+    share = p[Param.MIN_PAYMENT_SHARE]
+    if t == 0:
+        # Dibao as recorded; weak households eligible but not enrolled declined (take-up).
+        enrolled = fl[i, Flag.IS_DIBAO] != 0 and not wubao
+        if fl[i, Flag.WEAK] and not enrolled and before / members < standard:
+            enrolled_base = False
+        dibao = _dibao(before / members, members, standard, enrolled, share)
+        # Recorded transfers the rules do not explain: kept in yuan every year.
+        other = hh[i, Field.TRANSFERS] - fixed - dibao
+        income = before + dibao + other
+    else:
+        before += other
+        cover = plan_from[i, PlanFrom.DIBAO] <= t and not wubao
+        dibao = _dibao(before / members, members, standard, enrolled_base or cover, share)
+        income = before + dibao
+    oop = 0.0
+    if ill:
+        registered = fl[i, Flag.REGISTERED] != 0
+        oop = _out_of_pocket(k_ill, year, t, registered, t >= plan_from[i, PlanFrom.NCMS], yr, p)
+    return income, market_net, oop, enrolled_base, other
+
+
+@njit(**_JIT, inline="always")
+def _exit_step(t, year, k_verify, registered, income_pc, market_net_pc, guaranteed, remaining,
+               exited, above, below, line, p):  # fmt: skip
+    """Exit and return on the income officials measure (rules of :mod:`.exits`)."""
+    exits = False
+    returns = False
+    if t > 0 and t >= p[Param.FIRST_EXIT]:
+        z = normal(k_verify, year * DRAWS_PER_YEAR) if registered else 0.0
+        vs = p[Param.VERIFICATION_SIGMA]
+        measured = income_pc + market_net_pc * (math.exp(vs * z - 0.5 * vs * vs) - 1.0)
+        above = above + 1 if measured >= line * (1.0 + p[Param.EXIT_MARGIN]) else 0
+        exits = remaining and above >= p[Param.STABLE_YEARS] and guaranteed
+        below = below + 1 if measured < line and exited else 0
+        returns = exited and below >= p[Param.RETURN_YEARS]
+        if returns:
+            below = 0
+        remaining = (remaining and not exits) or returns
+        exited = (exited or exits) and not returns
+    return remaining, exited, above, below, exits, returns
+
+
+@njit(**_JIT, inline="always")
+def _household(i, s, hh, fl, yr, p, keys, crop_factor, price, plan, stats, village_sums,
+               hh_income, hh_exited, mult, eff) -> None:  # fmt: skip
+    """Every replication and year of household ``i`` (in segment ``s``)."""
+    members = hh[i, Field.MEMBERS]
+    inv_members = 1.0 / members
+    registered = fl[i, Flag.REGISTERED] != 0
+    hid = fl[i, Flag.HOUSEHOLD_ID]
+    village_id = VILLAGE_KEY + fl[i, Flag.VILLAGE_ID]
+    weak = fl[i, Flag.WEAK] != 0
+    first_year = np.int64(yr[YearRow.CALENDAR_YEAR, 0])
+    keep_villages = village_sums.shape[2] > 0
+    keep_households = hh_income.shape[1] > 0
+    for r in range(keys.shape[0]):
+        k_income = household_key(keys[r, Stream.INCOME], hid)
+        k_ill = household_key(keys[r, Stream.ILLNESS], hid)
+        k_verify = household_key(keys[r, Stream.VERIFICATION], hid)
+        k_plan = household_key(keys[r, Stream.INTERVENTION], hid)
+        k_village = household_key(keys[r, Stream.INTERVENTION], village_id)
+        _draw_multipliers(i, k_plan, k_village, plan[0], plan[1], plan[4], plan[5], mult)
+        take_up = uniform(k_income, first_year * DRAWS_PER_YEAR + 1) < p[Param.TAKE_UP]
+        enrolled = (fl[i, Flag.IS_DIBAO] != 0 or (weak and take_up)) and not fl[i, Flag.IS_WUBAO]
+        remaining, exited, above, below, other = registered, False, 0, 0, 0.0
+        for t in range(yr.shape[1]):
+            year = np.int64(yr[YearRow.CALENDAR_YEAR, t])
+            income, market_net, oop, enrolled, other = _income(
+                i, t, r, year, k_income, k_ill, k_village, hh, fl, yr, p, crop_factor, price,
+                plan, mult, eff, enrolled, other,
+            )  # fmt: skip
+            income_pc = income * inv_members
+            line = yr[YearRow.LINE, t]
+            remaining, exited, above, below, exits, returns = _exit_step(
+                t, year, k_verify, registered, income_pc, market_net * inv_members,
+                t >= plan[13][i, PlanFrom.GUARANTEES], remaining, exited, above, below, line, p,
+            )  # fmt: skip
+            after_rigid_pc = (income - oop - hh[i, Field.SCHOOL]) * inv_members
+            _accumulate(
+                stats, r, s, t, members, registered, remaining, exits, exited, returns, income,
+                income_pc, after_rigid_pc, line, p[Param.BAND],
+            )  # fmt: skip
+            if keep_villages and remaining:
+                village_sums[r, t, fl[i, Flag.VILLAGE]] += members
+            if keep_households:
+                hh_income[t, i] += income_pc
+                hh_exited[t, i] += exited
+
+
+@njit(**_JIT, parallel=True)
+def run_segments(seg_start, hh, fl, yr, p, keys, crop_factor, price, plan, stats, village_sums,
+                 hh_income, hh_exited, max_apps) -> None:  # fmt: skip
+    """Simulate every segment (households ``seg_start[s]`` to ``seg_start[s+1]``), in parallel.
+
+    ``stats[r, s, t, Stat]`` and ``hh_income``/``hh_exited`` ``[t, i]`` are added to in
+    place; ``village_sums[thread, r, t, village]`` per thread (add over threads after).
+    """
+    for s in prange(seg_start.size - 1):
+        thread = numba.get_thread_id()
+        mult = np.empty(max(max_apps, 1))
+        eff = np.empty(N_SOURCES)
+        for i in range(seg_start[s], seg_start[s + 1]):
+            _household(
+                i, s, hh, fl, yr, p, keys, crop_factor, price, plan, stats,
+                village_sums[thread], hh_income, hh_exited, mult, eff,
+            )  # fmt: skip
