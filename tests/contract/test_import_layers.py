@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "fupinsim.io": 7,
     "fupinsim.io.*": 7,
     "fupinsim.batch": 8,
+    "fupinsim.batch.*": 8,
     "fupinsim.cli": 8,
     "fupinsim.widgets": 8,
 }

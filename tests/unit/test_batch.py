@@ -29,7 +29,6 @@ import yaml
 import zmq
 from click.testing import CliRunner
 
-from fupinsim import batch as batch_module
 from fupinsim.batch import (
     NBSTRIPOUT_ARGS,
     NOTEBOOK_PARAMETERS,
@@ -41,6 +40,7 @@ from fupinsim.batch import (
 )
 from fupinsim.cli import cli
 from fupinsim.errors import FupinsimError, InputError
+from fupinsim.io.outputs import CODE_VERSION_ENV
 from fupinsim.scenario import load_scenario
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def fake_pipeline_importable(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fixed_code_version(monkeypatch: pytest.MonkeyPatch) -> None:
     """Other engineers edit the checkout while tests run; pin the version ``resume`` compares."""
-    monkeypatch.setattr(batch_module, "code_version", lambda: "0.1.0+test")
+    monkeypatch.setenv(CODE_VERSION_ENV, "0.1.0+test")
 
 
 def write_scenarios(folder: Path, *ids: str) -> list[Path]:
