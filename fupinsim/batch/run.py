@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import shutil
@@ -56,6 +57,17 @@ from fupinsim.io.outputs import (
     write_manifest,
 )
 
+logger = logging.getLogger(__name__)
+
+
+def _log_outcome(outcome: ScenarioOutcome) -> None:
+    if outcome.status == "done":
+        logger.info(
+            "%s: done in %.1f s: %s", outcome.scenario_id, outcome.seconds, outcome.output_dir
+        )
+    else:
+        logger.info("%s: %s (see %s)", outcome.scenario_id, outcome.message, outcome.output_dir)
+
 
 class _Batch:
     """The batch process's bookkeeping: work folders, manifests, commits, outcomes."""
@@ -78,6 +90,7 @@ class _Batch:
         self.outcomes[plan.scenario.id] = ScenarioOutcome(
             plan.scenario.id, plan.scenario_file, "skipped", plan.final_dir, message=reason
         )
+        logger.info("%s: skipped, %s", plan.scenario.id, reason)
 
     def job(self, plan: _Planned, pipeline: str | PipelineFunction, kernel_name: str) -> _Job:
         work = create_work_dir(plan.final_dir)
@@ -132,6 +145,7 @@ class _Batch:
             if work.exists():
                 fail_work_dir(work, plan.final_dir)
         self.outcomes[plan.scenario.id] = outcome
+        _log_outcome(outcome)
         return outcome
 
     def _manifest(self, plan: _Planned, run: ScenarioRun, status: str) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
+import inspect
+import logging
 import os
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -15,10 +16,11 @@ from typing import Any
 from fupinsim.batch.notebooks import DEFAULT_KERNEL, execute_notebook, notebook_parameters
 from fupinsim.batch.summary import ScenarioRun, _now, _one_line
 from fupinsim.errors import InputError
-from fupinsim.io.outputs import (
-    environment_info,
-)
+from fupinsim.io.logs import RUN_LOG, STAGE_PREFIX, run_log
+from fupinsim.io.outputs import environment_info
 from fupinsim.scenario import Scenario, load_scenario
+
+logger = logging.getLogger(__name__)
 
 #: The pipeline hook used unless another is given: ``run_to_directory(scenario, folder) -> dict``.
 #: It lives in ``fupinsim.io.run`` (layer 7), not in ``fupinsim.pipeline``: layers 3-6 never
@@ -48,7 +50,7 @@ MANIFEST_KEYS_OWNED_BY_BATCH = frozenset(
 #: A pipeline: writes the scenario's tables (and figures) into the folder, returns manifest fields.
 PipelineFunction = Callable[[Scenario, Path], Mapping[str, Any]]
 
-_RUN_LOG = Path("logs") / "run.log"
+_RUN_LOG = RUN_LOG
 _TRACEBACK_FILE = Path("logs") / "traceback.txt"
 
 # ----------------------------------------------------------------------------------------------
@@ -113,13 +115,6 @@ def _checked_manifest_fields(fields: object) -> dict[str, Any]:
 # worker; with steps as jobs the workers stay busy until the end.
 
 
-def _log_step(work_dir: Path, text: str) -> None:
-    path = work_dir / _RUN_LOG
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as log:
-        log.write(f"{_now()} {text}\n")
-
-
 @dataclass(frozen=True)
 class _Job:
     """One scenario to compute, as sent to workers (plain, picklable data)."""
@@ -180,22 +175,31 @@ class _StepResult:
 
 
 def _run_step(task: _Task) -> _StepResult:
-    """Run one step in this process (a worker); errors are reported, not raised."""
+    """Run one step in this process (a worker); errors are reported, not raised.
+
+    While it runs, every ``fupinsim`` log record of level INFO and above goes to the work
+    folder's ``logs/run.log``: when the step started (and in which process), each stage the
+    pipeline reports, and how the step ended.
+    """
+    with run_log(task.job.work_dir):
+        return _logged_step(task)
+
+
+def _logged_step(task: _Task) -> _StepResult:
     job, work = task.job, Path(task.job.work_dir)
     started_at, start = _now(), perf_counter()
-    _log_step(work, f"started {task.name} in process {os.getpid()}")
+    logger.info("started %s in process %d", task.name, os.getpid())
     fields: dict[str, Any] = {}
     environment: dict[str, Any] = {}
     try:
         scenario = load_scenario(job.scenario_file)
         if task.step == 0:
-            function = resolve_pipeline(job.pipeline)
-            fields = _checked_manifest_fields(function(scenario, work))
+            fields = _checked_manifest_fields(_call_pipeline(job.pipeline, scenario, work))
             environment = environment_info()
         else:
             _run_notebook_step(job, scenario, Path(job.notebooks[task.step - 1]))
     except Exception as exc:
-        _log_step(work, f"{task.name} failed: {_one_line(exc)}")
+        logger.info("%s failed: %s", task.name, _one_line(exc))
         return _StepResult(
             ok=False,
             seconds=perf_counter() - start,
@@ -205,7 +209,7 @@ def _run_step(task: _Task) -> _StepResult:
             finished_at=_now(),
         )
     seconds = perf_counter() - start
-    _log_step(work, f"{task.name} done in {seconds:.1f} s")
+    logger.info("%s done in %.1f s", task.name, seconds)
     return _StepResult(
         ok=True,
         seconds=seconds,
@@ -214,6 +218,41 @@ def _run_step(task: _Task) -> _StepResult:
         started_at=started_at,
         finished_at=_now(),
     )
+
+
+def _log_stage(name: str) -> None:
+    logger.info("%s%s", STAGE_PREFIX, name)
+
+
+def _call_pipeline(
+    pipeline: str | PipelineFunction, scenario: Scenario, work: Path
+) -> Mapping[str, Any]:
+    """Run the pipeline hook; one that takes ``step=`` reports its stages to ``run.log``."""
+    function = resolve_pipeline(pipeline)
+    if _accepts_keyword(function, "step"):
+        return function(scenario, work, step=_log_stage)  # type: ignore[call-arg]
+    return function(scenario, work)
+
+
+def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # some builtins and C functions have no signature
+        return False
+    return any(
+        (p.name == name and p.kind is not p.POSITIONAL_ONLY) or p.kind is p.VAR_KEYWORD
+        for p in parameters
+    )
+
+
+def stages_started(work_dir: str | Path) -> list[str]:
+    """The pipeline stages that have started in a work folder, in order (from ``run.log``)."""
+    try:
+        text = (Path(work_dir) / _RUN_LOG).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    marker = f" {STAGE_PREFIX}"
+    return [line.split(marker, 1)[1] for line in text.splitlines() if marker in line]
 
 
 def _run_notebook_step(job: _Job, scenario: Scenario, notebook: Path) -> None:

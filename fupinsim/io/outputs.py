@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import platform
@@ -67,6 +68,8 @@ __all__ = [
     "write_manifest",
     "write_tables",
 ]
+
+logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 
@@ -271,8 +274,10 @@ def clean_stale_work_dirs(folder: str | Path) -> list[Path]:
         target = base / match["stem"]
         if match["kind"] == "old" and not target.exists():
             os.rename(entry, target)
+            logger.info("restored %s from %s (a swap cut short by a killed run)", target, entry)
         else:
             shutil.rmtree(entry, ignore_errors=True)
+            logger.info("deleted %s (left by a killed run)", entry)
     return found
 
 
