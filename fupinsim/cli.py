@@ -340,8 +340,8 @@ def _run_into_folder(
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     with (
+        atomic_output_dir(folder) as work,  # first: an unwritable folder fails before the bar
         _stage_bar(f"run {loaded.id}", pipeline_stages(loaded)) as step,
-        atomic_output_dir(folder) as work,
         run_log(work),
     ):
         fields = run_to_directory(

@@ -31,7 +31,10 @@ notebooks succeeded, so a worker that is killed or keeps running can never repla
 On SIGTERM or SIGINT the batch stops its workers (and their kernels), moves the work folders of
 unfinished scenarios to ``<scenario>.failed/`` (manifest status ``interrupted``) and raises
 :class:`BatchInterrupted`. Folders left by a run killed harder (SIGKILL) are repaired at the
-start of the next run (:func:`fupinsim.io.outputs.clean_stale_work_dirs`).
+start of the next run (:func:`fupinsim.io.outputs.clean_stale_work_dirs`), and the workers of a
+killed batch end by themselves within a second. A signal that arrives while a scenario's
+output is being renamed into place takes effect right after the rename. Two batches cannot
+write into the same outputs folder at once (:func:`fupinsim.batch.lock.outputs_lock`).
 
 The package, one job per module:
 
@@ -48,6 +51,8 @@ The package, one job per module:
 ``notebooks``
     The notebook parameter contract, executing a notebook with papermill in a kernel of this
     environment, and refreshing the committed notebooks (``make notebooks``).
+``lock``
+    One batch at a time per outputs folder (a lock file naming its holder).
 ``plan``, ``resume``
     The scenarios of a batch and their manifests; which outputs ``--resume`` may keep.
 ``summary``

@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
@@ -15,11 +18,38 @@ from fupinsim.batch.steps import _run_step, _StepResult, _Task
 from fupinsim.batch.summary import _one_line, _workers_text
 
 _STOP_TIMEOUT_S = 10.0
+_PARENT_POLL_S = 0.5
 
 
-def _init_pool_worker() -> None:
+def _init_pool_worker(parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group; the batch process decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch = threading.Thread(
+        target=_exit_with_parent, args=(parent_pid,), name="fupinsim-parent-watch", daemon=True
+    )
+    watch.start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this worker (and its kernels) soon after the batch process has died.
+
+    A batch killed hard (SIGKILL, out of memory) cannot stop its workers; without this they
+    would go on computing into work folders nobody will commit, and keep their kernels alive.
+    """
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    import psutil
+
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        children = []
+    for child in children:
+        try:
+            child.kill()
+        except psutil.Error:
+            continue
+    os._exit(1)
 
 
 class _ProcessPoolRunner:
@@ -62,7 +92,10 @@ class _ProcessPoolRunner:
             size = 1 if self.isolated else self.workers
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(
-                size, mp_context=context, initializer=_init_pool_worker
+                size,
+                mp_context=context,
+                initializer=_init_pool_worker,
+                initargs=(os.getpid(),),
             )
         self._futures[self._pool.submit(_run_step, task)] = task
 

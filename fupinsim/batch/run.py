@@ -18,6 +18,7 @@ from typing import Any
 
 from fupinsim.batch.dask import _DaskRunner
 from fupinsim.batch.local import _ProcessPoolRunner
+from fupinsim.batch.lock import outputs_lock
 from fupinsim.batch.notebooks import (
     DEFAULT_KERNEL,
     NOTEBOOK_PARAMETERS,
@@ -54,6 +55,7 @@ from fupinsim.io.outputs import (
     create_work_dir,
     fail_work_dir,
     failed_dir_for,
+    not_writable,
     write_manifest,
 )
 
@@ -200,12 +202,15 @@ class _InterruptRaiser:
     """While active (main thread only), SIGTERM and SIGINT raise :class:`BatchInterrupted`.
 
     Only the first signal raises; later ones are ignored so that the clean-up after an
-    interruption (stopping workers, moving work folders aside) is not cut short.
+    interruption (stopping workers, moving work folders aside) is not cut short. Inside
+    :meth:`deferred` (a scenario's manifest and rename) the signal is raised after the block.
     """
 
     def __init__(self) -> None:
         self._previous: dict[int, Any] = {}
         self._raised = False
+        self._deferring = 0
+        self._pending: int | None = None
 
     def __enter__(self) -> _InterruptRaiser:
         if threading.current_thread() is threading.main_thread():
@@ -217,10 +222,26 @@ class _InterruptRaiser:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
 
-    def _raise(self, signum: int, frame: FrameType | None) -> None:
-        if not self._raised:
-            self._raised = True
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A signal during the block is raised when the block has finished, not inside it."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+        if not self._deferring and self._pending is not None:
+            signum, self._pending = self._pending, None
             raise BatchInterrupted(signum)
+
+    def _raise(self, signum: int, frame: FrameType | None) -> None:
+        if self._raised:
+            return
+        self._raised = True
+        if self._deferring:
+            self._pending = signum
+            return
+        raise BatchInterrupted(signum)
 
 
 def _check_picklable(pipeline: PipelineFunction) -> None:
@@ -328,16 +349,16 @@ def run_batch(
     """
     started = perf_counter()
     batch, runner = _checked_batch(scenarios, notebooks, outputs, workers, scheduler, pipeline)
-    n_workers, version = runner.workers, batch.version
+    n_workers, outputs_dir = runner.workers, Path(outputs).resolve()
     with (
-        _code_version_pinned(version),
-        _InterruptRaiser(),
+        outputs_lock(outputs_dir),
+        _code_version_pinned(batch.version),
+        _InterruptRaiser() as interrupts,
         _progress_bar(len(batch.planned), progress) as bar,
     ):
+        clean_stale_work_dirs(outputs_dir)
         try:
-            _run_planned(
-                batch, runner, resume=resume, pipeline=pipeline, kernel_name=kernel_name, bar=bar
-            )
+            _run_planned(batch, runner, interrupts, resume, pipeline, kernel_name, bar)
         except BatchInterrupted as exc:
             batch.abandon_unfinished()
             exc.summary = batch.summary(perf_counter() - started, n_workers, runner.label)
@@ -358,7 +379,7 @@ def _checked_batch(
 ) -> tuple[_Batch, _Runner]:
     """Check everything before anything runs; then the batch's bookkeeping and its idle runner.
 
-    Also creates the outputs folder and repairs what killed runs left in it.
+    Also creates the outputs folder.
     """
     notebook_paths = _resolve_notebooks(notebooks)
     for path in notebook_paths:
@@ -372,15 +393,17 @@ def _checked_batch(
         _check_picklable(pipeline)
     runner = _runner(scheduler, n_workers)  # checks that Dask is installed, starts nothing
     fingerprints = {path.name: notebook_fingerprint(path) for path in notebook_paths}
-    Path(outputs).resolve().mkdir(parents=True, exist_ok=True)
-    clean_stale_work_dirs(Path(outputs).resolve())
+    try:
+        Path(outputs).resolve().mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise not_writable(Path(outputs), exc) from None
     return _Batch(planned, notebook_paths, code_version(), fingerprints), runner
 
 
 def _run_planned(
     batch: _Batch,
     runner: _Runner,
-    *,
+    interrupts: _InterruptRaiser,
     resume: bool,
     pipeline: str | PipelineFunction,
     kernel_name: str,
@@ -400,7 +423,8 @@ def _run_planned(
     jobs = [batch.job(plan, pipeline, kernel_name) for plan in to_run]
 
     def chain_done(job: _Job, results: Sequence[_StepResult]) -> None:
-        batch.finish(job, _scenario_run(job, results))
+        with interrupts.deferred():  # a scenario's manifest and rename are never cut short
+            batch.finish(job, _scenario_run(job, results))
         bar.update(1)
         bar.set_postfix(failed=sum(o.status == "failed" for o in batch.outcomes.values()))
 
