@@ -537,6 +537,13 @@ def batch(
             err=True,
         )
         sys.exit(128 + exc.signum)
+    _echo_batch_results(summary, outputs)
+    if not summary.ok:
+        sys.exit(1)
+
+
+def _echo_batch_results(summary: BatchSummary, outputs: str) -> None:
+    """The per-scenario table, the comparison across scenarios, and (last) the reports."""
     click.echo(_batch_summary_text(summary))
     if summary.n_done or summary.n_skipped:
         from fupinsim.io.report_files import write_comparison
@@ -546,28 +553,33 @@ def batch(
         except InputError as exc:  # e.g. a custom --pipeline that writes no tables
             logger.warning("no comparison across scenarios: %s", exc)
         else:
-            click.echo(f"comparison across scenarios: {written['html']}")
-    if not summary.ok:
-        sys.exit(1)
+            click.echo(f"comparison across scenarios: {_shown(Path(written['html']))}")
+    reports = [
+        outcome.output_dir / "report.html"
+        for outcome in summary.outcomes
+        if outcome.status != "failed" and (outcome.output_dir / "report.html").is_file()
+    ]
+    if reports:
+        click.echo("report.html: " + ", ".join(_shown(path) for path in reports))
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _batch_summary_text(summary: BatchSummary) -> str:
     """The table printed at the end of ``fupinsim batch``: one line per scenario, then totals."""
-    from pathlib import Path
-
-    def shown(path: Path) -> str:
-        try:
-            return str(path.relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
-
     width = max([8, *(len(o.scenario_id) for o in summary.outcomes)])
     lines = [f"{'scenario':<{width}}  {'status':<7}  {'time_s':>7}  output"]
     for outcome in summary.outcomes:
         status = "FAILED" if outcome.status == "failed" else outcome.status
         lines.append(
             f"{outcome.scenario_id:<{width}}  {status:<7}  {outcome.seconds:>7.1f}  "
-            f"{shown(outcome.output_dir)}"
+            f"{_shown(outcome.output_dir)}"
         )
         if outcome.status == "failed":
             lines.append(f"{'':<{width}}  {outcome.message}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,9 @@ def _import_distributed() -> Any:
             "use the built-in process pool.",
         ) from None
     return distributed
+
+
+_POLL_S = 0.05
 
 
 class _DaskRunner:
@@ -97,7 +101,18 @@ class _DaskRunner:
         self._futures[future] = task
         self._completed.add(future)
 
-    def next_done(self) -> tuple[_Task, _StepResult | None]:
+    def running(self) -> list[_Task]:
+        """The steps submitted and not yet reported."""
+        return list(self._futures.values())
+
+    def next_done(self, timeout: float | None = None) -> tuple[_Task, _StepResult | None] | None:
+        """The next finished step and its result; ``None`` if none finished within ``timeout``."""
+        if timeout is not None:
+            deadline = time.monotonic() + timeout
+            while not self._completed.has_ready():
+                if time.monotonic() >= deadline:
+                    return None
+                time.sleep(_POLL_S)
         future = next(self._completed)
         task = self._futures.pop(future)
         try:

@@ -99,8 +99,18 @@ class _ProcessPoolRunner:
             )
         self._futures[self._pool.submit(_run_step, task)] = task
 
-    def next_done(self) -> tuple[_Task, _StepResult | None]:
-        done, _ = wait(self._futures, return_when=FIRST_COMPLETED)
+    def running(self) -> list[_Task]:
+        """The steps submitted and not yet reported (running, or waiting for a worker)."""
+        return list(self._futures.values())
+
+    def next_done(self, timeout: float | None = None) -> tuple[_Task, _StepResult | None] | None:
+        """The next finished step and its result (``None`` result: its worker died).
+
+        ``None`` when no step finished within ``timeout`` seconds.
+        """
+        done, _ = wait(self._futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        if not done:
+            return None
         future = next(iter(done))
         task = self._futures.pop(future)
         try:

@@ -7,7 +7,6 @@ import os
 import pickle
 import shutil
 import signal
-import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from fupinsim.batch.notebooks import (
     notebook_fingerprint,
 )
 from fupinsim.batch.plan import _manifest, _plan_scenarios, _Planned
+from fupinsim.batch.progress import StepProgress, pipeline_stages, progress_bar
 from fupinsim.batch.resume import _skip_reason
 from fupinsim.batch.schedule import _Runner, run_steps
 from fupinsim.batch.steps import (
@@ -36,6 +36,7 @@ from fupinsim.batch.steps import (
     _Job,
     _scenario_run,
     _StepResult,
+    _Task,
     resolve_pipeline,
 )
 from fupinsim.batch.summary import (
@@ -279,16 +280,6 @@ def _code_version_pinned(version: str) -> Iterator[None]:
             os.environ[CODE_VERSION_ENV] = previous
 
 
-@contextmanager
-def _progress_bar(total: int, enabled: bool) -> Iterator[Any]:
-    from tqdm import tqdm
-
-    with tqdm(
-        total=total, unit="scenario", desc="scenarios", file=sys.stderr, disable=not enabled
-    ) as bar:
-        yield bar
-
-
 def run_batch(
     scenarios: Iterable[str | Path],
     notebooks: Iterable[str | Path] = (),
@@ -350,15 +341,16 @@ def run_batch(
     started = perf_counter()
     batch, runner = _checked_batch(scenarios, notebooks, outputs, workers, scheduler, pipeline)
     n_workers, outputs_dir = runner.workers, Path(outputs).resolve()
+    counter = _step_counter(batch, pipeline)
     with (
         outputs_lock(outputs_dir),
         _code_version_pinned(batch.version),
         _InterruptRaiser() as interrupts,
-        _progress_bar(len(batch.planned), progress) as bar,
+        progress_bar(counter.total, progress) as counter.bar,
     ):
         clean_stale_work_dirs(outputs_dir)
         try:
-            _run_planned(batch, runner, interrupts, resume, pipeline, kernel_name, bar)
+            _run_planned(batch, runner, interrupts, resume, pipeline, kernel_name, counter)
         except BatchInterrupted as exc:
             batch.abandon_unfinished()
             exc.summary = batch.summary(perf_counter() - started, n_workers, runner.label)
@@ -400,6 +392,11 @@ def _checked_batch(
     return _Batch(planned, notebook_paths, code_version(), fingerprints), runner
 
 
+def _step_counter(batch: _Batch, pipeline: str | PipelineFunction) -> StepProgress:
+    stages = {sid: pipeline_stages(pipeline, plan.scenario) for sid, plan in batch.planned.items()}
+    return StepProgress(stages, len(batch.notebooks))
+
+
 def _run_planned(
     batch: _Batch,
     runner: _Runner,
@@ -407,7 +404,7 @@ def _run_planned(
     resume: bool,
     pipeline: str | PipelineFunction,
     kernel_name: str,
-    bar: Any,
+    counter: StepProgress,
 ) -> None:
     """Skip what ``resume`` may keep, then run the other scenarios' steps on ``runner``."""
     to_run = []
@@ -417,16 +414,25 @@ def _run_planned(
             to_run.append(plan)
         else:
             batch.skip(plan, reason)
-            bar.update(1)
+            counter.scenario_finished(plan.scenario.id, ok=True)
     if not to_run:
         return
     jobs = [batch.job(plan, pipeline, kernel_name) for plan in to_run]
 
     def chain_done(job: _Job, results: Sequence[_StepResult]) -> None:
         with interrupts.deferred():  # a scenario's manifest and rename are never cut short
-            batch.finish(job, _scenario_run(job, results))
-        bar.update(1)
-        bar.set_postfix(failed=sum(o.status == "failed" for o in batch.outcomes.values()))
+            outcome = batch.finish(job, _scenario_run(job, results))
+        counter.scenario_finished(job.scenario_id, ok=outcome.status != "failed")
+
+    def step_done(task: _Task, result: _StepResult) -> None:
+        if result.ok:
+            counter.step_finished(task)
 
     with runner:
-        run_steps(runner, jobs, chain_done)
+        run_steps(
+            runner,
+            jobs,
+            chain_done,
+            step_done=step_done,
+            tick=counter.poll if not counter.bar.disable else None,
+        )

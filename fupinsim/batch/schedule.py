@@ -86,6 +86,10 @@ def run_steps(
     runner: _Runner,
     jobs: Sequence[_Job],
     chain_done: Callable[[_Job, Sequence[_StepResult]], None],
+    *,
+    step_done: Callable[[_Task, _StepResult], None] | None = None,
+    tick: Callable[[Sequence[_Task]], None] | None = None,
+    tick_s: float = 0.5,
 ) -> None:
     """Run every job's steps on ``runner``; call ``chain_done`` as each scenario's chain ends.
 
@@ -93,6 +97,8 @@ def run_steps(
     so the workers stay busy until the end. A step whose worker died (``None`` result) is
     run again alone in a fresh worker; if it dies again, its scenario fails. ``chain_done``
     gets the results of the steps that ran: all of them, or up to the one that failed.
+    ``step_done`` is called with each step's final result, ``tick`` every ``tick_s`` seconds
+    while steps run, with the steps in flight (progress display).
     """
     order = {job.scenario_id: index for index, job in enumerate(jobs)}
     results: dict[str, list[_StepResult]] = {job.scenario_id: [] for job in jobs}
@@ -101,12 +107,19 @@ def run_steps(
     losses: Counter[tuple[str, int, bool]] = Counter()
     while ready or suspects or runner.in_flight:
         _submit_next(runner, ready, suspects, order)
-        task, result = runner.next_done()
+        done = runner.next_done(tick_s if tick is not None else None)
+        if done is None:
+            if tick is not None:
+                tick(runner.running())
+            continue
+        task, result = done
         if result is None:
             result = _after_lost_worker(task, ready, suspects, losses)
             if result is None:
                 continue
         results[task.job.scenario_id].append(result)
+        if step_done is not None:
+            step_done(task, result)
         if result.ok and task.step + 1 < task.job.n_steps:
             ready.append(_Task(task.job, task.step + 1))
         else:

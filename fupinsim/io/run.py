@@ -126,6 +126,10 @@ def run_to_directory(
     return write_run(result, folder)
 
 
+#: How the batch learns the stages to expect (its progress bar's total).
+run_to_directory.stages = pipeline_stages  # type: ignore[attr-defined]
+
+
 def _matching_run(folder: Path, scenario: Scenario, replications: int) -> bool:
     path = folder / RUN_INFO
     if not path.is_file():

@@ -2,14 +2,17 @@
 
 Importable by worker processes as ``helpers.staged_pipeline:run_to_directory`` when ``tests/``
 is on ``sys.path`` / ``PYTHONPATH``. It calls ``step`` with each name in :data:`STAGES` (and a
-closing ``done``, as the real pipeline does), logs one INFO record through a ``fupinsim`` logger
-and writes the fake pipeline's ``tables/numbers.*``. ``run_to_directory.stages`` tells the batch
+closing ``done``, as the real pipeline does), waiting ``STAGED_PIPELINE_PAUSE_S`` seconds (default
+0) after each, logs one INFO record through a ``fupinsim`` logger, writes the fake pipeline's
+``tables/numbers.*`` and a stand-in ``report.html``. ``run_to_directory.stages`` tells the batch
 how many stages to expect (its progress bar's total).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,11 +34,14 @@ def run_to_directory(
     scenario: Scenario, folder: Path, *, step: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
     """Report :data:`STAGES`, log a record, write ``tables/numbers.*``; manifest fields."""
+    pause = float(os.environ.get("STAGED_PIPELINE_PAUSE_S", "0"))
     for name in STAGES:
         if step is not None:
             step(name)
+        time.sleep(pause)
     logger.info("staged pipeline wrote %s for %s", folder.name, scenario.id)
     fields = write_numbers(scenario, folder)
+    (folder / "report.html").write_text(f"<h1>{scenario.id}</h1>\n", encoding="utf-8")
     if step is not None:
         step("done")
     return fields
