@@ -92,8 +92,9 @@ class StepProgress:
                 continue
             started = _stage_index(names, stages_started(task.job.work_dir))
             if started:
+                current = f"{task.job.scenario_id}: {names[max(started)]}"
+                self.bar.set_postfix_str(current, refresh=False)
                 self._set(task.job.scenario_id, max(started))
-                self.bar.set_postfix_str(f"{task.job.scenario_id}: {names[max(started)]}")
 
 
 def _stage_index(names: Sequence[str], seen: Sequence[str]) -> list[int]:

@@ -35,7 +35,12 @@ import psutil
 import pytest
 
 from fupinsim.batch.lock import LOCK_NAME
-from fupinsim.io.outputs import SWAP_PAUSE_ENV, clean_stale_work_dirs, read_manifest
+from fupinsim.io.outputs import (
+    CODE_VERSION_ENV,
+    SWAP_PAUSE_ENV,
+    clean_stale_work_dirs,
+    read_manifest,
+)
 
 TESTS = Path(__file__).resolve().parents[1]
 PLAN = TESTS.parent / "scenarios" / "plan_2015.yaml"
@@ -81,6 +86,8 @@ def _env(folder: Path, **extra: str) -> dict[str, str]:
     paths = [str(TESTS), os.environ.get("PYTHONPATH", "")]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
     env.update(FAKE_PIPELINE_MARKER=str(folder / "unused_marker"), FAKE_PIPELINE_SLEEP_S="0")
+    # Pinned: files change in the checkout while tests run, and --resume compares versions.
+    env[CODE_VERSION_ENV] = "0.1.0+faults"
     env.pop(SWAP_PAUSE_ENV, None)
     env.pop("FAULT_NOTEBOOK_MARKER", None)
     env.update(extra)
