@@ -530,7 +530,7 @@ def batch(
         )
     except BatchInterrupted as exc:
         if exc.summary is not None:
-            click.echo(_batch_summary_text(exc.summary))
+            click.echo(exc.summary.table())
         click.echo(
             f"interrupted ({signal.Signals(exc.signum).name}): unfinished scenarios were moved to "
             "<scenario>.failed/; earlier outputs are untouched",
@@ -544,7 +544,9 @@ def batch(
 
 def _echo_batch_results(summary: BatchSummary, outputs: str) -> None:
     """The per-scenario table, the comparison across scenarios, and (last) the reports."""
-    click.echo(_batch_summary_text(summary))
+    from fupinsim.batch.summary import shown_path
+
+    click.echo(summary.table())
     if summary.n_done or summary.n_skipped:
         from fupinsim.io.report_files import write_comparison
 
@@ -553,42 +555,10 @@ def _echo_batch_results(summary: BatchSummary, outputs: str) -> None:
         except InputError as exc:  # e.g. a custom --pipeline that writes no tables
             logger.warning("no comparison across scenarios: %s", exc)
         else:
-            click.echo(f"comparison across scenarios: {_shown(Path(written['html']))}")
-    reports = [
-        outcome.output_dir / "report.html"
-        for outcome in summary.outcomes
-        if outcome.status != "failed" and (outcome.output_dir / "report.html").is_file()
-    ]
+            click.echo(f"comparison across scenarios: {shown_path(Path(written['html']))}")
+    reports = summary.report_files()
     if reports:
-        click.echo("report.html: " + ", ".join(_shown(path) for path in reports))
-
-
-def _shown(path: Path) -> str:
-    """A path as the user would type it: relative to the working folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _batch_summary_text(summary: BatchSummary) -> str:
-    """The table printed at the end of ``fupinsim batch``: one line per scenario, then totals."""
-    width = max([8, *(len(o.scenario_id) for o in summary.outcomes)])
-    lines = [f"{'scenario':<{width}}  {'status':<7}  {'time_s':>7}  output"]
-    for outcome in summary.outcomes:
-        status = "FAILED" if outcome.status == "failed" else outcome.status
-        lines.append(
-            f"{outcome.scenario_id:<{width}}  {status:<7}  {outcome.seconds:>7.1f}  "
-            f"{_shown(outcome.output_dir)}"
-        )
-        if outcome.status == "failed":
-            lines.append(f"{'':<{width}}  {outcome.message}")
-    lines.append(
-        f"{len(summary.outcomes)} scenario{'s' if len(summary.outcomes) != 1 else ''}: "
-        f"{summary.n_done} done, {summary.n_skipped} skipped, "
-        f"{summary.n_failed} failed in {summary.seconds:.0f} s ({summary.scheduler})"
-    )
-    return "\n".join(lines)
+        click.echo("report.html: " + ", ".join(shown_path(path) for path in reports))
 
 
 @cli.command("refresh-notebooks")

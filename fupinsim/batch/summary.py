@@ -113,6 +113,33 @@ class BatchSummary:
         """True when no scenario failed."""
         return self.n_failed == 0
 
+    def table(self) -> str:
+        """The table ``fupinsim batch`` prints: a line per scenario (why it failed), then totals."""
+        width = max([8, *(len(o.scenario_id) for o in self.outcomes)])
+        lines = [f"{'scenario':<{width}}  {'status':<7}  {'time_s':>7}  output"]
+        for outcome in self.outcomes:
+            status = "FAILED" if outcome.status == "failed" else outcome.status
+            lines.append(
+                f"{outcome.scenario_id:<{width}}  {status:<7}  {outcome.seconds:>7.1f}  "
+                f"{shown_path(outcome.output_dir)}"
+            )
+            if outcome.status == "failed":
+                lines.append(f"{'':<{width}}  {outcome.message}")
+        lines.append(
+            f"{len(self.outcomes)} scenario{'s' if len(self.outcomes) != 1 else ''}: "
+            f"{self.n_done} done, {self.n_skipped} skipped, "
+            f"{self.n_failed} failed in {self.seconds:.0f} s ({self.scheduler})"
+        )
+        return "\n".join(lines)
+
+    def report_files(self) -> list[Path]:
+        """The ``report.html`` of every scenario with output in place (done or skipped)."""
+        return [
+            outcome.output_dir / "report.html"
+            for outcome in self.outcomes
+            if outcome.status != "failed" and (outcome.output_dir / "report.html").is_file()
+        ]
+
     def outcome(self, scenario_id: str) -> ScenarioOutcome:
         """The outcome of one scenario, by id."""
         for outcome in self.outcomes:
@@ -156,3 +183,11 @@ def _one_line(exc: BaseException) -> str:
 
 def _workers_text(workers: int) -> str:
     return f"{workers} worker" if workers == 1 else f"{workers} workers"
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
