@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -21,11 +24,16 @@ from fupinsim.errors import FupinsimError, InputError, TargetsNotMetError
 
 if TYPE_CHECKING:
     from fupinsim.batch import BatchSummary
+    from fupinsim.registry import Registry
+    from fupinsim.scenario import Scenario
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+logger = logging.getLogger(__name__)
+
 EXIT_INPUT = 2
 EXIT_TARGETS = 3
+_LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _debug_enabled() -> bool:
@@ -71,12 +79,34 @@ workers_option = click.option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fupinsim")
-@click.option("--debug", is_flag=True, help="Show full tracebacks.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks (and debug messages).")
+@click.option("-v", "--verbose", is_flag=True, help="Also show progress messages (log level info).")
+@click.option("-q", "--quiet", is_flag=True, help="Show only errors (log level error).")
+@click.option(
+    "--log-level",
+    type=click.Choice(_LOG_LEVELS, case_sensitive=False),
+    default=None,
+    help="Messages shown on stderr, from this level up (default warning).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool, log_level: str | None) -> None:
     """fupinsim: plan and simulate targeted poverty alleviation (Jiuquan 2015-2017 model case)."""
+    from fupinsim.io.logs import configure_console
+
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    configure_console(_log_level(debug=debug, verbose=verbose, quiet=quiet, log_level=log_level))
+
+
+def _log_level(*, debug: bool, verbose: bool, quiet: bool, log_level: str | None) -> str:
+    """The console log level: --log-level wins, then --debug, --verbose, --quiet."""
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet exclude each other")
+    if log_level:
+        return log_level
+    if debug:
+        return "debug"
+    return "info" if verbose else "error" if quiet else "warning"
 
 
 @cli.command()
@@ -257,54 +287,24 @@ def run(
     strict: bool,
 ) -> None:
     """Run the whole plan: registry, microsim, funding, allocation, household plans, loop."""
-    from datetime import UTC, datetime
     from pathlib import Path
 
-    from tqdm import tqdm
-
     from fupinsim.errors import TargetsNotMetError
-    from fupinsim.io.outputs import atomic_output_dir, environment_info, write_manifest
     from fupinsim.io.registry_files import registry_for_run
-    from fupinsim.io.run import run_to_directory
     from fupinsim.scenario import load_scenario
 
     loaded = load_scenario(scenario)
     registry_ = registry_for_run(loaded, registry_path, scenario)  # checked fully before the run
     folder = Path(out) if out else Path("outputs") / loaded.id
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    with (
-        tqdm(desc=f"run {loaded.id}", unit="step", file=sys.stderr, leave=False) as bar,
-        atomic_output_dir(folder) as work,
-    ):
-
-        def step(name: str) -> None:
-            bar.set_postfix_str(name)
-            bar.update()
-
-        fields = run_to_directory(
-            loaded,
-            work,
-            registry=registry_,
-            objective=objective,
-            replications=replications,
-            workers=workers,
-            step=step,
-        )
-        write_manifest(
-            {
-                "status": "ok",
-                "scenario_id": loaded.id,
-                "scenario_file": str(Path(scenario).resolve()),
-                "scenario_hash": loaded.hash,
-                "seed": loaded.seed,
-                "replications": replications or loaded.microsim.replications,
-                "started_at": started,
-                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "environment": environment_info(),
-                **fields,
-            },
-            work,
-        )
+    fields = _run_into_folder(
+        loaded,
+        Path(scenario),
+        folder,
+        registry=registry_,
+        objective=objective,
+        replications=replications,
+        workers=workers,
+    )
     missed = int(fields.get("targets_missed", 0))
     money = float(fields.get("money_missing_yuan", 0.0))
     click.echo(
@@ -317,8 +317,88 @@ def run(
             f"where money helps: {money / 10_000:,.1f} wan yuan (see tables/shortfall.csv)."
         )
     )
+    click.echo(f"report: {folder / 'report.html'}")
     if strict and missed:
         raise TargetsNotMetError(f"{missed} targets cannot be met (--strict)")
+
+
+def _run_into_folder(
+    loaded: Scenario,
+    scenario_file: Path,
+    folder: Path,
+    *,
+    registry: Registry | None,
+    objective: str | None,
+    replications: int | None,
+    workers: int,
+) -> dict[str, Any]:
+    """``fupinsim run``'s work: the run into ``folder`` (atomically), its manifest and log."""
+    from datetime import UTC, datetime
+
+    from fupinsim.io.logs import run_log
+    from fupinsim.io.outputs import atomic_output_dir, environment_info, write_manifest
+    from fupinsim.io.run import pipeline_stages, run_to_directory
+
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    with (
+        atomic_output_dir(folder) as work,  # first: an unwritable folder fails before the bar
+        _stage_bar(f"run {loaded.id}", pipeline_stages(loaded)) as step,
+        run_log(work),
+    ):
+        fields = run_to_directory(
+            loaded,
+            work,
+            registry=registry,
+            objective=objective,
+            replications=replications,
+            workers=workers,
+            step=step,
+        )
+        write_manifest(
+            {
+                "status": "ok",
+                "scenario_id": loaded.id,
+                "scenario_file": str(scenario_file.resolve()),
+                "scenario_hash": loaded.hash,
+                "seed": loaded.seed,
+                "replications": replications or loaded.microsim.replications,
+                "started_at": started,
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "environment": environment_info(),
+                **fields,
+            },
+            work,
+        )
+    return fields
+
+
+@contextmanager
+def _stage_bar(description: str, stages: Sequence[str]) -> Iterator[Callable[[str], None]]:
+    """A progress bar over ``stages`` (stderr, with total and ETA); yields the ``step`` callback.
+
+    Each stage name is also logged (``logs/run.log``). A stage the run skips (the closed loop
+    stopping early) counts as done when a later one starts; names not in ``stages`` (the
+    pipeline's closing ``done``) only log.
+    """
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from fupinsim.io.logs import PACKAGE_LOGGER, STAGE_PREFIX
+
+    with (
+        tqdm(total=len(stages), desc=description, unit="stage", file=sys.stderr) as bar,
+        logging_redirect_tqdm([logging.getLogger(PACKAGE_LOGGER)]),  # messages above the bar
+    ):
+
+        def step(name: str) -> None:
+            logger.info("%s%s", STAGE_PREFIX, name)
+            if name in stages:
+                bar.update(max(0, stages.index(name) - bar.n))
+                bar.set_postfix_str(name)
+
+        yield step
+        bar.update(bar.total - bar.n)
+        bar.set_postfix_str("done")
 
 
 @cli.command()
@@ -448,7 +528,7 @@ def batch(
     scenario_list = list(scenarios)
     notebook_list = list(notebooks) or sorted(str(p) for p in Path("notebooks").glob("*.ipynb"))
     if not notebook_list:
-        click.echo("note: no notebooks given or found in notebooks/; pipeline only", err=True)
+        logger.warning("no notebooks given or found in notebooks/; pipeline only")
     try:
         summary = run_batch(
             scenario_list,
@@ -462,53 +542,35 @@ def batch(
         )
     except BatchInterrupted as exc:
         if exc.summary is not None:
-            click.echo(_batch_summary_text(exc.summary))
+            click.echo(exc.summary.table())
         click.echo(
             f"interrupted ({signal.Signals(exc.signum).name}): unfinished scenarios were moved to "
             "<scenario>.failed/; earlier outputs are untouched",
             err=True,
         )
         sys.exit(128 + exc.signum)
-    click.echo(_batch_summary_text(summary))
+    _echo_batch_results(summary, outputs)
+    if not summary.ok:
+        sys.exit(1)
+
+
+def _echo_batch_results(summary: BatchSummary, outputs: str) -> None:
+    """The per-scenario table, the comparison across scenarios, and (last) the reports."""
+    from fupinsim.batch.summary import shown_path
+
+    click.echo(summary.table())
     if summary.n_done or summary.n_skipped:
         from fupinsim.io.report_files import write_comparison
 
         try:
             written = write_comparison(outputs)
         except InputError as exc:  # e.g. a custom --pipeline that writes no tables
-            click.echo(f"note: no comparison across scenarios: {exc}", err=True)
+            logger.warning("no comparison across scenarios: %s", exc)
         else:
-            click.echo(f"comparison across scenarios: {written['html']}")
-    if not summary.ok:
-        sys.exit(1)
-
-
-def _batch_summary_text(summary: BatchSummary) -> str:
-    """The table printed at the end of ``fupinsim batch``: one line per scenario, then totals."""
-    from pathlib import Path
-
-    def shown(path: Path) -> str:
-        try:
-            return str(path.relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
-
-    width = max([8, *(len(o.scenario_id) for o in summary.outcomes)])
-    lines = [f"{'scenario':<{width}}  {'status':<7}  {'time_s':>7}  output"]
-    for outcome in summary.outcomes:
-        status = "FAILED" if outcome.status == "failed" else outcome.status
-        lines.append(
-            f"{outcome.scenario_id:<{width}}  {status:<7}  {outcome.seconds:>7.1f}  "
-            f"{shown(outcome.output_dir)}"
-        )
-        if outcome.status == "failed":
-            lines.append(f"{'':<{width}}  {outcome.message}")
-    lines.append(
-        f"{len(summary.outcomes)} scenario{'s' if len(summary.outcomes) != 1 else ''}: "
-        f"{summary.n_done} done, {summary.n_skipped} skipped, "
-        f"{summary.n_failed} failed in {summary.seconds:.0f} s ({summary.scheduler})"
-    )
-    return "\n".join(lines)
+            click.echo(f"comparison across scenarios: {shown_path(Path(written['html']))}")
+    reports = summary.report_files()
+    if reports:
+        click.echo("report.html: " + ", ".join(shown_path(path) for path in reports))
 
 
 @cli.command("refresh-notebooks")
@@ -526,7 +588,7 @@ def refresh_notebooks_command(paths: tuple[str, ...]) -> None:
     for path in refreshed:
         click.echo(f"refreshed {path}")
     if not refreshed:
-        click.echo("no notebooks found", err=True)
+        logger.warning("no notebooks found")
 
 
 cli.add_command(sensitivity)

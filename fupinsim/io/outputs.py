@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import platform
@@ -38,6 +39,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -63,10 +65,13 @@ __all__ = [
     "fail_work_dir",
     "failed_dir_for",
     "format_manifest",
+    "not_writable",
     "read_manifest",
     "write_manifest",
     "write_tables",
 ]
+
+logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 
@@ -102,6 +107,12 @@ _WORK_DIR = re.compile(
 )
 _GIT_TIMEOUT_S = 10.0
 
+#: Test hook (``tests/contract/test_batch_faults.py``): ``<folder name>:<marker file>``. The swap
+#: that puts ``<folder name>`` in place stops between its two renames, writes the marker (the
+#: process id) and waits a moment, so that a test can signal or kill the process right there.
+SWAP_PAUSE_ENV = "FUPINSIM_TEST_PAUSE_IN_SWAP"
+_SWAP_PAUSE_S = 3.0
+
 
 # ----------------------------------------------------------------------------------------------
 # Work folders and the atomic swap
@@ -130,10 +141,23 @@ def create_work_dir(final_dir: str | Path) -> Path:
     owns it: :func:`clean_stale_work_dirs` deletes it only once that process has ended.
     """
     final = Path(final_dir)
-    final.parent.mkdir(parents=True, exist_ok=True)
     work = _work_name(final, "tmp")
-    work.mkdir()
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        work.mkdir()
+    except OSError as exc:
+        raise not_writable(final.parent, exc) from None
     return work
+
+
+def not_writable(folder: str | Path, exc: OSError) -> InputError:
+    """The error for an output folder that cannot be written (read-only, no permission, full)."""
+    return InputError.single(
+        str(folder),
+        exc.strerror or type(exc).__name__,
+        "must be a folder this user can write (the results go there)",
+        fix="Make it writable, or choose another output folder.",
+    )
 
 
 @contextmanager
@@ -159,18 +183,33 @@ def _replace_dir(source: Path, target: Path) -> None:
     The previous ``target`` stays complete until ``source`` is in place; it is deleted last.
     """
     trash: Path | None = None
-    with _signals_held():
-        if target.exists():
-            trash = _work_name(target, "old")
-            os.rename(target, trash)
-        try:
-            os.rename(source, target)
-        except OSError:
-            if trash is not None:
-                os.rename(trash, target)
-            raise
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+    try:
+        with _signals_held():
+            if target.exists():
+                trash = _work_name(target, "old")
+                os.rename(target, trash)
+            _pause_for_tests(target)
+            try:
+                os.rename(source, target)
+            except OSError:
+                if trash is not None:
+                    os.rename(trash, target)
+                    trash = None
+                raise
+    finally:  # also when a signal held back during the swap is raised as it ends
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+
+
+def _pause_for_tests(target: Path) -> None:
+    """The test hook :data:`SWAP_PAUSE_ENV`: stop half-way through the swap of ``target``."""
+    setting = os.environ.get(SWAP_PAUSE_ENV)
+    if not setting:
+        return
+    name, _, marker = setting.partition(":")
+    if name == target.name and marker:
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+        time.sleep(_SWAP_PAUSE_S)
 
 
 def _remove_dir(folder: Path) -> None:
@@ -271,8 +310,10 @@ def clean_stale_work_dirs(folder: str | Path) -> list[Path]:
         target = base / match["stem"]
         if match["kind"] == "old" and not target.exists():
             os.rename(entry, target)
+            logger.info("restored %s from %s (a swap cut short by a killed run)", target, entry)
         else:
             shutil.rmtree(entry, ignore_errors=True)
+            logger.info("deleted %s (left by a killed run)", entry)
     return found
 
 

@@ -15,6 +15,7 @@ the hidden work folder that :mod:`fupinsim.io.outputs` renames into place on suc
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,45 @@ from fupinsim.pipeline import PipelineResult, run_pipeline
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario, load_scenario
 
-__all__ = ["RUN_INFO", "ensure_run", "load_run", "resolve_path", "run_to_directory", "write_run"]
+__all__ = [
+    "RUN_INFO",
+    "WRITE_STAGE",
+    "ensure_run",
+    "load_run",
+    "pipeline_stages",
+    "resolve_path",
+    "run_to_directory",
+    "write_run",
+]
+
+logger = logging.getLogger(__name__)
 
 #: Written with the tables: what the run was computed from, so a notebook can reuse it.
 RUN_INFO = "run_info.json"
+
+#: The last stage :func:`run_to_directory` reports, after the pipeline's own.
+WRITE_STAGE = "write tables and reports"
+
+
+def pipeline_stages(scenario: Scenario) -> tuple[str, ...]:
+    """The stages :func:`run_to_directory` reports through ``step``, in order, at most.
+
+    The pipeline's own (:func:`fupinsim.pipeline.run_pipeline` calls ``step`` with these names
+    as each starts; the closed loop may stop before its last round), then
+    :data:`WRITE_STAGE`. Progress bars use it as their total.
+    """
+    rounds = range(scenario.allocation.loop_rounds + 1)
+    loop = [name for r in rounds for name in (f"allocation round {r}", f"closed loop round {r}")]
+    return (
+        "registry",
+        "funding",
+        "yields",
+        *loop,
+        "comparison",
+        "final projection",
+        "tables",
+        WRITE_STAGE,
+    )
 
 
 def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:
@@ -73,7 +109,10 @@ def run_to_directory(
     workers: int = 1,
     step: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the pipeline for ``scenario`` and write it into ``folder``; return manifest fields."""
+    """Run the pipeline for ``scenario`` and write it into ``folder``; return manifest fields.
+
+    ``step`` is called with the name of each stage as it starts (:func:`pipeline_stages`).
+    """
     result = run_pipeline(
         scenario,
         registry=registry,
@@ -82,7 +121,13 @@ def run_to_directory(
         workers=workers,
         step=step,
     )
+    if step is not None:
+        step(WRITE_STAGE)
     return write_run(result, folder)
+
+
+#: How the batch learns the stages to expect (its progress bar's total).
+run_to_directory.stages = pipeline_stages  # type: ignore[attr-defined]
 
 
 def _matching_run(folder: Path, scenario: Scenario, replications: int) -> bool:
@@ -123,7 +168,9 @@ def ensure_run(
         loaded = loaded.model_copy(update={"seed": int(seed)})
     reps = replications or loaded.microsim.replications
     folder = Path(output_dir)
-    if not _matching_run(folder, loaded, reps):
+    if _matching_run(folder, loaded, reps):
+        logger.info("reusing the run in %s", folder)
+    else:
         if folder.name.startswith(".") and ".tmp-" in folder.name:
             # A batch work folder: its pipeline has just written the run; never replace it.
             raise InputError.single(
@@ -132,6 +179,7 @@ def ensure_run(
                 "must describe this scenario, seed and replications (the batch passes them)",
                 fix="pass the batch's parameters unchanged",
             )
+        logger.info("no matching run in %s: running the pipeline", folder)
         with atomic_output_dir(folder) as work:
             run_to_directory(loaded, work, replications=reps, workers=workers)
     return loaded, load_run(folder)

@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "fupinsim.io": 7,
     "fupinsim.io.*": 7,
     "fupinsim.batch": 8,
+    "fupinsim.batch.*": 8,
     "fupinsim.cli": 8,
     "fupinsim.cli_sensitivity": 8,
     "fupinsim.widgets": 8,

@@ -29,7 +29,6 @@ import yaml
 import zmq
 from click.testing import CliRunner
 
-from fupinsim import batch as batch_module
 from fupinsim.batch import (
     NBSTRIPOUT_ARGS,
     NOTEBOOK_PARAMETERS,
@@ -39,8 +38,10 @@ from fupinsim.batch import (
     run_batch,
     run_scenario,
 )
+from fupinsim.batch.lock import LOCK_NAME
 from fupinsim.cli import cli
 from fupinsim.errors import FupinsimError, InputError
+from fupinsim.io.outputs import CODE_VERSION_ENV
 from fupinsim.scenario import load_scenario
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def fake_pipeline_importable(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fixed_code_version(monkeypatch: pytest.MonkeyPatch) -> None:
     """Other engineers edit the checkout while tests run; pin the version ``resume`` compares."""
-    monkeypatch.setattr(batch_module, "code_version", lambda: "0.1.0+test")
+    monkeypatch.setenv(CODE_VERSION_ENV, "0.1.0+test")
 
 
 def write_scenarios(folder: Path, *ids: str) -> list[Path]:
@@ -244,7 +245,8 @@ def test_one_failing_scenario_does_not_stop_the_others(tmp_path: Path) -> None:
     assert not (delta_failed / "notebooks" / "report_numbers.ipynb").exists()
     assert not (out / "pipefail_delta").exists()
 
-    assert not [p for p in out.iterdir() if p.name.startswith(".")], "no work folder left"
+    hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert hidden == [LOCK_NAME], "no work folder left (the batch lock file stays)"
 
 
 def order_notebook(folder: Path, name: str) -> Path:
@@ -335,7 +337,7 @@ def test_sigterm_mid_scenario_leaves_previous_output_intact(tmp_path: Path) -> N
     assert batch.returncode == 128 + signal.SIGTERM
     assert "interrupted (SIGTERM)" in stderr
     assert snapshot(out / "slow_gamma") == previous
-    assert sorted(p.name for p in out.iterdir()) == ["slow_gamma", "slow_gamma.failed"]
+    assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME, "slow_gamma", "slow_gamma.failed"]
     interrupted = json.loads((out / "slow_gamma.failed" / "manifest.json").read_text())
     assert interrupted["status"] == "interrupted"
     assert (out / "slow_gamma.failed" / "tables" / "numbers.csv").exists()
