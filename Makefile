@@ -30,8 +30,8 @@ run: $(STAMP)
 	$(BIN)/fupinsim batch $(DEFAULT_SCENARIOS) --workers 2 --outputs outputs
 
 lint: $(STAMP)
-	$(BIN)/ruff check fupinsim tests benchmarks
-	$(BIN)/ruff format --check fupinsim tests benchmarks
+	$(BIN)/ruff check fupinsim tests benchmarks tools
+	$(BIN)/ruff format --check fupinsim tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

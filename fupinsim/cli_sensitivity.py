@@ -131,13 +131,7 @@ def sensitivity(
 ) -> None:
     """Rank the uncertain assumptions by their effect on the plan's outcome (tornado + global)."""
     # Heavy modules are imported here, so that `fupinsim --help` stays fast.
-    from fupinsim.io.outputs import (
-        atomic_output_dir,
-        environment_info,
-        write_manifest,
-        write_tables,
-    )
-    from fupinsim.plots.tornado import tornado_figures
+    from fupinsim.io.sensitivity_files import write_sensitivity
     from fupinsim.scenario import load_scenario
     from fupinsim.sensitivity import analysed_parameters, plan_model, run_sensitivity
     from fupinsim.uncertainty import uncertainty_settings
@@ -158,37 +152,19 @@ def sensitivity(
     result = run_sensitivity(
         model, parameters, samples=samples, seed=loaded.seed, workers=workers, scheduler=scheduler
     )
-    with atomic_output_dir(folder) as work:
-        write_tables(
-            {
-                "sensitivity": result.table,
-                "sensitivity_top": result.top,
-                "sensitivity_summary": result.summary,
-                "uncertain_parameters": result.parameters,
-                "sensitivity_draws": result.draws,
-            },
-            work,
-        )
-        figures = work / "figures"
-        figures.mkdir()
-        for indicator, fig in tornado_figures(result.table).items():
-            fig.savefig(figures / f"tornado_{indicator}.png", dpi=110, facecolor="white")
-        write_manifest(
-            {
-                "status": "ok",
-                "scenario_id": loaded.id,
-                "scenario_hash": loaded.hash,
-                "seed": loaded.seed,
-                "replications": replications,
-                "samples": samples,
-                "parameters": len(parameters),
-                "evaluations": 1 + 2 * len(parameters) + samples,
-                "scheduler": scheduler or f"process pool of {workers}",
-                "seconds": round(time.perf_counter() - started, 1),
-                "environment": environment_info(),
-            },
-            work,
-        )
+    fields = {
+        "status": "ok",
+        "scenario_id": loaded.id,
+        "scenario_hash": loaded.hash,
+        "seed": loaded.seed,
+        "replications": replications,
+        "samples": samples,
+        "parameters": len(parameters),
+        "evaluations": 1 + 2 * len(parameters) + samples,
+        "scheduler": scheduler or f"process pool of {workers}",
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    write_sensitivity(result, folder, fields)
     click.echo(_summary_text(result.top, folder, time.perf_counter() - started))
 
 
