@@ -26,7 +26,7 @@ from fupinsim.allocate import write_mps
 from fupinsim.errors import InputError
 from fupinsim.io.outputs import atomic_output_dir, code_version, write_tables
 from fupinsim.io.report_files import write_report_bundle
-from fupinsim.pipeline import PipelineResult, run_pipeline
+from fupinsim.pipeline import PipelineResult, run_pipeline, step_names
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario, load_scenario
 
@@ -57,18 +57,7 @@ def pipeline_stages(scenario: Scenario) -> tuple[str, ...]:
     as each starts; the closed loop may stop before its last round), then
     :data:`WRITE_STAGE`. Progress bars use it as their total.
     """
-    rounds = range(scenario.allocation.loop_rounds + 1)
-    loop = [name for r in rounds for name in (f"allocation round {r}", f"closed loop round {r}")]
-    return (
-        "registry",
-        "funding",
-        "yields",
-        *loop,
-        "comparison",
-        "final projection",
-        "tables",
-        WRITE_STAGE,
-    )
+    return (*step_names(scenario), WRITE_STAGE)
 
 
 def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:

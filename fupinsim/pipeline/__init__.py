@@ -68,7 +68,7 @@ from fupinsim.pipeline.results import (
     PipelineResult,
     RunTables,
 )
-from fupinsim.pipeline.run import STAGES, OnStage, Step, run_pipeline
+from fupinsim.pipeline.run import STAGES, OnStage, Step, run_pipeline, step_names
 from fupinsim.pipeline.stages import (
     AllocationStage,
     HouseholdPlans,
@@ -109,6 +109,7 @@ __all__ = [
     "registry_stage",
     "run_manifest",
     "run_pipeline",
+    "step_names",
     "tables_stage",
     "village_works_plan",
     "village_works_table",

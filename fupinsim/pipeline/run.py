@@ -20,7 +20,7 @@ from fupinsim.pipeline.tables import tables_stage
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario
 
-__all__ = ["STAGES", "OnStage", "Step", "run_pipeline"]
+__all__ = ["STAGES", "OnStage", "Step", "run_pipeline", "step_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,35 @@ OnStage = Callable[[str, int, int], None]
 #: Older progress callback: called with the name of every timed step as it starts (the stages,
 #: and within the closed loop ``allocation round k``, ``household plans round k``, …).
 Step = Callable[[str], None]
+
+
+#: The last name ``step`` is called with, when the run is finished.
+DONE = "done"
+
+
+def step_names(scenario: Scenario) -> tuple[str, ...]:
+    """The names :func:`run_pipeline` calls ``step`` with, in order (the closed loop may stop
+    before its last round), ending with :data:`DONE`. Progress bars use it as their total."""
+    rounds = range(scenario.allocation.loop_rounds + 1)
+    loop = [
+        name
+        for r in rounds
+        for name in (
+            f"allocation round {r}",
+            f"household plans round {r}",
+            f"closed loop round {r}",
+        )
+    ]
+    return (
+        "registry",
+        "funding",
+        "yields",
+        *loop,
+        "comparison",
+        "final projection",
+        "tables",
+        DONE,
+    )
 
 
 def _log_run(scenario: Scenario, simulator: PlanSimulator, timer: StageTimer) -> None:
@@ -123,6 +152,8 @@ def run_pipeline(
     start("tables")
     tables = tables_stage(setup, funding, yields, loop, comparison, final)
     timer.finish()
+    if step is not None:
+        step(DONE)
     _log_run(scenario, simulator, timer)
     fields = {f.name: getattr(tables, f.name) for f in dataclasses.fields(tables)}
     return PipelineResult(
