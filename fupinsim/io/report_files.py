@@ -52,6 +52,8 @@ __all__ = [
 #: Resolution of the PNG files (the report embeds its own copies at a lower resolution).
 FIGURE_DPI = 150
 _BUNDLE_TABLES = (
+    "recommendations",
+    "household_cadres",
     "households",
     "villages",
     "exit_targets",
@@ -181,6 +183,7 @@ def _write_guides(
             guide,
             scenario=scenario_id,
             required_confidence=required,
+            recommendations=tables.get("recommendations"),
             links={"← Scenario report": "../report.html", "Announcement": "../announcement.html"},
         )
         written[f"guide:{county}"] = _write_text(out / "guide" / f"{county}.html", page)
@@ -330,6 +333,8 @@ def write_report_bundle(
         guide_links=guide_links,
         manifest=manifest,
         shortfall=tables.get("shortfall"),
+        recommendations=tables.get("recommendations"),
+        exit_targets=tables.get("exit_targets"),
     )
     written["report"] = _write_text(out / "report.html", page)
     return written
@@ -424,6 +429,7 @@ def write_card(
             exit_targets=tables.get("exit_targets"),
             household_results=tables.get("household_paths", tables.get("household")),
             package_labels=package_labels,
+            household_cadres=tables.get("household_cadres"),
         )
         page = report.household_card_html(card, scenario=scenario_id)
         path = folder / "cards" / f"household_{int(household_id)}.html"
@@ -438,6 +444,7 @@ def write_card(
             exit_targets=tables.get("exit_targets"),
             package_labels=package_labels,
             village_works=tables.get("village_works"),
+            household_cadres=tables.get("household_cadres"),
         )
         page = report.village_file_html(file, scenario=scenario_id)
         path = folder / "cards" / f"village_{int(village_id)}.html"
@@ -470,7 +477,7 @@ def _summary_of(folder: Path) -> assess.ScenarioSummary | None:
     scenario_info: dict[str, Any] = info if isinstance(info, dict) else {}
     title = str(manifest.get("title") or scenario_info.get("title") or "")
     required = manifest.get("required_confidence") or 0.9
-    return assess.scenario_summary(
+    summary = assess.scenario_summary(
         scenario_id=folder.name,
         title=title,
         target_probability=tables["target_probability"],
@@ -480,6 +487,8 @@ def _summary_of(folder: Path) -> assess.ScenarioSummary | None:
         required_confidence=float(required),
         p_all_targets_met=_p_all_targets_met(None, manifest, tables),
     )
+    p_final = manifest.get("p_final_targets_met")
+    return summary if p_final is None else replace(summary, p_final_targets_met=float(p_final))
 
 
 def write_comparison(outputs_dir: str | Path, *, baseline: str = "plan_2015") -> dict[str, Path]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import pandas as pd
+
 from fupinsim.assess import CountyAnnouncement, CountyGuide, group_label
 from fupinsim.report.columns import (
     ANNOUNCE_PROJECT_COLS,
@@ -21,6 +23,7 @@ from fupinsim.report.columns import (
 from fupinsim.report.formats import Col
 from fupinsim.report.render import render, stylesheet
 from fupinsim.report.tables import income_wide, money_table, table_html, wide_table_html
+from fupinsim.report.todo import what_to_do
 
 __all__ = ["announcement_html", "county_guide_html"]
 
@@ -69,6 +72,7 @@ def county_guide_html(
     scenario: str = "",
     required_confidence: float = 0.9,
     links: Mapping[str, str] | None = None,
+    recommendations: pd.DataFrame | None = None,
 ) -> str:
     """A county's poverty alleviation guide ("one guide", §26) as a self-contained page.
 
@@ -82,6 +86,8 @@ def county_guide_html(
         P(met) under which task rows are highlighted.
     links
         Link text → relative href (back to the report, announcement).
+    recommendations
+        The run table ``recommendations``: the county's rows are its "What to do".
     """
     tasks = guide.reduction_tasks
     lowest = None
@@ -104,6 +110,7 @@ def county_guide_html(
         lowest=lowest,
         tables=_guide_tables(guide, required_confidence),
         n_households=len(guide.households),
+        todo=what_to_do(recommendations, guide.county_id),
     )
 
 

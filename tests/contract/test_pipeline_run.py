@@ -7,6 +7,7 @@ checked in under a minute; the numbers themselves are covered by the unit and re
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -17,10 +18,12 @@ from click.testing import CliRunner
 from helpers.fake_results import fake_run_tables, fake_tables
 
 from fupinsim.cli import cli
+from fupinsim.io.report_files import write_card
 from fupinsim.io.run import load_run
 from fupinsim.microsim import load_catalogue, reference_plan, simulate
 from fupinsim.pipeline import STAGES, TABLE_NAMES, PlanSimulator, RunTables, run_pipeline
 from fupinsim.registry import generate_registry
+from fupinsim.registry.cadres import level_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = """
@@ -55,6 +58,9 @@ TABLES = (
     "household_paths",
     "assessment",
     "identification",
+    "cadre_roster",
+    "household_cadres",
+    "recommendations",
 )
 
 
@@ -258,3 +264,61 @@ def test_an_identical_plan_is_simulated_once(plan_scenario, scale_scenario) -> N
     assert (simulator.simulated, simulator.reused) == (3, 1)
     fresh = simulate(registered, plan, small, replications=2)
     pd.testing.assert_frame_equal(first.target_probability, fresh.target_probability)
+
+
+@pytest.mark.slow
+def test_every_registered_household_has_a_cadre_within_the_plans_capacities(runs) -> None:
+    """Plan §16 (issue 14): each registered household is paired with one cadre of the roster;
+    no cadre helps more households than its capacity or its level allows (prefecture 2-3,
+    county about 3), and the card names the cadre."""
+    target, _ = runs["plan_2015"]
+    tables = target / "tables"
+    households = pd.read_parquet(tables / "households.parquet")
+    paired = pd.read_parquet(tables / "household_cadres.parquet")
+    roster = pd.read_parquet(tables / "cadre_roster.parquet")
+    registered = households.loc[households["is_registered"].astype(bool), "household_id"]
+    assert sorted(paired["household_id"]) == sorted(registered)
+    assert paired["cadre_id"].notna().all()
+    assert set(paired["cadre_id"]) <= set(roster["cadre_id"])
+    loads = paired.groupby("cadre_id").size()
+    roster = roster.set_index("cadre_id")
+    assert (loads <= roster.loc[loads.index, "capacity"]).all()
+    assert (roster["households"].fillna(0).astype(int).reindex(loads.index) == loads).all()
+    rules = level_rules()
+    for level, rule in rules.items():
+        level_loads = loads[roster.loc[loads.index, "level"] == level]
+        assert (level_loads <= rule.max_households).all(), level
+    assert rules["prefecture"].max_households == 3 and rules["county"].max_households <= 4
+    household = int(registered.iloc[0])
+    card = write_card(target.parent, "plan_2015", household_id=household).read_text("utf-8")
+    row = paired.set_index("household_id").loc[household]
+    assert str(row["code"]) in card and str(row["unit_name_zh"]) in card
+    village = write_card(target.parent, "plan_2015", village_id=int(row["village_id"]))
+    assert str(row["code"]) in village.read_text("utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base", ["plan_2015", "revenue_stagnation"])
+def test_every_missed_target_gets_a_recommendation_with_its_effect(runs, base: str) -> None:
+    """Issue 14: "What to do" first in the report; one recommendation (or more) per target the
+    allocation misses, each with an effect from the re-solve and no internal code."""
+    target, _ = runs[base]
+    tables = target / "tables"
+    recs = pd.read_parquet(tables / "recommendations.parquet")
+    shortfall = pd.read_parquet(tables / "shortfall.parquet")
+    keys = ["county_id", "villages", "year"]
+    missed = shortfall.loc[shortfall["missing_exits"] > 0, keys]
+    covered = missed.merge(recs[keys].drop_duplicates(), on=keys, how="left", indicator=True)
+    assert (covered["_merge"] == "both").all(), covered
+    assert (recs["effect_exits"].notna() | recs["effect_p_met"].notna()).all()
+    for text in [*recs["action"], *recs["reason"]]:
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), text
+    money = recs[recs["kind"].isin(["add money", "move money"])]
+    assert (money["money_yuan"] > 0).all() and (money["effect_exits"] > 0).all()
+    later = recs[recs["kind"] == "propose later year"]
+    assert later["effect_p_met"].between(0, 1).all()
+    report = (target / "report.html").read_text(encoding="utf-8")
+    body = report[report.index("<body") :]
+    assert body.index("What to do") < body.index('class="headline')
+    if base == "revenue_stagnation":
+        assert len(money) > 0  # revenue falls: some targets need money
