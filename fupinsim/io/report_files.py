@@ -39,7 +39,7 @@ from fupinsim import assess, plots, report
 from fupinsim.data import COUNTY_IDS
 from fupinsim.errors import InputError
 from fupinsim.io.outputs import read_manifest
-from fupinsim.scenario import AssessmentSettings, Scenario
+from fupinsim.scenario import AssessmentSettings, MicrosimSettings, Scenario
 
 __all__ = [
     "FIGURE_DPI",
@@ -108,6 +108,13 @@ def _settings(scenario: Scenario | None) -> tuple[str, str, AssessmentSettings, 
     )
 
 
+def _allowance(scenario: Scenario | None) -> float:
+    """The scenario's "as a whole" allowance (share), for the targets' footnote."""
+    if scenario is None:  # the field's default
+        return float(MicrosimSettings.model_fields["as_whole_allowance"].default)
+    return float(scenario.microsim.as_whole_allowance)
+
+
 def _p_all_targets_met(
     given: float | None, manifest: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]
 ) -> float | None:
@@ -161,6 +168,7 @@ def _write_guides(
     scenario_id: str,
     required: float,
     package_labels: Mapping[str, str] | None,
+    allowance: float,
 ) -> tuple[dict[str, Path], dict[str, str]]:
     written: dict[str, Path] = {}
     links: dict[str, str] = {}
@@ -184,6 +192,7 @@ def _write_guides(
             scenario=scenario_id,
             required_confidence=required,
             recommendations=tables.get("recommendations"),
+            as_whole_allowance=allowance,
             links={"← Scenario report": "../report.html", "Announcement": "../announcement.html"},
         )
         written[f"guide:{county}"] = _write_text(out / "guide" / f"{county}.html", page)
@@ -301,6 +310,7 @@ def write_report_bundle(
         scenario_id=sid,
         required=required,
         package_labels=package_labels,
+        allowance=_allowance(scenario),
     )
     written.update(files)
     written["announcement"] = _write_announcement(
@@ -335,6 +345,7 @@ def write_report_bundle(
         shortfall=tables.get("shortfall"),
         recommendations=tables.get("recommendations"),
         exit_targets=tables.get("exit_targets"),
+        as_whole_allowance=_allowance(scenario),
     )
     written["report"] = _write_text(out / "report.html", page)
     return written

@@ -17,7 +17,7 @@ from fupinsim.report.columns import ASSESSMENT_COLS, COMPARISON_COLS
 from fupinsim.report.formats import TABLE_SPECS, Col, is_missing
 from fupinsim.report.render import figure_html, render, stylesheet
 from fupinsim.report.tables import compact_table, group_text, table_html
-from fupinsim.report.todo import what_to_do
+from fupinsim.report.todo import AS_WHOLE_NOTE, what_to_do
 from fupinsim.units import YUAN_PER_WAN
 
 __all__ = ["AS_WHOLE_NOTE", "binds_sentence", "comparison_html", "failing_years", "report_html"]
@@ -102,14 +102,6 @@ _SHORTFALL_COLS = (
     Col("extra_yuan_to_close", "Money to close", "wan yuan", "wan"),
     Col("binds", "What binds", "", "text", 40.0),
     Col("todo", "What to do", "", "text", 40.0),
-)
-#: Footnote ¹ of every table that shows both numbers of a target.
-AS_WHOLE_NOTE = (
-    "¹ What counts as meeting the target: the plan's number, except where the plan says a "
-    "group exits as a whole (100%); there up to {allowance:.0%} of its registered households "
-    "may remain and the group still counts as having exited (the {allowance:.0%} allowance, "
-    "scenario microsim.as_whole_allowance). Shortfalls, P(met) and the allocation use this "
-    "number; the three tables show the plan's."
 )
 
 

@@ -13,7 +13,16 @@ import pandas as pd
 from fupinsim.report.formats import Col
 from fupinsim.report.tables import group_text, table_html
 
-__all__ = ["TODO_COLS", "what_to_do"]
+__all__ = ["AS_WHOLE_NOTE", "TODO_COLS", "what_to_do"]
+
+#: Footnote ¹ of every table that shows both numbers of a target.
+AS_WHOLE_NOTE = (
+    "¹ What counts as meeting the target: the plan's number, except where the plan says a "
+    "group exits as a whole (100%); there up to {allowance:.0%} of its registered households "
+    "may remain and the group still counts as having exited (the {allowance:.0%} allowance, "
+    "scenario microsim.as_whole_allowance). Shortfalls, P(met) and the allocation use this "
+    "number; the three tables show the plan's."
+)
 
 #: Columns of the "What to do" table.
 TODO_COLS = (

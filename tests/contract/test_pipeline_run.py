@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import highspy
+import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -281,12 +282,12 @@ def test_every_registered_household_has_a_cadre_within_the_plans_capacities(runs
     assert paired["cadre_id"].notna().all()
     assert set(paired["cadre_id"]) <= set(roster["cadre_id"])
     loads = paired.groupby("cadre_id").size()
-    roster = roster.set_index("cadre_id")
-    assert (loads <= roster.loc[loads.index, "capacity"]).all()
-    assert (roster["households"].fillna(0).astype(int).reindex(loads.index) == loads).all()
+    roster = roster.set_index("cadre_id").loc[loads.index]
+    assert (loads.to_numpy() <= roster["capacity"].to_numpy()).all()
+    assert (roster["households"].to_numpy() == loads.to_numpy()).all()
     rules = level_rules()
     for level, rule in rules.items():
-        level_loads = loads[roster.loc[loads.index, "level"] == level]
+        level_loads = loads.to_numpy()[(roster["level"] == level).to_numpy()]
         assert (level_loads <= rule.max_households).all(), level
     assert rules["prefecture"].max_households == 3 and rules["county"].max_households <= 4
     household = int(registered.iloc[0])
@@ -322,3 +323,53 @@ def test_every_missed_target_gets_a_recommendation_with_its_effect(runs, base: s
     assert body.index("What to do") < body.index('class="headline')
     if base == "revenue_stagnation":
         assert len(money) > 0  # revenue falls: some targets need money
+
+
+def _row_of(page: str, heading: str, label: str) -> str:
+    """The first table row after ``heading`` whose text contains ``label``."""
+    start = page.index(heading)
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page[start:], flags=re.S)
+    return next(r for r in rows if label in r)
+
+
+@pytest.mark.slow
+def test_a_target_and_its_p_met_are_the_same_in_every_output(runs) -> None:
+    """Issue 14 ("one source for every number"): Suzhou's 2016 target — the plan's 1,900 and
+    what counts as meeting it, 1,843 — and its P(met) are the run table's in report.html, the
+    Suzhou guide and the workbook; the report's money available is the funding table's."""
+    target, _ = runs["plan_2015"]
+    tables = target / "tables"
+    targets = pd.read_parquet(tables / "exit_targets.parquet")
+    tp = pd.read_parquet(tables / "target_probability.parquet")
+    key = (targets["county_id"] == "suzhou") & (targets["year"] == 2016)
+    plan, met = int(targets.loc[key, "target_exits"].iloc[0]), targets.loc[key, "required_exits"]
+    met = int(met.iloc[0])
+    assert (plan, met) == (1900, 1843)  # 100% of 1,900, less the 3% allowance (floor 57)
+    p_met = float(tp.loc[(tp["county_id"] == "suzhou") & (tp["year"] == 2016), "p_met"].iloc[0])
+    shown = f"{plan:,} ({met:,} ¹)"
+    report = (target / "report.html").read_text(encoding="utf-8")
+    guide = (target / "guide" / "suzhou.html").read_text(encoding="utf-8")
+    for page, heading in ((report, "Table 3."), (guide, "Targets and tasks by year")):
+        row = _row_of(page, heading, "Suzhou")
+        assert shown in row, row
+        assert f"{p_met:.0%}" in row
+        assert "3% of its registered households may remain" in page  # the footnote
+    workbook = openpyxl.load_workbook(target / "three_tables.xlsx", read_only=True)
+    sheet = workbook["3 Reduction tasks"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(rows) if r and r[0] == "County")
+    names = list(rows[header])
+    suzhou = next(r for r in rows[header + 2 :] if r[0] and "Suzhou" in str(r[0]) and r[3] == 2016)
+    assert suzhou[names.index("Target exits")] == plan
+    assert suzhou[names.index("Counts as met ¹")] == met
+    assert suzhou[names.index("P(target met)")] == pytest.approx(p_met)
+    shortfall = pd.read_parquet(tables / "shortfall.parquet")
+    row = shortfall[(shortfall["county_id"] == "suzhou") & (shortfall["year"] == 2016)]
+    assert int(row["target_exits"].iloc[0]) == met  # the LP plans for what counts as met
+    funding = pd.read_parquet(tables / "funding.parquet")
+    assert f"{funding['amount_yuan'].sum() / 1e4:,.1f}" in report
+    # Notebooks compare plans from target_probability_plans: the chosen plan's rows are the
+    # report's (the same simulation), so notebook 02 and the report cannot disagree.
+    plans = pd.read_parquet(tables / "target_probability_plans.parquet")
+    chosen = plans[plans["plan"] == "optimised"].drop(columns="plan").reset_index(drop=True)
+    pd.testing.assert_frame_equal(chosen, tp.reset_index(drop=True), check_dtype=False)
