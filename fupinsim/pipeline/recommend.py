@@ -182,17 +182,9 @@ def _money_rows(
         return []
     who = group_label(county, villages)
     rows = []
-    donors = ctx.unused_end.drop(labels=[county, CITY_POOL], errors="ignore")
-    donors = donors[donors > 0].sort_values(ascending=False)
-    if donors.sum() >= needed > 0:
-        funding, moved, names = ctx.first.inputs.funding, 0.0, []
-        for pool, left in donors.items():
-            take = min(float(left), needed - moved)
-            funding = _add_money(_add_money(funding, str(pool), when, -take), county, when, take)
-            moved += take
-            names.append(county_label(str(pool), short=True))
-            if moved >= needed - 1.0:
-                break
+    moved = _move_money(ctx, county, when, needed)
+    if moved is not None:
+        funding, names = moved
         changed = ctx.resolve(replace(ctx.first.inputs, funding=funding))
         if changed is not None:
             rows.append(
@@ -200,13 +192,14 @@ def _money_rows(
                     key,
                     "move money",
                     f"Move {_wan(needed)} of unspent money from {', '.join(names)} to "
-                    f"{county_label(county, short=True)}'s pool in {when} for the {year} target of "
-                    f"{who}.",
+                    f"{county_label(county, short=True)}'s pool by {when} for the {year} target "
+                    f"of {who}.",
                     money_yuan=needed,
-                    effect_exits=missing - changed.missing(key),
+                    effect_exits=_net_gain(ctx.base, changed),
                     reason=f"{who} misses {year} by {_hh(missing)} for lack of money; those "
                     "pools end the plan with this money unspent. Re-solved: the target then "
-                    f"misses by {_hh(changed.missing(key))}.",
+                    f"misses by {_hh(changed.missing(key))}, all targets together by "
+                    f"{_hh(float(changed.targets['missing_exits'].sum()))}.",
                 )
             )
     funding = _add_money(ctx.first.inputs.funding, county, when, needed)
@@ -219,12 +212,45 @@ def _money_rows(
                 f"Ask for {_wan(needed)} more in {county_label(county, short=True)}'s pool by "
                 f"{when} to secure the {year} target of {who}.",
                 money_yuan=needed,
-                effect_exits=missing - changed.missing(key),
+                effect_exits=_net_gain(ctx.base, changed),
                 reason=f"{who} misses {year} by {_hh(missing)}; the least extra money that "
                 f"closes it (re-solved: misses by {_hh(changed.missing(key))} with it).",
             )
         )
     return rows
+
+
+def _net_gain(base: Resolved, changed: Resolved) -> float:
+    """Exits the change gains over every target (fewer missing exits in total; households)."""
+    return float(base.targets["missing_exits"].sum() - changed.targets["missing_exits"].sum())
+
+
+def _move_money(
+    ctx: _Context, county: str, when: int, needed: float
+) -> tuple[pd.DataFrame, list[str]] | None:
+    """Funding with ``needed`` yuan moved to ``county``'s pool from other counties' pools that
+    end the plan with money unspent, taken from money they receive by ``when`` (latest first,
+    the pools with most unspent first); ``None`` if they do not have enough."""
+    donors = ctx.unused_end.drop(labels=[county, CITY_POOL], errors="ignore")
+    donors = donors[donors > 0].sort_values(ascending=False, kind="stable")
+    funding = ctx.first.inputs.funding.reset_index(drop=True)
+    amounts = funding["amount_yuan"].to_numpy(dtype=float).copy()
+    years = funding["year"].to_numpy(dtype=int)
+    pools = funding["pool"].astype(str).to_numpy()
+    names: list[str] = []
+    left = needed
+    for pool, unspent in donors.items():
+        budget = min(float(unspent), left)
+        for i in sorted(np.flatnonzero((pools == pool) & (years <= when)), key=lambda i: -years[i]):
+            take = min(float(amounts[i]), budget)
+            amounts[i] -= take
+            budget -= take
+            left -= take
+        names.append(county_label(str(pool), short=True))
+        if left <= 1.0:
+            moved = funding.assign(amount_yuan=amounts)
+            return _add_money(moved, county, when, needed), names
+    return None
 
 
 def _missing_map(resolved: Resolved) -> dict[tuple[str, str, int], float]:
@@ -260,7 +286,7 @@ def _capacity_rows(
             "raise capacity",
             f"Raise {words} to secure the {year} target of {who}.",
             money_yuan=max(extra, 0.0),
-            effect_exits=missing - changed.missing(key),
+            effect_exits=_net_gain(ctx.base, changed),
             reason=f"{who} misses {year} by {_hh(missing)}; more money alone does not help. "
             f"Re-solved with the larger capacity: misses by {_hh(changed.missing(key))}, "
             f"spending {_wan(max(extra, 0.0))} more.",

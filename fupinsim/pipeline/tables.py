@@ -37,30 +37,16 @@ def _plan_with_paths(plan: pd.DataFrame, final: SimulationResult) -> pd.DataFram
     )
 
 
-def _chosen_from_final(simulations: Mapping[str, SimulationResult]) -> dict[str, SimulationResult]:
-    """The compared plans, the chosen one (``optimised``) as the final projection shows it.
-
-    One source for every number (issue 14): the report, guides and workbook read the final
-    projection (``target_probability``); the chosen plan's rows of the ``*_plans`` tables are
-    the same simulation, so a notebook comparing plans shows the report's P(met). The other
-    plans stay simulations of the registered households.
-    """
-    plans = {name: r for name, r in simulations.items() if name != "final"}
-    if "final" in simulations and "optimised" in plans:
-        plans["optimised"] = simulations["final"]
-    return plans
-
-
 def _stack_probabilities(simulations: Mapping[str, SimulationResult]) -> pd.DataFrame:
-    plans = {**_chosen_from_final(simulations), "final": simulations["final"]}
-    frames = [r.target_probability.assign(plan=name) for name, r in plans.items()]
+    frames = [r.target_probability.assign(plan=name) for name, r in simulations.items()]
     return pd.concat(frames, ignore_index=True)
 
 
 def _stack_county_year(simulations: Mapping[str, SimulationResult]) -> pd.DataFrame:
     frames = [
         r.county_year[r.county_year["indicator"].isin(_PLAN_INDICATORS)].assign(plan=name)
-        for name, r in _chosen_from_final(simulations).items()
+        for name, r in simulations.items()
+        if name != "final"
     ]
     return pd.concat(frames, ignore_index=True)
 

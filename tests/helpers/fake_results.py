@@ -861,8 +861,7 @@ def _closed_loop(target_probability: pd.DataFrame, allocation: pd.DataFrame) -> 
     )
 
 
-#: P(target met) of each compared plan relative to the optimised one (the optimised plan's
-#: rows are the final projection's, as in a real run).
+#: P(target met) of each compared plan relative to the optimised one.
 _PLAN_P_MET = {"optimised": 1.0, "factor": 0.8, "baseline": 0.3, "uniform_1230": 0.9}
 
 

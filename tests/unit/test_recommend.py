@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,8 +14,10 @@ from helpers.fake_results import fake_tables
 
 from fupinsim import assess, report
 from fupinsim.allocate import ModelSettings, SolveSettings
-from fupinsim.pipeline.recommend import RECOMMENDATION_COLUMNS, resolve
+from fupinsim.pipeline.recommend import RECOMMENDATION_COLUMNS, recommendations_table, resolve
 from fupinsim.report.scenario import binds_sentence, failing_years
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _with_money(funding: pd.DataFrame, pool: str, year: int, amount: float) -> pd.DataFrame:
@@ -120,3 +123,58 @@ def test_what_binds_is_one_planner_sentence_per_row_without_codes() -> None:
         assert str(row["year"]) in text and f"{row['missing_exits']:,.0f}" in text
         assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), text
     assert "skills-training places" in sentences[3] and "poverty microcredit" in sentences[3]
+
+
+def _toy_run(inputs):
+    """The toy allocation as the pipeline's stage objects (what recommendations_table reads)."""
+    from types import SimpleNamespace
+
+    from fupinsim.allocate import build_model, extract_results, solve_model
+    from fupinsim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "plan_2015.yaml")
+    model = build_model(inputs, ModelSettings())
+    result = extract_results(model, solve_model(model, SolveSettings()), SolveSettings())
+    first = SimpleNamespace(inputs=inputs, model=model, result=result)
+    setup = SimpleNamespace(scenario=scenario, targets=inputs.targets, catalogue=None)
+    simulation = SimpleNamespace(meta={}, county_year=pd.DataFrame({"year": [2015, 2016]}))
+    return setup, SimpleNamespace(first=first, last=first, simulation=simulation)
+
+
+def test_recommendations_move_or_add_the_money_that_closes_a_gap_and_say_so() -> None:
+    """The toy misses b's 2016 target by 20 exits for lack of 36,000 yuan while a's pool ends
+    with 874,000 unspent: move 36,000 from a to b (re-solved: met), or add it; and the unspent
+    money gets its own line."""
+    setup, loop = _toy_run(toy_inputs(SHORT_MONEY))
+    table = recommendations_table(setup, loop)  # type: ignore[arg-type]
+    assert list(table.columns) == list(RECOMMENDATION_COLUMNS)
+    b = table[table["county_id"] == "b"].set_index("kind")
+    assert set(b.index) == {"move money", "add money"}
+    for kind in ("move money", "add money"):
+        assert b.loc[kind, "money_yuan"] == pytest.approx(36_000.0, rel=1e-6)
+        assert b.loc[kind, "effect_exits"] == pytest.approx(20.0, abs=1e-6)
+    assert "from A" in b.loc["move money", "action"] and "4 万元" in b.loc["move money", "action"]
+    unspent = table[table["kind"] == "use unspent money"]
+    assert len(unspent) == 1 and "万元 left unspent" in unspent["action"].iloc[0]
+
+
+def test_recommendations_raise_the_capacity_that_binds_by_what_closes_the_gap() -> None:
+    """Toy b with 40 training seats in 2016: 8 exits short whatever the money; 10 more seats
+    close it (test_allocate_results). The recommendation names the seats and its effect."""
+    from types import SimpleNamespace
+
+    use = pd.DataFrame(
+        {"package_id": ["p1", "p2"], "resource": ["seats", "seats"], "units_per_household": 1.0}
+    )
+    seats = pd.DataFrame({"resource": ["seats", "seats"], "year": [2015, 2016], "units": [0, 40]})
+    inputs = toy_inputs({("b", 2016): 1e6}, counties=("b",), capacity_use=use, capacity=seats)
+    setup, loop = _toy_run(inputs)
+    caps = pd.DataFrame(
+        {"resource": ["seats"], "description": ["Skills-training places."], "unit": ["trainees"]}
+    )
+    setup.catalogue = SimpleNamespace(capacities=lambda: caps)
+    table = recommendations_table(setup, loop)  # type: ignore[arg-type]
+    row = table[table["kind"] == "raise capacity"].iloc[0]
+    assert "skills-training places in 2016 by 10 (trainees)" in row["action"]
+    assert row["effect_exits"] == pytest.approx(8.0, abs=1e-6)
+    assert row["money_yuan"] > 0  # the ten more households' packages cost money
