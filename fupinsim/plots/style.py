@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from fupinsim.assess import (
     FUNDING_SOURCES,
 )
-from fupinsim.data import COUNTY_IDS, load_raw
+from fupinsim.data import COUNTY_IDS, load_raw, plain
 from fupinsim.units import YUAN_PER_WAN
 
 __all__ = ["COUNTY_COLORS", "SOURCE_LABELS", "package_colors"]
@@ -135,7 +135,7 @@ def package_colors(package_ids: Iterable[str]) -> dict[str, str]:
 @cache
 def _catalogue_colours() -> dict[str, str]:
     """Package id → colour (``package_colours.yaml``)."""
-    return {str(k): str(v) for k, v in load_raw("package_colours")["colours"].items()}
+    return {str(k): str(plain(v)) for k, v in load_raw("package_colours")["colours"].items()}
 
 
 def _county_ids(values: Iterable[str]) -> list[str]:
