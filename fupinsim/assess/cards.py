@@ -31,6 +31,7 @@ from fupinsim.assess.measures import (
 )
 from fupinsim.assess.tables import line_or_nan
 from fupinsim.assess.types import (
+    Cadre,
     CardNumbers,
     CardProblem,
     CardTasks,
@@ -45,7 +46,7 @@ from fupinsim.data import counties
 from fupinsim.registry.schema import INCOME_SOURCES
 from fupinsim.units import BASE_YEAR
 
-__all__ = ["household_card"]
+__all__ = ["cadre_of", "cadre_record", "household_card"]
 
 
 def household_card(
@@ -58,6 +59,7 @@ def household_card(
     household_results: pd.DataFrame | None = None,
     package_labels: Mapping[str, str] | None = None,
     base_year: int = BASE_YEAR,
+    household_cadres: pd.DataFrame | None = None,
 ) -> HouseholdCard:
     """A household's file card, "five clarifications" (plan §3).
 
@@ -82,6 +84,9 @@ def household_card(
         Optional readable package names.
     base_year
         Registry year (incomes are for this year).
+    household_cadres
+        The run table ``household_cadres`` (plan §16 pairing): the card names the household's
+        cadre (code, unit, level); without it only the registry's ``helper_id`` is shown.
 
     Returns
     -------
@@ -114,7 +119,9 @@ def household_card(
         numbers=numbers,
         problems=_problems(hh, line, base_year),
         countermeasures=counter,
-        responsibility=_responsibility(hh, plans, county, counter),
+        responsibility=_responsibility(
+            hh, plans, county, counter, cadre_of(household_cadres, int(household_id))
+        ),
         tasks=_tasks(hh, plans, county, exit_targets, household_results, int(household_id)),
     )
 
@@ -212,8 +219,35 @@ def _countermeasures(
     return Countermeasures(past_support=past, measures=measures, social_security=social)
 
 
+def cadre_of(household_cadres: pd.DataFrame | None, household_id: int) -> Cadre | None:
+    """The household's cadre from the ``household_cadres`` table (``None``: none or no table)."""
+    if household_cadres is None or not len(household_cadres):
+        return None
+    rows = household_cadres[household_cadres["household_id"] == household_id]
+    if not len(rows) or pd.isna(rows.iloc[0]["cadre_id"]):
+        return None
+    return cadre_record(rows.iloc[0].to_dict())
+
+
+def cadre_record(row: Mapping[Any, Any], households: int | None = None) -> Cadre:
+    """A row of ``household_cadres`` (or of the village's cadres) as a :class:`Cadre`."""
+    home = row.get("cadre_county_id")
+    return Cadre(
+        code=str(row["code"]),
+        unit_name=str(row["unit_name"]),
+        unit_name_zh=str(row["unit_name_zh"]),
+        level=str(row["level"]),
+        home_county=county_label(str(home), short=True) if isinstance(home, str) else "",
+        households=households,
+    )
+
+
 def _responsibility(
-    hh: Mapping[str, Any], plans: pd.DataFrame, county: str, counter: Countermeasures
+    hh: Mapping[str, Any],
+    plans: pd.DataFrame,
+    county: str,
+    counter: Countermeasures,
+    cadre: Cadre | None = None,
 ) -> Responsibility:
     """Clear responsibility: helper, county leadership (§16), strategy (§25), units."""
     helper = hh.get("helper_id")
@@ -239,6 +273,7 @@ def _responsibility(
             )
             for s in unit_sections
         ],
+        cadre=cadre,
     )
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from fupinsim.allocate.pairing import village_cadres
+from fupinsim.assess.cards import cadre_record
 from fupinsim.assess.labels import CAUSE_WORDS, SOURCE_WORDS, county_label, group_label
 from fupinsim.assess.lookup import (
     deadline_year,
@@ -57,6 +59,7 @@ def village_file(
     exit_targets: pd.DataFrame | None = None,
     package_labels: Mapping[str, str] | None = None,
     village_works: pd.DataFrame | None = None,
+    household_cadres: pd.DataFrame | None = None,
 ) -> VillageFile:
     """A village's file, "five things" (plan §4).
 
@@ -76,6 +79,9 @@ def village_file(
         Optional readable package names.
     village_works
         Optional pipeline village works (see :func:`village_infrastructure_works`).
+    household_cadres
+        The run table ``household_cadres`` (plan §16): the file lists the village's cadres
+        (code, unit, level, households); without it, the registry's helper ids.
 
     Returns
     -------
@@ -107,7 +113,7 @@ def village_file(
         situation=_situation(village, hh, poor),
         problems=_problems(hh, poor, works),
         demands=_demands(hh, poor, plans, works, package_labels),
-        leadership=_leadership(county, poor),
+        leadership=_leadership(county, poor, int(village_id), household_cadres),
         monitoring=_monitoring(village, poor, plans, village_year, exit_targets, package_labels),
     )
 
@@ -204,16 +210,29 @@ def _demands(
     )
 
 
-def _leadership(county: str, poor: pd.DataFrame) -> VillageLeadership:
-    """Leadership contact (§16) and unit assistance: helpers of the registered households."""
+def _leadership(
+    county: str, poor: pd.DataFrame, village_id: int, household_cadres: pd.DataFrame | None
+) -> VillageLeadership:
+    """Leadership contact (§16) and unit assistance: the cadres paired with the village's
+    registered households (the registry's helper ids when the run has no pairing)."""
     helpers = poor["helper_id"].dropna().astype("int64") if "helper_id" in poor else pd.Series()
     info = counties().loc[county] if county in counties().index else None
+    cadres = []
+    if household_cadres is not None and len(household_cadres):
+        here = village_cadres(household_cadres[household_cadres["village_id"] == village_id])
+        here = here.merge(
+            household_cadres[["cadre_id", "cadre_county_id"]].drop_duplicates("cadre_id"),
+            on="cadre_id",
+        )
+        cadres = [cadre_record(r, int(r["households"])) for r in here.to_dict("records")]
+    n = len(cadres) if cadres else int(helpers.nunique())
     return VillageLeadership(
         county_responsible=None if info is None else str(info["responsible"]),
-        n_helpers=int(helpers.nunique()),
-        households_per_helper=len(poor) / helpers.nunique() if helpers.nunique() else math.nan,
+        n_helpers=n,
+        households_per_helper=len(poor) / n if n else math.nan,
         helpers=sorted(int(h) for h in helpers.unique()),
         work_team=MEASURE_BY_SECTION["18"].responsible,
+        cadres=cadres,
     )
 
 

@@ -179,7 +179,8 @@ def compare_scenarios(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     DataFrame
         ``scenario_id, title, final_year, target_exits, projected_exits_mean, exits_share,
         missing_exits, money_available_yuan, cost_fiscal_yuan, money_missing_yuan,
-        p_all_targets_met, p_min, n_groups_at_risk, verdict``.
+        p_all_targets_met, p_final_targets_met, p_min, n_groups_at_risk, verdict``
+        (``p_final_targets_met``: P(the final year's targets met), NaN when unknown).
     """
     rows = [
         {
@@ -194,6 +195,7 @@ def compare_scenarios(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             "cost_fiscal_yuan": s.get("money_allocated_yuan", math.nan),
             "money_missing_yuan": s.get("money_missing_yuan", math.nan),
             "p_all_targets_met": s.get("p_all_targets_met", math.nan),
+            "p_final_targets_met": _or_nan(s.get("p_final_targets_met")),
             "p_min": s.get("p_min", math.nan),
             "n_groups_at_risk": len(s.get("at_risk", [])),
             "verdict": s.get("verdict", ""),
@@ -212,8 +214,13 @@ def compare_scenarios(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         "cost_fiscal_yuan",
         "money_missing_yuan",
         "p_all_targets_met",
+        "p_final_targets_met",
         "p_min",
         "n_groups_at_risk",
         "verdict",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _or_nan(value: Any) -> float:
+    return math.nan if value is None else float(value)

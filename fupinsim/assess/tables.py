@@ -242,6 +242,7 @@ _TASK_COLUMNS = [
     "n_registered",
     "target_share",
     "target_exits",
+    "required_exits",
     "target_exits_in_year",
     "planned_exits",
     "missing_exits",
@@ -254,6 +255,7 @@ _TASK_COLUMNS = [
 _TASK_SUMS = [
     "n_registered",
     "target_exits",
+    "required_exits",
     "target_exits_in_year",
     "planned_exits",
     "missing_exits",
@@ -277,6 +279,8 @@ def _with_schedule_and_plan(
     for column in ("target_share", "n_registered"):
         if column not in out:
             out[column] = math.nan
+    if "required_exits" not in out:  # what counts as meeting the target (the 3% allowance)
+        out["required_exits"] = out["target_exits"]
     if shortfall is not None:
         plan = shortfall[[*keys, "projected_exits", "missing_exits", "extra_yuan_to_close"]].copy()
         plan = plan.rename(columns={"projected_exits": "planned_exits"})
@@ -315,7 +319,9 @@ def reduction_tasks(
     -------
     DataFrame
         ``county_id, county, county_zh, villages, year, n_registered, target_share,
-        target_exits`` (cumulative), ``target_exits_in_year, planned_exits, missing_exits,
+        target_exits`` (cumulative, the plan's number), ``required_exits`` (what counts as
+        meeting it: fewer where a group exits "as a whole", the 3% allowance),
+        ``target_exits_in_year, planned_exits, missing_exits,
         extra_yuan_to_close, projected_exits_mean, projected_exits_p05, projected_exits_p95,
         p_met``; then one city total row per year (``county_id`` = :data:`CITY_ID`, sums of
         households and money; ``p_met`` empty because probabilities do not add).

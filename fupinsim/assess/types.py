@@ -188,13 +188,31 @@ class ResponsibleUnit(Record):
 
 
 @dataclass(frozen=True, eq=False)
+class Cadre(Record):
+    """A paired cadre (plan §16, run table ``household_cadres``): who helps the household.
+
+    ``level`` is ``prefecture``, ``county`` or ``township``; ``households`` is how many
+    households the cadre helps (in the village, for a village file; ``None`` on a card).
+    """
+
+    code: str
+    unit_name: str
+    unit_name_zh: str
+    level: str
+    home_county: str
+    households: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class Responsibility(Record):
-    """Clear responsibility: the helper, the county's leadership (§16) and strategy (§25)."""
+    """Clear responsibility: the cadre (§16; ``helper_id`` when the run has no pairing), the
+    county's leadership (§16) and strategy (§25)."""
 
     helper_id: int | None
     county_responsible: str | None
     strategy: str | None
     units: list[ResponsibleUnit]
+    cadre: Cadre | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -305,6 +323,7 @@ class VillageLeadership(Record):
     households_per_helper: float
     helpers: list[int]
     work_team: str
+    cadres: list[Cadre] = field(default_factory=list)
 
 
 @dataclass(frozen=True, eq=False)

@@ -39,7 +39,7 @@ from fupinsim import assess, plots, report
 from fupinsim.data import COUNTY_IDS
 from fupinsim.errors import InputError
 from fupinsim.io.outputs import read_manifest
-from fupinsim.scenario import AssessmentSettings, Scenario
+from fupinsim.scenario import AssessmentSettings, MicrosimSettings, Scenario
 
 __all__ = [
     "FIGURE_DPI",
@@ -52,6 +52,8 @@ __all__ = [
 #: Resolution of the PNG files (the report embeds its own copies at a lower resolution).
 FIGURE_DPI = 150
 _BUNDLE_TABLES = (
+    "recommendations",
+    "household_cadres",
     "households",
     "villages",
     "exit_targets",
@@ -104,6 +106,13 @@ def _settings(scenario: Scenario | None) -> tuple[str, str, AssessmentSettings, 
         scenario.assessment,
         float(scenario.allocation.required_confidence),
     )
+
+
+def _allowance(scenario: Scenario | None) -> float:
+    """The scenario's "as a whole" allowance (share), for the targets' footnote."""
+    if scenario is None:  # the field's default
+        return float(MicrosimSettings.model_fields["as_whole_allowance"].default)
+    return float(scenario.microsim.as_whole_allowance)
 
 
 def _p_all_targets_met(
@@ -159,6 +168,7 @@ def _write_guides(
     scenario_id: str,
     required: float,
     package_labels: Mapping[str, str] | None,
+    allowance: float,
 ) -> tuple[dict[str, Path], dict[str, str]]:
     written: dict[str, Path] = {}
     links: dict[str, str] = {}
@@ -181,6 +191,8 @@ def _write_guides(
             guide,
             scenario=scenario_id,
             required_confidence=required,
+            recommendations=tables.get("recommendations"),
+            as_whole_allowance=allowance,
             links={"← Scenario report": "../report.html", "Announcement": "../announcement.html"},
         )
         written[f"guide:{county}"] = _write_text(out / "guide" / f"{county}.html", page)
@@ -298,6 +310,7 @@ def write_report_bundle(
         scenario_id=sid,
         required=required,
         package_labels=package_labels,
+        allowance=_allowance(scenario),
     )
     written.update(files)
     written["announcement"] = _write_announcement(
@@ -330,6 +343,9 @@ def write_report_bundle(
         guide_links=guide_links,
         manifest=manifest,
         shortfall=tables.get("shortfall"),
+        recommendations=tables.get("recommendations"),
+        exit_targets=tables.get("exit_targets"),
+        as_whole_allowance=_allowance(scenario),
     )
     written["report"] = _write_text(out / "report.html", page)
     return written
@@ -424,6 +440,7 @@ def write_card(
             exit_targets=tables.get("exit_targets"),
             household_results=tables.get("household_paths", tables.get("household")),
             package_labels=package_labels,
+            household_cadres=tables.get("household_cadres"),
         )
         page = report.household_card_html(card, scenario=scenario_id)
         path = folder / "cards" / f"household_{int(household_id)}.html"
@@ -438,6 +455,7 @@ def write_card(
             exit_targets=tables.get("exit_targets"),
             package_labels=package_labels,
             village_works=tables.get("village_works"),
+            household_cadres=tables.get("household_cadres"),
         )
         page = report.village_file_html(file, scenario=scenario_id)
         path = folder / "cards" / f"village_{int(village_id)}.html"
@@ -470,7 +488,7 @@ def _summary_of(folder: Path) -> assess.ScenarioSummary | None:
     scenario_info: dict[str, Any] = info if isinstance(info, dict) else {}
     title = str(manifest.get("title") or scenario_info.get("title") or "")
     required = manifest.get("required_confidence") or 0.9
-    return assess.scenario_summary(
+    summary = assess.scenario_summary(
         scenario_id=folder.name,
         title=title,
         target_probability=tables["target_probability"],
@@ -480,6 +498,8 @@ def _summary_of(folder: Path) -> assess.ScenarioSummary | None:
         required_confidence=float(required),
         p_all_targets_met=_p_all_targets_met(None, manifest, tables),
     )
+    p_final = manifest.get("p_final_targets_met")
+    return summary if p_final is None else replace(summary, p_final_targets_met=float(p_final))
 
 
 def write_comparison(outputs_dir: str | Path, *, baseline: str = "plan_2015") -> dict[str, Path]:

@@ -29,6 +29,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "villages",
     "identification",
     "registry_summary",
+    "cadre_roster",
+    "household_cadres",
     "exit_targets",
     "funding",
     "revenue",
@@ -56,6 +58,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "target_probability_plans",
     "county_year_plans",
     "assessment",
+    "recommendations",
 )
 #: Tables a run may lack: ``identification`` exists only for a registry with the
 #: identification step (the synthetic registry's measured incomes and reviews).
@@ -71,6 +74,9 @@ class RunTables:
     households, villages, identification, registry_summary, exit_targets:
         The registry (``identification`` is ``None`` when the registry has none) and the exit
         targets (households).
+    cadre_roster, household_cadres:
+        The cadres (§16: unit, level, home county, capacity, load) and every registered
+        household's cadre (:func:`fupinsim.allocate.pairing.cadre_tables`).
     funding, revenue:
         Money arriving per pool, source and year; revenue and earmarks (yuan).
     exit_yields, household_types:
@@ -90,6 +96,9 @@ class RunTables:
         The same for each compared plan (column ``plan``).
     assessment:
         The county assessment of the final projection.
+    recommendations:
+        What to do, each action with its effect from a re-solve of the LP
+        (:mod:`fupinsim.pipeline.recommend`).
     manifest:
         The run's facts for ``manifest.json`` (replications, objective, solver, status,
         objective value, rounds, targets missed, money missing, P(all targets met), LP size).
@@ -107,6 +116,8 @@ class RunTables:
     villages: pd.DataFrame
     identification: pd.DataFrame | None = None
     registry_summary: pd.DataFrame
+    cadre_roster: pd.DataFrame
+    household_cadres: pd.DataFrame
     exit_targets: pd.DataFrame
     funding: pd.DataFrame
     revenue: pd.DataFrame
@@ -134,6 +145,7 @@ class RunTables:
     target_probability_plans: pd.DataFrame
     county_year_plans: pd.DataFrame
     assessment: pd.DataFrame
+    recommendations: pd.DataFrame
     manifest: Mapping[str, Any] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
 

@@ -37,6 +37,7 @@ from fupinsim.allocate import (
     solve_model,
 )
 from fupinsim.allocate.households import QuotaWarning
+from fupinsim.allocate.pairing import cadre_tables
 from fupinsim.allocate.yields import ExitYields, compute_exit_yields
 from fupinsim.funding import FundingTables, build_funding
 from fupinsim.microsim import Catalogue, exit_targets, load_catalogue
@@ -79,6 +80,9 @@ class RegistryStage:
     village_plan:
         :func:`~fupinsim.pipeline.works.village_works_plan` (``village_id, package_id,
         start_year``).
+    cadre_roster, household_cadres:
+        The cadre roster with each cadre's load, and every registered household's cadre
+        (:func:`fupinsim.allocate.pairing.cadre_tables`, plan §16).
     """
 
     scenario: Scenario
@@ -87,6 +91,8 @@ class RegistryStage:
     targets: pd.DataFrame
     catalogue: Catalogue
     village_plan: pd.DataFrame
+    cadre_roster: pd.DataFrame = field(repr=False)
+    household_cadres: pd.DataFrame = field(repr=False)
 
     @property
     def households(self) -> pd.DataFrame:
@@ -147,12 +153,15 @@ class HouseholdPlans:
 
 
 def registry_stage(scenario: Scenario, registry: Registry | None = None) -> RegistryStage:
-    """Stage 1: the registry (generated unless given), exit targets, catalogue, village works."""
+    """Stage 1: the registry (generated unless given), exit targets, catalogue, village works
+    and the cadre pairing (raises :class:`~fupinsim.errors.InputError` naming the counties
+    short of cadres if a registered household has none)."""
     registry = registry if registry is not None else generate_registry(scenario)
     households = registry.households
     registered = households[households["is_registered"].to_numpy(dtype=bool)].reset_index(drop=True)
     targets = exit_targets(households, scenario.microsim.as_whole_allowance)
     catalogue = load_catalogue(scenario)
+    roster, household_cadres = cadre_tables(households, registry.villages, scenario.seed)
     return RegistryStage(
         scenario=scenario,
         registry=registry,
@@ -160,6 +169,8 @@ def registry_stage(scenario: Scenario, registry: Registry | None = None) -> Regi
         targets=targets,
         catalogue=catalogue,
         village_plan=village_works_plan(registry, scenario),
+        cadre_roster=roster,
+        household_cadres=household_cadres,
     )
 
 

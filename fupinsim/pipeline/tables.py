@@ -13,6 +13,7 @@ from fupinsim.funding import FundingTables
 from fupinsim.microsim import SimulationResult
 from fupinsim.pipeline.compare import Comparison
 from fupinsim.pipeline.loop import ClosedLoop, p_all_met
+from fupinsim.pipeline.recommend import recommendations_table
 from fupinsim.pipeline.results import RunTables
 from fupinsim.pipeline.stages import RegistryStage
 from fupinsim.pipeline.works import village_works_table
@@ -98,6 +99,8 @@ def tables_stage(
         villages=registry.villages,
         identification=registry.identification,
         registry_summary=registry_summary(registry),
+        cadre_roster=setup.cadre_roster,
+        household_cadres=setup.household_cadres,
         exit_targets=setup.targets,
         funding=funding.funding,
         revenue=funding.revenue,
@@ -127,5 +130,14 @@ def tables_stage(
         assessment=county_assessment(
             final.county_year, final.target_probability, setup.scenario.assessment
         ),
-        manifest=run_manifest(loop),
+        recommendations=recommendations_table(setup, loop),
+        manifest={
+            **run_manifest(loop),
+            # The report's P(all targets met) is the final projection's, as its P(met) is.
+            "p_all_targets_met": float(final.meta["p_all_targets_met"]),
+            "p_final_targets_met": float(final.meta["p_final_targets_met"]),
+            # The comparison page reads these from each run's manifest (issue 14).
+            "title": setup.scenario.title,
+            "required_confidence": setup.scenario.allocation.required_confidence,
+        },
     )

@@ -7,6 +7,7 @@ true locations; each map says so."""
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -179,6 +180,10 @@ def _size_legend(vmax: float, what: str) -> list[Line2D]:
     ]
 
 
+#: Characters of legend text that fit across the legend panel (wrapped per column).
+_LEGEND_CHARS = 56
+
+
 def _map_layout() -> tuple[Figure, Axes, Axes, Axes]:
     """Map across the top; below it a bar chart (left) and a legend panel (right).
 
@@ -207,15 +212,18 @@ def _map_legends(
         [], [], marker="*", color=_INK, linestyle="none", markersize=8, label="County seat"
     )
     handles = [*colour_handles, seat]
+    ncols = 2 if len(handles) > 8 else 1
+    # Long package names are wrapped so that two columns fit in the panel (no clipped text).
+    width = _LEGEND_CHARS // ncols
     colours = Legend(
         ax_panel,
         handles,
-        [str(h.get_label()) for h in handles],
+        [textwrap.fill(str(h.get_label()), width) for h in handles],
         title=colour_title,
-        fontsize=9,
+        fontsize=8.5,
         title_fontsize=9.5,
         loc="upper left",
-        ncols=2 if len(handles) > 8 else 1,
+        ncols=ncols,
         frameon=False,
         alignment="left",
         columnspacing=1.2,

@@ -221,6 +221,10 @@ def allocation_chart(
     return fig
 
 
+#: Bar colours of the shortfall years, in order.
+_YEAR_COLORS = ("#FDB863", "#E66101", "#5E3C99", "#B2ABD2", "#1B7837")
+
+
 def _shortfall_year(
     ax_n: Axes,
     ax_m: Axes,
@@ -256,6 +260,47 @@ def _shortfall_year(
             ax_m.text(value, yy, f" {value:,.1f}", va="center", fontsize=8.5)
 
 
+def _shortfall_groups(short: pd.DataFrame) -> list[tuple[str, str]]:
+    return sorted(
+        {(c, v) for c, v in zip(short["county_id"], short["villages"], strict=True)},
+        key=lambda g: (COUNTY_IDS.index(g[0]) if g[0] in COUNTY_IDS else 99, g[1]),
+    )
+
+
+def _shortfall_without_money(short: pd.DataFrame, n_bars: int) -> Figure:
+    """Shortfalls that no money closes: one panel of missing exits (a money panel would be
+    empty), the note saying so."""
+    fig = _figure(12, min(9.0, 2.3 + 0.38 * n_bars))
+    ax = fig.subplots()
+    groups = _shortfall_groups(short)
+    years = sorted(int(y) for y in short["year"].unique())
+    height = 0.8 / len(years)
+    base = np.arange(len(groups))[::-1].astype(float)
+    for k, year in enumerate(years):
+        part = short[short["year"] == year].set_index(["county_id", "villages"])
+        n = np.array([float(part["missing_exits"].get(g, 0.0)) for g in groups])
+        y = base + (len(years) / 2 - k - 0.5) * height
+        ax.barh(
+            y, n, height=height * 0.95, color=_YEAR_COLORS[k % len(_YEAR_COLORS)], label=str(year)
+        )
+        for yy, value in zip(y, n, strict=True):
+            if value:
+                ax.text(value, yy, f" {value:,.0f}", va="center", fontsize=8.5)
+    ax.set_yticks(base, [group_label(c, v, short=True) for c, v in groups])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("Missing exits (households)", fontsize=_LABEL_SIZE)
+    ax.set_ylabel("Target group", fontsize=_LABEL_SIZE)
+    _style(ax, grid="x")
+    ax.legend(title="Year", fontsize=9, frameon=False, loc="lower right")
+    _title(
+        fig,
+        "Shortfalls: exits missing from the plan; no amount of money closes them",
+        "Cumulative exits below the target at the end of each year. Money does not help: even "
+        "with every household on its best package too few exit in time (see What to do)",
+    )
+    return fig
+
+
 def shortfall_chart(shortfall: pd.DataFrame) -> Figure:
     """Exit targets the plan cannot reach and the money that would close them.
 
@@ -269,6 +314,9 @@ def shortfall_chart(shortfall: pd.DataFrame) -> Figure:
     sf["villages"] = sf["villages"].astype(str)
     short = sf[sf["missing_exits"] > 0]
     n_bars = len(short) if len(short) else 2
+    money_helps = bool((short["extra_yuan_to_close"].astype(float) > 0).any())
+    if len(short) and not money_helps:
+        return _shortfall_without_money(short, n_bars)
     fig = _figure(12, min(9.0, 2.3 + 0.38 * n_bars))
     ax_n, ax_m = fig.subplots(1, 2, sharey=True)
     if short.empty:
@@ -284,15 +332,10 @@ def shortfall_chart(shortfall: pd.DataFrame) -> Figure:
             "Households and wan yuan by target group and year",
         )
         return fig
-    groups = sorted(
-        {(c, v) for c, v in zip(short["county_id"], short["villages"], strict=True)},
-        key=lambda g: (COUNTY_IDS.index(g[0]) if g[0] in COUNTY_IDS else 99, g[1]),
-    )
+    groups = _shortfall_groups(short)
     years = sorted(int(y) for y in short["year"].unique())
     height = 0.8 / len(years)
-    year_colors = dict(
-        zip(years, ["#FDB863", "#E66101", "#5E3C99", "#B2ABD2", "#1B7837"], strict=False)
-    )
+    year_colors = dict(zip(years, _YEAR_COLORS, strict=False))
     base = np.arange(len(groups))[::-1].astype(float)
     for k, year in enumerate(years):
         part = short[short["year"] == year].set_index(["county_id", "villages"])

@@ -4,6 +4,7 @@ the figure factory, axis styling, titles, and small table helpers the figures sh
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Literal
 
 import numpy as np
@@ -14,7 +15,7 @@ from matplotlib.figure import Figure
 from fupinsim.assess import (
     FUNDING_SOURCES,
 )
-from fupinsim.data import COUNTY_IDS
+from fupinsim.data import COUNTY_IDS, load_raw, plain
 from fupinsim.units import YUAN_PER_WAN
 
 __all__ = ["COUNTY_COLORS", "SOURCE_LABELS", "package_colors"]
@@ -120,10 +121,21 @@ def _years_axis(ax: Axes, years: Iterable[int]) -> None:
 
 
 def package_colors(package_ids: Iterable[str]) -> dict[str, str]:
-    """Colour of each package: by sorted id, so the same catalogue gives the same colours."""
+    """Colour of each package (sorted by id): the catalogue package's own colour from
+    ``fupinsim/data/package_colours.yaml``, the same in every scenario and figure; a package
+    not listed there (a scenario's own) takes a palette colour no listed package uses."""
     ids = sorted({str(p) for p in package_ids})
-    palette = list(_PACKAGE_PALETTE)
-    return {p: palette[i % len(palette)] for i, p in enumerate(ids)}
+    fixed = _catalogue_colours()
+    spare = [c for c in _PACKAGE_PALETTE if c.upper() not in {v.upper() for v in fixed.values()}]
+    spare = spare or list(_PACKAGE_PALETTE)
+    unknown = [p for p in ids if p not in fixed]
+    return {p: fixed[p] if p in fixed else spare[unknown.index(p) % len(spare)] for p in ids}
+
+
+@cache
+def _catalogue_colours() -> dict[str, str]:
+    """Package id → colour (``package_colours.yaml``)."""
+    return {str(k): str(plain(v)) for k, v in load_raw("package_colours")["colours"].items()}
 
 
 def _county_ids(values: Iterable[str]) -> list[str]:

@@ -76,7 +76,7 @@ HOUSEHOLD_COLS = (
 )
 
 GUIDE_TASK_WIDE = (
-    Col("target_exits", "Target", "households", "int"),
+    Col("target_text", "Target ¹", "households", "text"),
     Col("planned_exits", "Planned", "households", "int"),
     Col("p_met", "P(met)", "", "share"),
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+import pandas as pd
+
 from fupinsim.assess import CountyAnnouncement, CountyGuide, group_label
 from fupinsim.report.columns import (
     ANNOUNCE_PROJECT_COLS,
@@ -20,7 +22,14 @@ from fupinsim.report.columns import (
 )
 from fupinsim.report.formats import Col
 from fupinsim.report.render import render, stylesheet
-from fupinsim.report.tables import income_wide, money_table, table_html, wide_table_html
+from fupinsim.report.tables import (
+    income_wide,
+    money_table,
+    table_html,
+    wide_table_html,
+    with_target_text,
+)
+from fupinsim.report.todo import AS_WHOLE_NOTE, what_to_do
 
 __all__ = ["announcement_html", "county_guide_html"]
 
@@ -44,7 +53,9 @@ def _guide_tables(g: CountyGuide, required: float) -> dict[str, Any]:
     tasks, assessment = g.reduction_tasks, g.assessment
     leading = (Col("n_registered", "Registered", "households 2014", "int"),)
     tables = {
-        "tasks": wide_table_html(tasks, leading=leading, per_year=GUIDE_TASK_WIDE, low=required)
+        "tasks": wide_table_html(
+            with_target_text(tasks), leading=leading, per_year=GUIDE_TASK_WIDE, low=required
+        )
         if len(tasks)
         else "",
         "income": income_wide(g.income_targets) if len(g.income_targets) else "",
@@ -69,6 +80,8 @@ def county_guide_html(
     scenario: str = "",
     required_confidence: float = 0.9,
     links: Mapping[str, str] | None = None,
+    recommendations: pd.DataFrame | None = None,
+    as_whole_allowance: float = 0.03,
 ) -> str:
     """A county's poverty alleviation guide ("one guide", §26) as a self-contained page.
 
@@ -82,6 +95,10 @@ def county_guide_html(
         P(met) under which task rows are highlighted.
     links
         Link text → relative href (back to the report, announcement).
+    recommendations
+        The run table ``recommendations``: the county's rows are its "What to do".
+    as_whole_allowance
+        The scenario's ``microsim.as_whole_allowance`` (share), for the targets' footnote.
     """
     tasks = guide.reduction_tasks
     lowest = None
@@ -104,6 +121,8 @@ def county_guide_html(
         lowest=lowest,
         tables=_guide_tables(guide, required_confidence),
         n_households=len(guide.households),
+        todo=what_to_do(recommendations, guide.county_id),
+        as_whole_note=AS_WHOLE_NOTE.format(allowance=as_whole_allowance),
     )
 
 

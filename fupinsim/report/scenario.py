@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -11,17 +12,15 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from fupinsim.assess import ScenarioSummary
-from fupinsim.report.columns import (
-    ASSESSMENT_COLS,
-    COMPARISON_COLS,
-    SHORTFALL_COLS,
-)
-from fupinsim.report.formats import TABLE_SPECS, is_missing
+from fupinsim.data import load_raw
+from fupinsim.report.columns import ASSESSMENT_COLS, COMPARISON_COLS
+from fupinsim.report.formats import TABLE_SPECS, Col, is_missing
 from fupinsim.report.render import figure_html, render, stylesheet
 from fupinsim.report.tables import compact_table, group_text, table_html
+from fupinsim.report.todo import AS_WHOLE_NOTE, what_to_do
 from fupinsim.units import YUAN_PER_WAN
 
-__all__ = ["comparison_html", "report_html"]
+__all__ = ["AS_WHOLE_NOTE", "binds_sentence", "comparison_html", "failing_years", "report_html"]
 
 _VERDICT_CSS = {"on track": "on-track", "at risk": "at-risk", "unlikely": "unlikely"}
 
@@ -30,10 +29,27 @@ def _wan_number(yuan: float) -> str:
     return "—" if is_missing(yuan) else f"{yuan / YUAN_PER_WAN:,.1f}"
 
 
-def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The numbers and words of the report's first box."""
+def _years_text(years: list[int]) -> str:
+    """``2015``, ``2015 and 2016``, ``2015, 2016 and 2017``."""
+    words = [str(y) for y in years]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def failing_years(summary: Mapping[str, Any], shortfall: pd.DataFrame | None) -> list[int]:
+    """Years whose targets fail: a target group at risk in that year (P(met) below the required
+    confidence) or a target the allocation misses."""
+    years = {int(r["year"]) for r in summary.get("at_risk", [])}
+    if shortfall is not None and len(shortfall) and "missing_exits" in shortfall:
+        years |= {int(y) for y in shortfall.loc[shortfall["missing_exits"] > 0, "year"]}
+    return sorted(years)
+
+
+def _headline(summary: Mapping[str, Any], shortfall: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The numbers and words of the report's first box (the title names the failing years)."""
     verdict = str(summary.get("verdict", ""))
     final = summary.get("final_year", "")
+    failing = failing_years(summary, shortfall)
+    which = _years_text(failing) if failing and verdict != "on track" else str(final)
     target = float(summary.get("target_exits", math.nan))
     projected = float(summary.get("projected_exits_mean", math.nan))
     allocated = float(summary.get("money_allocated_yuan", math.nan))
@@ -41,8 +57,8 @@ def _headline(summary: Mapping[str, Any]) -> dict[str, Any]:
     p_final = summary.get("p_final_targets_met")
     title = {
         "on track": f"On track: the {final} targets will very likely be met",
-        "at risk": f"At risk: the {final} targets may not all be met",
-        "unlikely": f"Unlikely: the {final} targets will probably not all be met",
+        "at risk": f"At risk: the {which} targets may not all be met",
+        "unlikely": f"Unlikely: the {which} targets will probably not all be met",
     }.get(verdict, str(summary.get("verdict_text", "")))
     return {
         "css": _VERDICT_CSS.get(verdict, ""),
@@ -75,18 +91,78 @@ def _assessment(assessment: pd.DataFrame | None) -> dict[str, Any] | None:
     return {"year": final, "table": table_html(rows, ASSESSMENT_COLS)}
 
 
-def _shortfall(shortfall: pd.DataFrame | None) -> Markup | None:
-    """The targets the allocation misses, with what binds."""
+#: The shortfall table of the report: the plan's target and what counts as meeting it.
+_SHORTFALL_COLS = (
+    Col("group", "Target group", "", "text"),
+    Col("year", "Year", "", "year"),
+    Col("plan_target_exits", "Plan's target", "households", "int"),
+    Col("target_exits", "Counts as met ¹", "households", "int"),
+    Col("projected_exits", "Planned", "households", "num"),
+    Col("missing_exits", "Missing", "households", "num"),
+    Col("extra_yuan_to_close", "Money to close", "wan yuan", "wan"),
+    Col("binds", "What binds", "", "text", 40.0),
+    Col("todo", "What to do", "", "text", 40.0),
+)
+
+
+def binds_sentence(row: Mapping[Any, Any]) -> str:
+    """What binds a missed target, in a planner's words: households, year, resource."""
+    who = group_text(str(row["county_id"]), str(row["villages"]))
+    year, binding = int(row["year"]), str(row.get("binding_resource", "") or "")
+    missing, planned = float(row["missing_exits"]), float(row["projected_exits"])
+    short = f"{missing:,.0f} of the {float(row['target_exits']):,.0f} households due by {year}"
+    if binding == "money":
+        return f"Money: {who} lacks the money to lift {short} out of poverty in time."
+    if binding in ("exit_yield", ""):
+        return (
+            f"What the packages achieve: even with every household of {who} on its best "
+            f"package, only {planned:,.0f} are expected out of poverty by {year}, so {short} "
+            "stay behind."
+        )
+    resources = " and ".join(_capacity_words(r.strip()) for r in binding.split(","))
+    return f"Capacity: {who} cannot reach {short} without more {resources}."
+
+
+@cache
+def _capacity_descriptions() -> dict[str, str]:
+    """Capacity id → its description in the catalogue (``capacities`` of interventions.yaml)."""
+    raw = load_raw("interventions").get("capacities", {})
+    return {str(k): str(v.get("description", "")) for k, v in raw.items()}
+
+
+def _capacity_words(resource: str) -> str:
+    """``greenhouse_builds`` → "new solar (Gobi) greenhouses that can be built"."""
+    text = _capacity_descriptions().get(resource, "") or resource.replace("_", " ")
+    return text.rstrip(".")[:1].lower() + text.rstrip(".")[1:]
+
+
+def _shortfall(
+    shortfall: pd.DataFrame | None,
+    exit_targets: pd.DataFrame | None = None,
+    recommendations: pd.DataFrame | None = None,
+) -> Markup | None:
+    """The targets the allocation misses: both numbers of the target, what binds (one planner
+    sentence per row) and the first recommendation for it."""
     if shortfall is None or not len(shortfall) or "missing_exits" not in shortfall:
         return None
     missed = shortfall[shortfall["missing_exits"] > 0].copy()
     if not len(missed):
         return None
+    keys = ["county_id", "villages", "year"]
+    if exit_targets is not None and "target_exits" in exit_targets:
+        plan = exit_targets[[*keys, "target_exits"]].rename(
+            columns={"target_exits": "plan_target_exits"}
+        )
+        missed = missed.merge(plan, on=keys, how="left")
+    if recommendations is not None and len(recommendations):
+        first = recommendations.drop_duplicates(keys)[[*keys, "action"]]
+        missed = missed.merge(first.rename(columns={"action": "todo"}), on=keys, how="left")
     missed["group"] = [
         group_text(str(c), str(v))
         for c, v in zip(missed["county_id"], missed["villages"], strict=True)
     ]
-    return table_html(missed, SHORTFALL_COLS)
+    missed["binds"] = [binds_sentence(r) for r in missed.to_dict("records")]
+    return table_html(missed, _SHORTFALL_COLS)
 
 
 def _meta(manifest: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -104,12 +180,16 @@ def report_html(
     guide_links: Mapping[str, str] | None = None,
     manifest: Mapping[str, Any] | None = None,
     shortfall: pd.DataFrame | None = None,
+    recommendations: pd.DataFrame | None = None,
+    exit_targets: pd.DataFrame | None = None,
+    as_whole_allowance: float = 0.03,
 ) -> str:
     """The scenario report, one self-contained HTML page.
 
-    Order: headline box (verdict, P(all targets met), households exiting, money needed vs
-    available, target groups at risk), links, fan chart, P(met) heatmap, the three tables,
-    county assessment, money figures, immigrants' income, the two pictures, notes.
+    Order: "What to do" (the run's recommendations), headline box (verdict, P(all targets
+    met), households exiting, money needed vs available, target groups at risk), links, fan
+    chart, P(met) heatmap, the three tables, county assessment, money figures, immigrants'
+    income, the two pictures, notes.
 
     Parameters
     ----------
@@ -132,6 +212,13 @@ def report_html(
         Allocation shortfall (``county_id, villages, year, missing_exits,
         extra_yuan_to_close`` and, when present, ``binding_resource, message``): missed
         targets are listed under the shortfall figure.
+    recommendations
+        The run table ``recommendations`` ("What to do", first on the page).
+    exit_targets
+        The run table ``exit_targets``: the plan's number of each missed target next to what
+        counts as meeting it (footnote ¹).
+    as_whole_allowance
+        The scenario's ``microsim.as_whole_allowance`` (share), for the footnote.
     """
     scenario = str(summary.get("scenario_id", ""))
     required = float(summary.get("required_confidence", 0.9))
@@ -151,16 +238,30 @@ def report_html(
         scenario=scenario,
         scenario_title=str(summary.get("title", "")),
         meta=_meta(manifest or {}),
-        headline=_headline(summary),
+        headline=_headline(summary, shortfall),
+        todo=what_to_do(recommendations),
+        as_whole_note=AS_WHOLE_NOTE.format(allowance=as_whole_allowance),
         risks=summary.get("at_risk", []),
         links=links or {},
         guide_links=guide_links or {},
         figure=figure,
         three=three,
         assessment=_assessment(assessment),
-        shortfall=_shortfall(shortfall),
+        shortfall=_shortfall(shortfall, exit_targets, recommendations),
         p_all_method=summary.get("p_all_method", ""),
     )
+
+
+#: The comparison table: COMPARISON_COLS with P(the final year's targets met) after P(all).
+_COMPARISON_COLS = tuple(
+    col
+    for c in COMPARISON_COLS
+    for col in (
+        (c, Col("p_final_targets_met", "P(final targets met)", "probability", "share"))
+        if c.name == "p_all_targets_met"
+        else (c,)
+    )
+)
 
 
 def comparison_html(
@@ -183,19 +284,27 @@ def comparison_html(
     required_confidence
         P(met) under which cells are highlighted.
     """
+    p_all = comparison["p_all_targets_met"].astype(float).fillna(0.0)
+    all_zero = bool(len(comparison)) and bool((p_all <= 0).all())
+    low_column = "p_final_targets_met" if all_zero else "p_all_targets_met"
+    caption = (
+        "Exits by the final year against the target, the exits the plan misses, fiscal cost, "
+        "money missing to meet every target, and "
+        + (
+            "P(the final year's targets met): P(all targets met) is 0% in every scenario, so "
+            "it cannot tell them apart."
+            if all_zero
+            else "P(all targets met)."
+        )
+    )
     return render(
         "comparison.html",
         title="fupinsim — scenario comparison",
         css=stylesheet(),
         n=len(comparison),
         links=links or {},
-        figure=figure_html(
-            figure,
-            "Exits by the final year against the target, fiscal cost, money "
-            "missing to meet every target, and P(all targets met).",
-            "Comparison",
-        ),
+        figure=figure_html(figure, caption, "Comparison"),
         table=table_html(
-            comparison, COMPARISON_COLS, low=required_confidence, low_column="p_all_targets_met"
+            comparison, _COMPARISON_COLS, low=required_confidence, low_column=low_column
         ),
     )

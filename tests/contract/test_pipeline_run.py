@@ -7,20 +7,24 @@ checked in under a minute; the numbers themselves are covered by the unit and re
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import highspy
+import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 from helpers.fake_results import fake_run_tables, fake_tables
 
 from fupinsim.cli import cli
+from fupinsim.io.report_files import write_card
 from fupinsim.io.run import load_run
 from fupinsim.microsim import load_catalogue, reference_plan, simulate
 from fupinsim.pipeline import STAGES, TABLE_NAMES, PlanSimulator, RunTables, run_pipeline
 from fupinsim.registry import generate_registry
+from fupinsim.registry.cadres import level_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = """
@@ -55,6 +59,9 @@ TABLES = (
     "household_paths",
     "assessment",
     "identification",
+    "cadre_roster",
+    "household_cadres",
+    "recommendations",
 )
 
 
@@ -258,3 +265,110 @@ def test_an_identical_plan_is_simulated_once(plan_scenario, scale_scenario) -> N
     assert (simulator.simulated, simulator.reused) == (3, 1)
     fresh = simulate(registered, plan, small, replications=2)
     pd.testing.assert_frame_equal(first.target_probability, fresh.target_probability)
+
+
+@pytest.mark.slow
+def test_every_registered_household_has_a_cadre_within_the_plans_capacities(runs) -> None:
+    """Plan §16 (issue 14): each registered household is paired with one cadre of the roster;
+    no cadre helps more households than its capacity or its level allows (prefecture 2-3,
+    county about 3), and the card names the cadre."""
+    target, _ = runs["plan_2015"]
+    tables = target / "tables"
+    households = pd.read_parquet(tables / "households.parquet")
+    paired = pd.read_parquet(tables / "household_cadres.parquet")
+    roster = pd.read_parquet(tables / "cadre_roster.parquet")
+    registered = households.loc[households["is_registered"].astype(bool), "household_id"]
+    assert sorted(paired["household_id"]) == sorted(registered)
+    assert paired["cadre_id"].notna().all()
+    assert set(paired["cadre_id"]) <= set(roster["cadre_id"])
+    loads = paired.groupby("cadre_id").size()
+    roster = roster.set_index("cadre_id").loc[loads.index]
+    assert (loads.to_numpy() <= roster["capacity"].to_numpy()).all()
+    assert (roster["households"].to_numpy() == loads.to_numpy()).all()
+    rules = level_rules()
+    for level, rule in rules.items():
+        level_loads = loads.to_numpy()[(roster["level"] == level).to_numpy()]
+        assert (level_loads <= rule.max_households).all(), level
+    assert rules["prefecture"].max_households == 3 and rules["county"].max_households <= 4
+    household = int(registered.iloc[0])
+    card = write_card(target.parent, "plan_2015", household_id=household).read_text("utf-8")
+    row = paired.set_index("household_id").loc[household]
+    assert str(row["code"]) in card and str(row["unit_name_zh"]) in card
+    village = write_card(target.parent, "plan_2015", village_id=int(row["village_id"]))
+    assert str(row["code"]) in village.read_text("utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("base", ["plan_2015", "revenue_stagnation"])
+def test_every_missed_target_gets_a_recommendation_with_its_effect(runs, base: str) -> None:
+    """Issue 14: "What to do" first in the report; one recommendation (or more) per target the
+    allocation misses, each with an effect from the re-solve and no internal code."""
+    target, _ = runs[base]
+    tables = target / "tables"
+    recs = pd.read_parquet(tables / "recommendations.parquet")
+    shortfall = pd.read_parquet(tables / "shortfall.parquet")
+    keys = ["county_id", "villages", "year"]
+    missed = shortfall.loc[shortfall["missing_exits"] > 0, keys]
+    covered = missed.merge(recs[keys].drop_duplicates(), on=keys, how="left", indicator=True)
+    assert (covered["_merge"] == "both").all(), covered
+    assert (recs["effect_exits"].notna() | recs["effect_p_met"].notna()).all()
+    for text in [*recs["action"], *recs["reason"]]:
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), text
+    money = recs[recs["kind"].isin(["add money", "move money"])]
+    assert (money["money_yuan"] > 0).all() and (money["effect_exits"] > 0).all()
+    later = recs[recs["kind"] == "propose later year"]
+    assert later["effect_p_met"].between(0, 1).all()
+    report = (target / "report.html").read_text(encoding="utf-8")
+    body = report[report.index("<body") :]
+    assert body.index("What to do") < body.index('class="headline')
+
+
+def _row_of(page: str, heading: str, label: str) -> str:
+    """The first table row after ``heading`` whose text contains ``label``."""
+    start = page.index(heading)
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page[start:], flags=re.S)
+    return next(r for r in rows if label in r)
+
+
+@pytest.mark.slow
+def test_a_target_and_its_p_met_are_the_same_in_every_output(runs) -> None:
+    """Issue 14 ("one source for every number"): Suzhou's 2016 target — the plan's 1,900 and
+    what counts as meeting it, 1,843 — and its P(met) are the run table's in report.html, the
+    Suzhou guide and the workbook; the report's money available is the funding table's."""
+    target, _ = runs["plan_2015"]
+    tables = target / "tables"
+    targets = pd.read_parquet(tables / "exit_targets.parquet")
+    tp = pd.read_parquet(tables / "target_probability.parquet")
+    key = (targets["county_id"] == "suzhou") & (targets["year"] == 2016)
+    plan, met = int(targets.loc[key, "target_exits"].iloc[0]), targets.loc[key, "required_exits"]
+    met = int(met.iloc[0])
+    assert (plan, met) == (1900, 1843)  # 100% of 1,900, less the 3% allowance (floor 57)
+    p_met = float(tp.loc[(tp["county_id"] == "suzhou") & (tp["year"] == 2016), "p_met"].iloc[0])
+    shown = f"{plan:,} ({met:,} ¹)"
+    report = (target / "report.html").read_text(encoding="utf-8")
+    guide = (target / "guide" / "suzhou.html").read_text(encoding="utf-8")
+    for page, heading in ((report, "Table 3."), (guide, "Targets and tasks by year")):
+        row = _row_of(page, heading, "Suzhou")
+        assert shown in row, row
+        assert f"{p_met:.0%}" in row
+        assert "3% of its registered households may remain" in page  # the footnote
+    workbook = openpyxl.load_workbook(target / "three_tables.xlsx", read_only=True)
+    sheet = workbook["3 Reduction tasks"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(rows) if r and r[0] == "County")
+    names = list(rows[header])
+    suzhou = next(r for r in rows[header + 2 :] if r[0] and "Suzhou" in str(r[0]) and r[3] == 2016)
+    assert suzhou[names.index("Target exits")] == plan
+    assert suzhou[names.index("Counts as met ¹")] == met
+    assert suzhou[names.index("P(target met)")] == pytest.approx(p_met)
+    shortfall = pd.read_parquet(tables / "shortfall.parquet")
+    row = shortfall[(shortfall["county_id"] == "suzhou") & (shortfall["year"] == 2016)]
+    assert int(row["target_exits"].iloc[0]) == met  # the LP plans for what counts as met
+    funding = pd.read_parquet(tables / "funding.parquet")
+    assert f"{funding['amount_yuan'].sum() / 1e4:,.1f}" in report
+    # The headline's P(all targets met) is the same simulation's as the P(met) shown.
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    plans = pd.read_parquet(tables / "target_probability_plans.parquet")
+    final = plans[plans["plan"] == "final"].drop(columns="plan").reset_index(drop=True)
+    pd.testing.assert_frame_equal(final, tp.reset_index(drop=True), check_dtype=False)
+    assert f"{manifest['p_all_targets_met']:.0%}" in report

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fupinsim.allocate.pairing import cadre_tables
 from fupinsim.assess import county_assessment
 from fupinsim.data import COUNTY_IDS, INCOME_SOURCES, exit_schedule
 from fupinsim.pipeline import RunTables
@@ -480,6 +481,49 @@ def _shortfall(target_probability: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _recommendations(shortfall: pd.DataFrame) -> pd.DataFrame:
+    """What to do, as :mod:`fupinsim.pipeline.recommend` writes it: one row per missed target
+    (money for the 2016 gap, a capacity for the 2017 one) and one for the unspent money."""
+    missed = shortfall[shortfall["missing_exits"] > 0]
+    rows = []
+    for r in missed.itertuples(index=False):
+        money = not np.isnan(r.extra_yuan_to_close)
+        rows.append(
+            {
+                "county_id": r.county_id,
+                "villages": r.villages,
+                "year": int(r.year),
+                "kind": "add money" if money else "raise capacity",
+                "action": (
+                    f"Ask for {r.extra_yuan_to_close / 1e4:,.0f} 万元 more in Guazhou's pool by "
+                    f"2015 to secure Guazhou County, immigrant villages' {r.year} target."
+                    if money
+                    else "Raise new solar (Gobi) greenhouses that can be built in 2016 by 2 "
+                    "(greenhouses) to secure Guazhou County, immigrant villages' 2017 target."
+                ),
+                "money_yuan": float(r.extra_yuan_to_close) if money else 24_000.0,
+                "effect_exits": float(r.missing_exits),
+                "effect_p_met": np.nan,
+                "reason": f"Guazhou County, immigrant villages misses {r.year} by "
+                f"{r.missing_exits} households; re-solved: misses by 0 households.",
+            }
+        )
+    rows.append(
+        {
+            "county_id": "dunhuang",
+            "villages": "all",
+            "year": 2017,
+            "kind": "use unspent money",
+            "action": "Spend 1 万元 of the unspent money on more households in Dunhuang.",
+            "money_yuan": 8_000.0,
+            "effect_exits": 1.0,
+            "effect_p_met": np.nan,
+            "reason": "6 万元 of the plan's money is left unspent at the end of 2017.",
+        }
+    )
+    return pd.DataFrame(rows)
+
+
 def _city_rows(county_year: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
     """City totals as the simulation adds them (``county_id == 'city'``, villages ``all``)."""
     whole = county_year[county_year["villages"] == "all"]
@@ -923,11 +967,14 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     county_year = pd.concat([county_year, _city_rows(county_year, households)], ignore_index=True)
     revenue = _revenue()
     tp_plans, cy_plans = _plan_stacks(target_probability, county_year)
+    cadre_roster, household_cadres = cadre_tables(households, villages, seed)
     return {
         "households": households,
         "villages": villages,
         "identification": _identification(households),
         "registry_summary": _registry_summary(households),
+        "cadre_roster": cadre_roster,
+        "household_cadres": household_cadres,
         "exit_targets": exit_targets,
         "funding": _funding(),
         "revenue": revenue,
@@ -957,6 +1004,7 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
         "target_probability_plans": tp_plans,
         "county_year_plans": cy_plans,
         "assessment": county_assessment(county_year, target_probability),
+        "recommendations": _recommendations(shortfall),
     }
 
 

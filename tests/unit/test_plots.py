@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 from helpers.fake_results import fake_tables
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from fupinsim import assess, plots
+from fupinsim import assess, plots, report
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +148,78 @@ def test_immigrant_income_draws_both_goals(tables) -> None:
     assert any("double" in label for label in labels)
     assert any("25% a year" in label for label in labels)
     assert any("9,000" in label for label in labels)
+
+
+def _renderer(fig: Figure):
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _tick_boxes_overlap(fig: Figure) -> list[str]:
+    """x tick labels of one axis that overlap each other, and axis labels that overlap the
+    next axis' (after drawing)."""
+    renderer = _renderer(fig)
+    found = []
+    for ax in _data_axes(fig):
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+        for a, b in itertools.pairwise(boxes):
+            if a.overlaps(b):
+                found.append(ax.get_xlabel())
+    labels = [ax.xaxis.label.get_window_extent(renderer) for ax in _data_axes(fig)]
+    for a, b in itertools.pairwise(labels):
+        if a.overlaps(b):
+            found.append("axis labels")
+    return found
+
+
+def test_comparison_tells_scenarios_apart_when_p_all_is_zero_everywhere(tables) -> None:
+    """Issue 14: P(all targets met) 0% for every scenario; the chart shows P(final targets
+    met), the exits missed and money, and no labels overlap."""
+    comparison = _comparison(tables).assign(p_all_targets_met=0.0)
+    comparison["p_final_targets_met"] = [0.62, 0.18]
+    comparison.loc[1, "money_missing_yuan"] = 4.2e7
+    fig = plots.scenario_comparison_chart(comparison)
+    labels = " ".join(ax.get_xlabel() for ax in _data_axes(fig))
+    assert "P(final year's targets met)" in labels and "misses" in labels
+    assert "62%" in _texts(fig) and "18%" in _texts(fig)
+    assert _tick_boxes_overlap(fig) == []
+    page = report.comparison_html(comparison, fig)
+    assert "62%" in page and "P(final targets met)" in page
+
+
+def test_package_colours_are_the_catalogues_whatever_the_scenario() -> None:
+    from fupinsim.data import load_raw
+
+    catalogue = list(load_raw("interventions")["packages"])
+    every = plots.package_colors(catalogue)
+    assert len(set(every.values())) == len(catalogue)  # one colour per catalogue package
+    some = plots.package_colors(["training_transfer", "sheep_credit"])
+    assert some == {p: every[p] for p in some}
+    own = plots.package_colors(["a_scenario_package", "sheep_credit"])
+    assert own["a_scenario_package"] not in every.values()
+
+
+def test_map_legend_fits_in_the_figure(tables) -> None:
+    plans = tables["household_plans"].copy()
+    from fupinsim.data import load_raw
+
+    catalogue = list(load_raw("interventions")["packages"])
+    plans["package_id"] = [catalogue[i % len(catalogue)] for i in range(len(plans))]
+    fig = plots.industrial_map(tables["households"], tables["villages"], plans)
+    renderer = _renderer(fig)
+    page = fig.bbox
+    legends = list(fig.findobj(match=lambda a: type(a).__name__ == "Legend"))
+    assert legends
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, box
+
+
+def test_shortfall_chart_has_no_empty_money_panel_when_money_cannot_help(tables) -> None:
+    sf = tables["shortfall"].copy()
+    sf["extra_yuan_to_close"] = sf["extra_yuan_to_close"].where(sf["missing_exits"] == 0)
+    fig = plots.shortfall_chart(sf)
+    axes = _data_axes(fig)
+    assert len(axes) == 1 and "no amount of money" in fig._suptitle.get_text()
+    assert len(axes[0].patches) > 0
