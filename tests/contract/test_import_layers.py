@@ -47,6 +47,7 @@ LAYERS: dict[str, int] = {
     "fupinsim.batch": 8,
     "fupinsim.cli": 8,
     "fupinsim.widgets": 8,
+    "fupinsim.notebook": 8,
 }
 
 
