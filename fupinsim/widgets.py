@@ -115,6 +115,13 @@ class Control:
     group: str = "money"
 
     @property
+    def readout(self) -> str:
+        """d3 number format of the slider's readout (whole numbers with separators, or shares)."""
+        if self.kind == "int" or self.step >= 1:
+            return ",.0f"
+        return ".2f" if self.step >= 0.01 else ".3f"
+
+    @property
     def path(self) -> list[str]:
         """The field's path in the scenario's content."""
         return self.name.split(".")
@@ -748,8 +755,8 @@ class WhatIfPanel:
     def _widget(self, control: Control) -> Any:
         w = self._w
         value = self.what.get(control.name)
-        style = {"description_width": "14em"}
-        layout = w.Layout(width="36em")
+        style = {"description_width": "17em"}
+        layout = w.Layout(width="40em")
         tip = f"{control.label}: {control.unit}"
         if control.kind == "choice":
             return w.Dropdown(
@@ -778,7 +785,7 @@ class WhatIfPanel:
             step=control.step,
             description=control.label,
             continuous_update=False,
-            readout_format="," if control.kind == "int" else ".3g",
+            readout_format=control.readout,
             style=style,
             layout=layout,
             tooltip=tip,
