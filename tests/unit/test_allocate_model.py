@@ -62,6 +62,7 @@ def test_allocation_table_has_the_contract_columns() -> None:
         "villages",
         "year",
         "package_id",
+        "option_id",
         "households",
         "fiscal_yuan",
         "credit_yuan",
@@ -242,3 +243,28 @@ def test_n_eligible_bounds_how_many_of_a_type_get_a_package() -> None:
     quotas = result.quotas.query("type_id == 'tb'").groupby("package_id")["households"].sum()
     assert quotas["p1"] == pytest.approx(10.0)
     assert quotas["p2"] == pytest.approx(43.75)
+
+
+def test_a_household_gets_a_package_from_one_start_year_only() -> None:
+    """10 of b's households fit p1, and p1 is b's cheapest exit in both 2015 and 2016: without
+    a bound over the start years the LP gives p1 to 10 households in 2015 and 10 more in 2016,
+    20 of 10 (issue 10: counted twice, then dropped silently by the household plans)."""
+    inputs = toy_inputs(
+        targets=[
+            ("a", "all", 2015, 30),
+            ("a", "all", 2016, 60),
+            ("b", "all", 2015, 5),
+            ("b", "all", 2016, 40),
+        ],
+        money={("a", 2015): 1e6, ("b", 2015): 1e6},
+    )
+    yields = inputs.yields.copy()
+    yields["n_eligible"] = np.where(
+        (yields["type_id"] == "tb") & (yields["package_id"] == "p1"), 10.0, 100.0
+    )
+    model = build_model(AllocationInputs(yields, inputs.funding, inputs.targets, toy_costs()))
+    result = extract_results(model, solve_model(model))
+    quotas = result.quotas.query("type_id == 'tb'").groupby("package_id")["households"].sum()
+    assert quotas["p1"] <= 10.0 + 1e-6
+    assert ("tb", "p1") in model.eligible_rows
+    assert result.summary["missing_exits"] == pytest.approx(0.0, abs=1e-6)
