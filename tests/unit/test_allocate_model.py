@@ -268,3 +268,33 @@ def test_a_household_gets_a_package_from_one_start_year_only() -> None:
     assert quotas["p1"] <= 10.0 + 1e-6
     assert ("tb", "p1") in model.eligible_rows
     assert result.summary["missing_exits"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_households_that_bear_two_packages_are_counted_once() -> None:
+    """a's 30 richest households bear p1 and p2 (the other 70 need a top-up of 500 yuan): the
+    cheap options of both packages together take at most those 30 (issue 10: without the
+    chain the household plans could not fill them and dropped thousands)."""
+    inputs = toy_inputs({("a", 2015): 1e6}, counties=("a",))
+    yields = inputs.yields.copy()
+    top = yields[yields["package_id"] != "none"].assign(
+        package_id=lambda f: f["package_id"] + "_topup", n_eligible=70.0
+    )
+    yields["n_eligible"] = np.where(yields["package_id"] == "none", 100.0, 30.0)
+    yields = pd.concat([yields, top], ignore_index=True)
+    costs = toy_costs()
+    costs = pd.concat(
+        [
+            costs,
+            costs.assign(
+                package_id=costs["package_id"] + "_topup",
+                cost_fiscal_yuan=costs["cost_fiscal_yuan"] + 500.0,
+            ),
+        ],
+        ignore_index=True,
+    )
+    model = build_model(AllocationInputs(yields, inputs.funding, inputs.targets, costs))
+    result = extract_results(model, solve_model(model))
+    quotas = result.quotas.groupby("package_id")["households"].sum()
+    assert quotas.get("p1", 0.0) + quotas.get("p2", 0.0) <= 30.0 + 1e-6
+    assert quotas.get("p1_topup", 0.0) + quotas.get("p2_topup", 0.0) <= 70.0 + 1e-6
+    assert result.summary["missing_exits"] == pytest.approx(0.0, abs=1e-6)
