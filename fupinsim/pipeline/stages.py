@@ -275,9 +275,12 @@ def plan_households(
             yields.gains,
             prepared,
         )
-    for warning in caught:  # never dropped silently: the log says how many were not given
-        logger.warning("household plans: %s", warning.message)
-    return timing_notes(plan_burden(plan, yields.burden))
+    unassigned = [w for w in caught if issubclass(w.category, QuotaWarning)]
+    for warning in unassigned:  # logged, and counted in the manifest (never silently)
+        logger.info("household plans: %s", warning.message)
+    plan = timing_notes(plan_burden(plan, yields.burden))
+    plan.attrs["households_not_assigned"] = round(float(quotas["households"].sum()) - len(plan))
+    return plan
 
 
 def household_plans_stage(

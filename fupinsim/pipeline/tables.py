@@ -116,6 +116,8 @@ def _money_facts(loop: ClosedLoop) -> dict[str, Any]:
     missing = float(result.summary["missing_exits"])
     facts: dict[str, Any] = {
         "closed_loop_best_round": loop.best_round,
+        # Quota households the household plans could not give (rounded quotas vs plans).
+        "households_not_assigned": int(plan.attrs.get("households_not_assigned", 0)),
         "fiscal_yuan": float(result.summary["fiscal_yuan"]),
         "objective_penalty_yuan": model.settings.shortfall_penalty_yuan * missing
         if model.settings.objective == "min_cost"
