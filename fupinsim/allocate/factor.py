@@ -21,7 +21,11 @@ would do without the LP.
    bands, lowest baseline exit share), each type getting the *cheapest package that raises its
    exits* (positive yield over the baseline by the last target year), until money or a
    city-wide capacity runs out. The whole fiscal cost of a package is committed in its start
-   year. Targets are not looked at: that is the point of the comparison.
+   year. Targets are not looked at: that is the point of the comparison. Each year has two
+   passes: first each type (poorest first) gets the package with the highest exit yield
+   while money lasts, then the households still without a package get the cheapest one
+   that helps, so the method spends the money it has (issue 10: with only the cheapest
+   package it left four fifths of the money unspent and was a strawman).
 
 :func:`compare_allocations` puts any number of plans (the optimiser's, the factor method's)
 side by side in one table.
@@ -234,11 +238,21 @@ def factor_split(funding: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame:
 
 def _cheapest_packages(data: PreparedInputs) -> dict[str, str]:
     """For each type, the cheapest package with a positive yield by the last target year."""
+    return _packages_by(data, ["cost_fiscal_yuan"], [True])
+
+
+def _best_packages(data: PreparedInputs) -> dict[str, str]:
+    """For each type, the package with the highest exit yield by the last target year (the
+    cheaper of equals): what a county gives its poorest households while money lasts."""
+    return _packages_by(data, ["gain", "cost_fiscal_yuan"], [False, True])
+
+
+def _packages_by(data: PreparedInputs, by: list[str], ascending: list[bool]) -> dict[str, str]:
     first = min(data.years)
     gains = option_gains(data, [data.final_year])
     opts = data.options.merge(gains, on=["type_id", "package_id", "start_year"])
     opts = opts[(opts["gain"] > 0) & (opts["start_year"] == first)]
-    opts = opts.sort_values(["type_id", "cost_fiscal_yuan", "package_id"])
+    opts = opts.sort_values(["type_id", *by, "package_id"], ascending=[True, *ascending, True])
     return dict(opts.groupby("type_id")["package_id"].first())
 
 
@@ -250,6 +264,78 @@ def _priority(data: PreparedInputs) -> pd.DataFrame:
         base = data.baseline[data.baseline["year"] == data.final_year]
         types["order"] = types["type_id"].map(base.set_index("type_id")["exit_prob"])
     return types.sort_values(["county_id", "order", "type_id"], ignore_index=True)
+
+
+@dataclass
+class _FactorState:
+    """Money, capacity and households left while the factor method hands out packages."""
+
+    fiscal: dict[tuple[str, str, int], float]
+    credit: dict[tuple[str, str, int], float]
+    use: pd.DataFrame
+    capacity_left: dict[tuple[str, int], float]
+    credit_capped: bool
+    remaining: dict[str, float]
+    eligible_left: dict[tuple[str, str], float]
+    left: dict[str, float]
+    quotas: list[tuple[str, str, int, float]]
+
+    @classmethod
+    def start(cls, data: PreparedInputs) -> _FactorState:
+        options = data.options
+        keys = list(
+            zip(options["type_id"], options["package_id"], options["start_year"], strict=True)
+        )
+        capacity_left = {
+            (str(r), int(y)): float(u) for r, y, u in data.capacity.itertuples(index=False)
+        }
+        use = data.capacity_use
+        return cls(
+            fiscal=dict(zip(keys, options["cost_fiscal_yuan"].astype(float), strict=True)),
+            credit=dict(zip(keys, options["cost_credit_yuan"].astype(float), strict=True)),
+            use=use,
+            capacity_left=capacity_left,
+            credit_capped=CREDIT_RESOURCE in {r for r, _ in capacity_left}
+            and CREDIT_RESOURCE not in set(use["resource"]),
+            remaining=dict(zip(data.types["type_id"], data.types["n_households"], strict=True)),
+            eligible_left={
+                (str(t), str(p)): float(n)
+                for t, p, n in options.groupby(["type_id", "package_id"], as_index=False)[
+                    "n_eligible"
+                ]
+                .max()
+                .itertuples(index=False)
+            },
+            left=dict.fromkeys(data.counties, 0.0),
+            quotas=[],
+        )
+
+    def give(self, type_id: str, county: str, package: str | None, year: int) -> None:
+        """As many of the type's households as money and capacity allow get ``package``."""
+        key = (type_id, str(package), year)
+        if package is None or key not in self.fiscal or self.remaining[type_id] <= 0:
+            return
+        cost = self.fiscal[key]
+        room = min(self.remaining[type_id], self.eligible_left.get((type_id, str(package)), 0.0))
+        n = room if cost <= 0 else min(room, self.left[county] / cost)
+        per_household = [
+            (str(r), float(u)) for p, r, u in self.use.itertuples(index=False) if p == package
+        ]
+        if self.credit_capped:
+            per_household.append((CREDIT_RESOURCE, self.credit[key]))
+        for resource, units in per_household:
+            cap = self.capacity_left.get((resource, year))
+            if cap is not None and units > 0:
+                n = min(n, cap / units)
+        if n <= 1e-9:
+            return
+        for resource, units in per_household:
+            if (resource, year) in self.capacity_left:
+                self.capacity_left[(resource, year)] -= n * units
+        self.left[county] -= n * cost
+        self.remaining[type_id] -= n
+        self.eligible_left[(type_id, str(package))] -= n
+        self.quotas.append((type_id, str(package), year, n))
 
 
 def factor_allocation(
@@ -276,53 +362,22 @@ def factor_allocation(
     data = inputs if isinstance(inputs, PreparedInputs) else prepare_inputs(inputs)
     split = factor_split(_with_source(data.money), shares)
     money = split.groupby(["pool", "year"])["amount_yuan"].sum()
-    package_of = _cheapest_packages(data)
+    state = _FactorState.start(data)
     order = _priority(data)
-    options = data.options
-    keys = zip(options["type_id"], options["package_id"], options["start_year"], strict=True)
-    fiscal = dict(zip(keys, data.options["cost_fiscal_yuan"].astype(float), strict=True))
-    credit = dict(zip(fiscal, data.options["cost_credit_yuan"].astype(float), strict=True))
-    use = data.capacity_use
-    capacity_left = {
-        (str(r), int(y)): float(u) for r, y, u in data.capacity.itertuples(index=False)
-    }
-    credit_capped = CREDIT_RESOURCE in {r for r, _ in capacity_left} and CREDIT_RESOURCE not in set(
-        use["resource"]
-    )
-    remaining = dict(zip(order["type_id"], order["n_households"], strict=True))
-    left = dict.fromkeys(order["county_id"].unique(), 0.0)
-    quotas: list[tuple[str, str, int, float]] = []
+    # Two passes a year: the best package for the poorest while money lasts, then the
+    # cheapest package that helps for the households still without one (so the money is spent).
+    passes = (_best_packages(data), _cheapest_packages(data))
     unused: list[tuple[str, int, float]] = []
     for year in data.years:
-        for county in left:
-            left[county] = (left[county] if carry_over else 0.0) + float(
+        for county in state.left:
+            state.left[county] = (state.left[county] if carry_over else 0.0) + float(
                 money.get((county, year), 0.0)
             )
-        for type_id, county in zip(order["type_id"], order["county_id"], strict=True):
-            package = package_of.get(type_id)
-            key = (type_id, package, year)
-            if package is None or key not in fiscal or remaining[type_id] <= 0:
-                continue
-            cost = fiscal[key]
-            n = remaining[type_id] if cost <= 0 else min(remaining[type_id], left[county] / cost)
-            per_household = [
-                (str(r), float(u)) for p, r, u in use.itertuples(index=False) if p == package
-            ]
-            if credit_capped:
-                per_household.append((CREDIT_RESOURCE, credit[key]))
-            for resource, units in per_household:
-                cap = capacity_left.get((resource, year))
-                if cap is not None and units > 0:
-                    n = min(n, cap / units)
-            if n <= 1e-9:
-                continue
-            for resource, units in per_household:
-                if (resource, year) in capacity_left:
-                    capacity_left[(resource, year)] -= n * units
-            left[county] -= n * cost
-            remaining[type_id] -= n
-            quotas.append((type_id, package, year, n))
-        unused.extend((county, year, max(0.0, amount)) for county, amount in left.items())
+        for package_of in passes:
+            for type_id, county in zip(order["type_id"], order["county_id"], strict=True):
+                state.give(type_id, county, package_of.get(type_id), year)
+        unused.extend((county, year, max(0.0, amount)) for county, amount in state.left.items())
+    quotas = state.quotas
 
     plan = pd.DataFrame(quotas, columns=["type_id", "package_id", "start_year", "households"])
     plan = quota_costs(data, plan)

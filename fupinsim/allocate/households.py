@@ -32,15 +32,19 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from fupinsim.allocate.burden import base_package
 from fupinsim.allocate.inputs import PreparedInputs
 from fupinsim.errors import InputError, Problem
 
 __all__ = [
+    "BURDEN_PLAN_COLUMNS",
     "PLAN_COLUMNS",
     "QuotaWarning",
     "assign_households",
     "expected_exit_years",
+    "plan_burden",
     "round_quotas",
+    "timing_notes",
 ]
 
 PLAN_COLUMNS: tuple[str, ...] = (
@@ -55,6 +59,16 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "expected_exit_year",
 )
 _KEYS = ["type_id", "package_id", "start_year"]
+#: Household-money columns :func:`plan_burden` adds to a plan (yuan; share of a year's income).
+BURDEN_PLAN_COLUMNS: tuple[str, ...] = (
+    "option_id",
+    "household_income_yuan",
+    "own_cash_yuan",
+    "credit_yuan",
+    "pools_topup_yuan",
+    "term_income_yuan",
+    "own_cash_share_of_income",
+)
 
 
 def round_quotas(quotas: pd.DataFrame) -> pd.DataFrame:
@@ -298,3 +312,64 @@ def _with_costs(plan: pd.DataFrame, data: PreparedInputs | None) -> pd.DataFrame
     extra = ["helper_id"] if "helper_id" in plan.columns else []
     plan = plan[[*PLAN_COLUMNS, *extra]].sort_values("household_id", ignore_index=True)
     return plan
+
+
+def plan_burden(plan: pd.DataFrame, burden: pd.DataFrame) -> pd.DataFrame:
+    """Each household's own money, credit and the pools' top-up; catalogue package ids.
+
+    Parameters
+    ----------
+    plan:
+        :func:`assign_households` output; ``package_id`` may be a topped-up option
+        (``<package>_topup``).
+    burden:
+        :attr:`fupinsim.allocate.yields.ExitYields.burden` (per household and option).
+
+    Returns
+    -------
+    DataFrame
+        The plan with ``package_id`` the catalogue package (what the microsimulation runs),
+        ``option_id`` the LP's option, :data:`BURDEN_PLAN_COLUMNS`, and ``cost_household_yuan``
+        / ``cost_credit_yuan`` replaced by the household's own cash and credit (yuan).
+        ``own_cash_share_of_income`` is own cash / yearly income (NaN at income ≤ 0).
+    """
+    keys = ["household_id", "package_id", "start_year"]
+    values = [c for c in BURDEN_PLAN_COLUMNS if c in burden.columns]
+    out = plan.merge(burden[[*keys, *values]], on=keys, how="left", validate="one_to_one")
+    out["option_id"] = out["package_id"]
+    out["package_id"] = [base_package(str(p)) for p in out["package_id"]]
+    known = out["own_cash_yuan"].notna()
+    out.loc[known, "cost_household_yuan"] = out.loc[known, "own_cash_yuan"]
+    out.loc[known, "cost_credit_yuan"] = out.loc[known, "credit_yuan"]
+    income = out["household_income_yuan"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(
+            income > 0, out["own_cash_yuan"].to_numpy(dtype=np.float64) / income, np.nan
+        )
+    out["own_cash_share_of_income"] = share
+    return out
+
+
+def timing_notes(plan: pd.DataFrame) -> pd.DataFrame:
+    """Explain support that starts after the household's expected exit year.
+
+    Adds ``support_note``: empty when support starts by the expected exit year; otherwise
+    why the LP still chose it. ``expected_exit_year`` is the first year the type's yield with
+    the option reaches 0.5, and before the start year that yield is the baseline's: such a
+    household is expected to exit without new support, and the option's gain is the rise in
+    its probability of having exited (and of not returning) by the later target years, at the
+    cost shown.
+    """
+    out = plan.copy()
+    exit_year = out["expected_exit_year"].astype("Float64")
+    late = (exit_year < out["start_year"]).fillna(False).to_numpy(dtype=bool)
+    notes = np.full(len(out), "", dtype=object)
+    notes[late] = [
+        f"expected to exit by {int(y)} without new support; support from {int(s)} secures the "
+        f"exit for the later targets (gain {g:.2f} in P(exited by the last target year))"
+        for y, s, g in zip(
+            exit_year[late], out["start_year"][late], out["predicted_gain"][late], strict=True
+        )
+    ]
+    out["support_note"] = notes
+    return out

@@ -26,6 +26,11 @@ Variables, all ≥ 0:
 Rows:
 
 * ``households__<type>``: Σ x ≤ the type's households (each household at most one package);
+* ``eligible__<type>__<package>``: Σ over start years of x ≤ the type's households the package
+  fits (a household gets a package from one start year only);
+* ``bear__<type>__<option>`` / ``topup__<type>__<option>``: households that bear a package (or
+  need the pools' top-up) are nested by income; the options of the same or smaller sets take
+  at most as many households as the set holds (:func:`add_bearing_chains`);
 * ``paid__<county>__<year>``: Σ pay over the two pools = fiscal cost of the county's packages in
   that year;
 * ``budget__<pool>__<year>``: spending + carry out − carry in − extra ≤ money arriving;
@@ -51,8 +56,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pandas as pd
 import pulp
 
+from fupinsim.allocate.burden import TOPUP_SUFFIX, base_package
 from fupinsim.allocate.inputs import (
     CITY_POOL,
     CREDIT_RESOURCE,
@@ -69,8 +76,10 @@ __all__ = [
     "AllocationModel",
     "ModelSettings",
     "Objective",
+    "add_bearing_chains",
     "add_budgets",
     "add_capacities",
+    "add_eligibility",
     "add_households",
     "add_payments",
     "add_targets",
@@ -159,7 +168,7 @@ class AllocationModel:
         ``(resource, year) → variable`` (units).
     shortfall:
         ``(county_id, villages, year) → variable`` (households).
-    target_rows, budget_rows, capacity_rows, household_rows, paid_rows:
+    target_rows, budget_rows, capacity_rows, household_rows, eligible_rows, paid_rows:
         Keys as above → constraint name (read duals by name).
     build_seconds:
         Wall time of :func:`build_model`.
@@ -178,6 +187,7 @@ class AllocationModel:
     budget_rows: dict[tuple[str, int], str] = field(default_factory=dict)
     capacity_rows: dict[tuple[str, int], str] = field(default_factory=dict)
     household_rows: dict[str, str] = field(default_factory=dict)
+    eligible_rows: dict[tuple[str, str], str] = field(default_factory=dict)
     paid_rows: dict[tuple[str, int], str] = field(default_factory=dict)
     objective_expression: pulp.LpAffineExpression | None = None
     build_seconds: float = 0.0
@@ -249,6 +259,57 @@ def add_households(model: AllocationModel) -> None:
             model.household_rows[t] = _add_row(
                 model, _name("households", t), terms, pulp.LpConstraintLE, size[t]
             )
+    add_eligibility(model)
+
+
+def add_eligibility(model: AllocationModel) -> None:
+    """Rows ``eligible__<type>__<package>``: over all start years, at most the households of
+    the type the package fits (each start year's bound alone would count them once a year)."""
+    data = model.data
+    eligible = data.options.groupby(["type_id", "package_id"])["n_eligible"].max()
+    starts: dict[tuple[str, str], Terms] = {}
+    for (t, p, _s), var in model.x.items():
+        starts.setdefault((t, p), []).append((var, 1.0))
+    for (t, p), terms in starts.items():
+        if len(terms) > 1:
+            model.eligible_rows[(t, p)] = _add_row(
+                model, _name("eligible", t, p), terms, pulp.LpConstraintLE, eligible[(t, p)]
+            )
+    add_bearing_chains(model, starts, eligible)
+
+
+def add_bearing_chains(
+    model: AllocationModel,
+    starts: dict[tuple[str, str], Terms],
+    eligible: pd.Series,
+) -> None:
+    """Rows ``bear__<type>__<package>`` and ``topup__<type>__<package>`` (Hall's condition).
+
+    A package that some of a type's households cannot bear comes as two options: ``p`` for
+    the households that bear it and ``p_topup`` for the others (:mod:`~.burden`). Who bears a
+    package is decided by income, so within a type the households that bear a package are
+    the richest ``k_p`` (nested across packages) and those that need a top-up the poorest
+    ``n − k_p``. Whole households can be given the quotas only if, for every package, the
+    options whose households are among its ``k_p`` take at most ``k_p`` households (and the
+    same for the top-ups): Σ over packages q with k_q ≤ k_p of x_q ≤ k_p.
+    """
+    paired = {(t, base_package(p)) for (t, p) in starts if p.endswith(TOPUP_SUFFIX)}
+    for kind, is_topup in (("bear", False), ("topup", True)):
+        by_type: dict[str, list[tuple[float, str]]] = {}
+        for t, base in paired:
+            option = base + TOPUP_SUFFIX if is_topup else base
+            if (t, option) in starts:
+                by_type.setdefault(t, []).append((float(eligible[(t, option)]), option))
+        for t, options in by_type.items():
+            if len(options) < 2:
+                continue
+            options.sort()
+            terms: Terms = []
+            for size, option in options:
+                terms = terms + starts[(t, option)]
+                model.eligible_rows[(t, f"{kind}_{option}")] = _add_row(
+                    model, _name(kind, t, option), terms, pulp.LpConstraintLE, size
+                )
 
 
 def add_payments(model: AllocationModel) -> None:

@@ -54,6 +54,7 @@ from typing import Any
 import pandas as pd
 import pulp
 
+from fupinsim.allocate.burden import base_package
 from fupinsim.allocate.inputs import CITY_POOL, PreparedInputs, baseline_exits, option_gains
 from fupinsim.allocate.model import AllocationModel
 from fupinsim.allocate.solve import SolveResult, SolveSettings, solve_problem
@@ -246,12 +247,16 @@ def _allocation_table(quotas: pd.DataFrame) -> pd.DataFrame:
         "pool_city_yuan",
         "pool_county_yuan",
     ]
-    table = (
-        quotas.rename(columns={"start_year": "year"})
-        .groupby(["county_id", "villages", "year", "package_id"], as_index=False)[values]
-        .sum()
+    # Catalogue package ids; ``option_id`` keeps the LP's option (``<package>_topup``: the
+    # pools pay what the households cannot bear).
+    frame = quotas.rename(columns={"start_year": "year"})
+    frame = frame.assign(
+        option_id=frame["package_id"],
+        package_id=[base_package(str(p)) for p in frame["package_id"]],
     )
-    return table.sort_values(["county_id", "villages", "year", "package_id"], ignore_index=True)
+    keys = ["county_id", "villages", "year", "package_id", "option_id"]
+    table = frame.groupby(keys, as_index=False)[values].sum()
+    return table.sort_values(keys, ignore_index=True)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -23,12 +23,18 @@ sector programmes (housing, water, dibao, health insurance, education) are repor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from fupinsim import data
+from fupinsim.allocate.burden import (
+    TOPUP_SUFFIX,
+    Burden,
+    household_burden,
+    package_term_income,
+)
 from fupinsim.microsim import Catalogue, exit_probabilities, load_catalogue
 from fupinsim.microsim.catalogue import Entry
 from fupinsim.microsim.plans import population_table
@@ -37,9 +43,11 @@ from fupinsim.microsim.simulate import worker_pool
 from fupinsim.microsim.targets import target_group
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario
+from fupinsim.scenario.allocation import AllocationSettings
 from fupinsim.units import BASE_YEAR
 
 __all__ = [
+    "BURDEN_COLUMNS",
     "LABOUR_CLASSES",
     "ExitYields",
     "compute_exit_yields",
@@ -48,6 +56,23 @@ __all__ = [
 ]
 
 LABOUR_CLASSES = ("ss", "dev0", "dev1", "dev2")
+#: Columns of :attr:`ExitYields.burden` (money in yuan; shares of a year's income).
+BURDEN_COLUMNS = (
+    "household_id",
+    "package_id",
+    "start_year",
+    "household_income_yuan",
+    "own_cash_yuan",
+    "credit_yuan",
+    "pools_topup_yuan",
+    "term_income_yuan",
+)
+
+
+def _empty_burden() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in BURDEN_COLUMNS}).astype(
+        {"household_id": "int64", "package_id": str, "start_year": "int64"}
+    )
 
 
 @dataclass(frozen=True)
@@ -69,12 +94,18 @@ class ExitYields:
     gains:
         ``household_id, package_id, start_year, gain`` for eligible households: rise in
         P(exited by the last target year) over no new support.
+    burden:
+        :data:`BURDEN_COLUMNS` per eligible household and option: what it pays in own cash,
+        borrows and cannot bear (the pools' top-up), yuan (:mod:`~fupinsim.allocate.burden`).
+        A household is eligible for ``<package>`` when it bears it and for
+        ``<package>_topup`` otherwise.
     """
 
     types: pd.DataFrame
     yields: pd.DataFrame
     package_costs: pd.DataFrame
     gains: pd.DataFrame
+    burden: pd.DataFrame = field(default_factory=_empty_burden)
 
 
 def household_types(households: pd.DataFrame, income_bands: list[float]) -> pd.DataFrame:
@@ -234,20 +265,9 @@ def compute_exit_yields(
     rows = [_yield_frame(type_codes, type_index, baseline, everyone, "none", start_years[0], years)]
     cost_rows: list[pd.DataFrame] = []
     gains: list[pd.DataFrame] = []
+    income = _household_income(registered, population.household_id)
+    burdens: list[pd.DataFrame] = []
     for (package_id, start, eligible), p_exit in zip(options, outcomes[1:], strict=True):
-        rows.append(
-            _yield_frame(type_codes, type_index, p_exit, eligible, package_id, start, years)
-        )
-        gains.append(
-            pd.DataFrame(
-                {
-                    "household_id": population.household_id[eligible],
-                    "package_id": package_id,
-                    "start_year": start,
-                    "gain": p_exit[eligible, gain_col] - baseline[eligible, gain_col],
-                }
-            )
-        )
         costs = household_cost_profile(
             catalogue,
             package_id,
@@ -256,12 +276,33 @@ def compute_exit_yields(
             scenario.funding.last_year,
             pools_pay_guarantees=settings.pools_pay_guarantees,
         )
-        costs = costs[eligible[costs["row"].to_numpy()]]
-        costs["type_id"] = type_codes[type_index[costs["row"].to_numpy()]]
-        mean = costs.drop(columns="row").groupby(["type_id", "spend_year"]).mean().reset_index()
-        mean.insert(1, "package_id", package_id)
-        mean.insert(2, "start_year", start)
-        cost_rows.append(mean)
+        costs, burden = _bear(catalogue, package_id, table, costs, income, start, settings)
+        bearable = burden.bearable
+        gain = p_exit[:, gain_col] - baseline[:, gain_col]
+        for option_id, mask in (
+            (package_id, eligible & bearable),
+            (package_id + TOPUP_SUFFIX, eligible & ~bearable),
+        ):
+            if not mask.any():
+                continue
+            rows.append(_yield_frame(type_codes, type_index, p_exit, mask, option_id, start, years))
+            gains.append(
+                pd.DataFrame(
+                    {
+                        "household_id": population.household_id[mask],
+                        "package_id": option_id,
+                        "start_year": start,
+                        "gain": gain[mask],
+                    }
+                )
+            )
+            part = costs[mask[costs["row"].to_numpy()]].copy()
+            part["type_id"] = type_codes[type_index[part["row"].to_numpy()]]
+            mean = part.drop(columns="row").groupby(["type_id", "spend_year"]).mean().reset_index()
+            mean.insert(1, "package_id", option_id)
+            mean.insert(2, "start_year", start)
+            cost_rows.append(mean)
+            burdens.append(_burden_frame(population.household_id, mask, option_id, start, burden))
 
     yields = pd.concat(rows, ignore_index=True)
     attributes = types.drop(columns="household_id").drop_duplicates("type_id").set_index("type_id")
@@ -286,6 +327,7 @@ def compute_exit_yields(
         yields=yields[columns],
         package_costs=pd.concat(cost_rows, ignore_index=True),
         gains=pd.concat(gains, ignore_index=True),
+        burden=pd.concat(burdens, ignore_index=True) if burdens else _empty_burden(),
     )
 
 
@@ -332,5 +374,57 @@ def _yield_frame(
             "start_year": start_year,
             "year": np.tile(years, k),
             "exit_prob": prob.ravel(),
+        }
+    )
+
+
+def _household_income(registered: pd.DataFrame, order: np.ndarray) -> np.ndarray:
+    """Yearly household income (recorded base-year per-capita income × members, yuan)."""
+    frame = registered.set_index("household_id").loc[order]
+    return (frame["income_pc"] * frame["n_members"]).to_numpy(dtype=np.float64)
+
+
+def _bear(
+    catalogue: Catalogue,
+    package_id: str,
+    table: dict[str, np.ndarray],
+    costs: pd.DataFrame,
+    income: np.ndarray,
+    start: int,
+    settings: AllocationSettings,
+) -> tuple[pd.DataFrame, Burden]:
+    """Costs with what households cannot bear moved to the pools (start year), and the burden."""
+    first = costs[costs["spend_year"] == start].sort_values("row")
+    term_income, financed = package_term_income(catalogue, package_id, table)
+    burden = household_burden(
+        first["cost_household_yuan"].to_numpy(),
+        first["cost_credit_yuan"].to_numpy(),
+        financed,
+        income,
+        term_income,
+        settings.max_household_cash_share,
+    )
+    costs = costs.copy()
+    in_start = (costs["spend_year"] == start).to_numpy()
+    rows = costs["row"].to_numpy()[in_start]
+    costs.loc[in_start, "cost_household_yuan"] = burden.own_cash[rows]
+    costs.loc[in_start, "cost_credit_yuan"] = burden.credit[rows]
+    costs.loc[in_start, "cost_fiscal_yuan"] += burden.topup[rows]
+    return costs, burden
+
+
+def _burden_frame(
+    household_id: np.ndarray, mask: np.ndarray, option_id: str, start: int, burden: Burden
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "household_id": household_id[mask].astype(np.int64),
+            "package_id": option_id,
+            "start_year": np.int64(start),
+            "household_income_yuan": burden.income[mask],
+            "own_cash_yuan": burden.own_cash[mask],
+            "credit_yuan": burden.credit[mask],
+            "pools_topup_yuan": burden.topup[mask],
+            "term_income_yuan": burden.term_income[mask],
         }
     )

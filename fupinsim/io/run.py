@@ -25,6 +25,7 @@ import pandas as pd
 from fupinsim.allocate import write_mps
 from fupinsim.errors import InputError
 from fupinsim.io.outputs import atomic_output_dir, code_version, write_tables
+from fupinsim.io.registry_files import registry_for_run
 from fupinsim.io.report_files import write_report_bundle
 from fupinsim.pipeline import PipelineResult, run_pipeline, step_names
 from fupinsim.registry import Registry
@@ -97,11 +98,16 @@ def run_to_directory(
     replications: int | None = None,
     workers: int = 1,
     step: Callable[[str], None] | None = None,
+    scenario_file: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline for ``scenario`` and write it into ``folder``; return manifest fields.
 
     ``step`` is called with the name of each stage as it starts (:func:`pipeline_stages`).
+    Without ``registry``, the scenario's own (``registry.source: file``, its path relative to
+    ``scenario_file``, else to the working folder) is read, or the synthetic one generated.
     """
+    if registry is None:
+        registry = registry_for_run(scenario, None, scenario_file)
     result = run_pipeline(
         scenario,
         registry=registry,
@@ -170,7 +176,10 @@ def ensure_run(
             )
         logger.info("no matching run in %s: running the pipeline", folder)
         with atomic_output_dir(folder) as work:
-            run_to_directory(loaded, work, replications=reps, workers=workers)
+            source = Path(scenario)
+            if not source.is_file():  # a bare id, found in scenarios/ by load_scenario
+                source = Path("scenarios") / f"{loaded.id}.yaml"
+            run_to_directory(loaded, work, replications=reps, workers=workers, scenario_file=source)
     return loaded, load_run(folder)
 
 

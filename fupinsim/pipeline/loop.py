@@ -1,9 +1,11 @@
-"""Stage 6, the closed loop: simulate the household plan, raise unsafe targets, re-plan.
+"""Stage 6, the closed loop: simulate the household plan, secure unsafe targets, re-plan.
 
 The household plan of an allocation is simulated (Monte Carlo over the registered households);
-every plan-year target whose P(target met) is below ``allocation.required_confidence`` gets a
-safety margin of ``allocation.margin_step`` more, and the LP is solved again, at most
-``allocation.loop_rounds`` times. Every round is reported (table ``closed_loop``).
+every plan-year target whose P(target met) is below ``allocation.required_confidence`` and that
+money can secure gets a chance-aware cushion (a quantile deterministic equivalent of its chance
+constraint, :func:`chance_cushions`), and the LP is solved again, at most
+``allocation.loop_rounds`` times. Targets no money can secure are reported once and never
+raised. The loop keeps its best round. Every round is reported (table ``closed_loop``).
 
 :class:`PlanSimulator` runs the simulations of a run and remembers them: a plan simulated a
 second time over the same households with the same village works (same seed and replications,
@@ -18,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import pandas as pd
@@ -34,7 +37,15 @@ from fupinsim.pipeline.stages import (
 )
 from fupinsim.scenario import Scenario
 
-__all__ = ["ClosedLoop", "PlanSimulator", "StageTimer", "closed_loop_stage", "p_all_met"]
+__all__ = [
+    "ClosedLoop",
+    "PlanSimulator",
+    "StageTimer",
+    "chance_cushions",
+    "closed_loop_stage",
+    "p_all_met",
+    "unsecurable_targets",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -153,14 +164,20 @@ class ClosedLoop:
     Attributes
     ----------
     rounds:
-        Table ``closed_loop``: ``round, targets_below_confidence, lowest_p_met, fiscal_yuan,
-        expected_missing_exits, raised_targets``.
+        Table ``closed_loop``: ``round, targets_below_confidence, targets_secured,
+        lowest_p_met, p_all_targets_met, fiscal_yuan, penalty_yuan, expected_missing_exits,
+        raised_targets, best, cannot_be_secured``.
     first:
         Round 0's allocation (the plan's own targets): the shortfall diagnosis and the
         factor-method comparison use it.
     last, plans, simulation:
-        The last round's allocation, its household plan and that plan's simulation over the
+        The BEST round's allocation (highest P(all targets met), then most targets secured,
+        then least fiscal money), its household plan and that plan's simulation over the
         registered households.
+    unsecurable:
+        The targets no money can secure, once each: ``county_id, villages, year,
+        required_exits, missing_exits, binding_resource, reason`` (planner terms: how many
+        more households would have to exit by that year and what binds).
     simulator:
         The run's :class:`PlanSimulator` (the later stages simulate through it).
     """
@@ -171,30 +188,110 @@ class ClosedLoop:
     plans: HouseholdPlans
     simulation: SimulationResult
     simulator: PlanSimulator = field(repr=False)
+    unsecurable: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def shortfall(self) -> pd.DataFrame:
-        """Round 0's shortfall: later rounds only add safety margins to the plan's targets."""
+        """Round 0's shortfall: later rounds only add safety cushions to the plan's targets."""
         return self.first.result.shortfall
+
+    @property
+    def best_round(self) -> int:
+        """The round the loop settled on."""
+        return int(self.last.round)
+
+
+_GROUP = ["county_id", "villages", "year"]
+
+
+def unsecurable_targets(allocation: AllocationStage) -> pd.DataFrame:
+    """Targets the LP misses even in expectation (round 0): no money can secure them.
+
+    The shortfall diagnosis (round 0) names the households that would have to exit and what
+    binds; a missed target that more money would close is securable and not listed.
+    """
+    shortfall = allocation.result.shortfall
+    missed = shortfall[~shortfall["met"].astype(bool) & shortfall["extra_yuan_to_close"].isna()]
+    out = missed[[*_GROUP, "target_exits", "missing_exits", "binding_resource", "message"]]
+    return out.rename(columns={"target_exits": "required_exits", "message": "reason"}).reset_index(
+        drop=True
+    )
+
+
+def _keys(frame: pd.DataFrame) -> set[tuple[str, str, int]]:
+    return {(str(c), str(v), int(y)) for c, v, y in frame[_GROUP].itertuples(index=False)}
+
+
+def chance_cushions(
+    simulated: SimulationResult,
+    allocation: AllocationStage,
+    plan_years: set[int],
+    confidence: float,
+    minimum_step: float,
+    skip: set[tuple[str, str, int]],
+) -> dict[tuple[str, str, int], float]:
+    """New LP targets (as shares above the required exits) for the targets below confidence.
+
+    A quantile (normal) deterministic equivalent of the chance constraint P(exits ≥ required)
+    ≥ ``confidence``: the plan's simulated exits have mean μ and spread σ (from the 5% quantile,
+    σ = (μ − q05) / 1.645); the LP's expected exits E must reach required + z σ + (E − μ),
+    the last term correcting the yields' bias against the simulation. Raised at least by
+    ``minimum_step`` of the required exits and never lowered (so the loop converges).
+    """
+    z = NormalDist().inv_cdf(confidence)
+    tp = simulated.target_probability
+    tp = tp[tp["year"].isin(plan_years) & (tp["p_met"] < confidence)]
+    projected = allocation.result.shortfall.set_index(_GROUP)["projected_exits"]
+    current = allocation.margins
+    out: dict[tuple[str, str, int], float] = {}
+    for row in tp.to_dict("records"):
+        key = (str(row["county_id"]), str(row["villages"]), int(row["year"]))
+        required = float(row["required_exits"])
+        if key in skip or not required > 0:
+            continue
+        mean, low = float(row["projected_exits_mean"]), float(row["projected_exits_p05"])
+        sigma = max(0.0, (mean - low) / 1.645)
+        expected = float(projected.get(key, mean))
+        share = (required + z * sigma + (expected - mean)) / required - 1.0
+        before = float(current.get(key, 0.0))
+        out[key] = max(share, before + minimum_step)
+    return out
 
 
 def _round_row(
-    setup: RegistryStage, allocation: AllocationStage, simulated: SimulationResult
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """One row of the ``closed_loop`` table, and the plan-year targets below confidence."""
+    setup: RegistryStage,
+    allocation: AllocationStage,
+    simulated: SimulationResult,
+    unsecurable: set[tuple[str, str, int]],
+) -> dict[str, Any]:
+    """One row of the ``closed_loop`` table."""
+    confidence = setup.scenario.allocation.required_confidence
     tp = simulated.target_probability
     tp = tp[tp["year"].isin(setup.plan_years)]
-    unsafe = tp[tp["p_met"] < setup.scenario.allocation.required_confidence]
-    keys = unsafe[["county_id", "villages", "year"]]
-    row = {
+    unsafe = tp[tp["p_met"] < confidence]
+    summary = allocation.result.summary
+    penalty = allocation.model.settings.shortfall_penalty_yuan * float(summary["missing_exits"])
+    return {
         "round": allocation.round,
         "targets_below_confidence": len(unsafe),
+        "targets_secured": int(len(tp) - len(unsafe)),
+        "securable_below_confidence": len(_keys(unsafe) - unsecurable),
         "lowest_p_met": float(tp["p_met"].min()),
-        "fiscal_yuan": float(allocation.result.summary["fiscal_yuan"]),
-        "expected_missing_exits": float(allocation.result.summary["missing_exits"]),
-        "raised_targets": ", ".join(f"{c}/{v}/{y}" for c, v, y in keys.itertuples(index=False)),
+        "p_all_targets_met": p_all_met(simulated),
+        "fiscal_yuan": float(summary["fiscal_yuan"]),
+        "penalty_yuan": penalty,
+        "expected_missing_exits": float(summary["missing_exits"]),
+        "raised_targets": ", ".join(
+            f"{c}/{v}/{y}"
+            for c, v, y in sorted(allocation.margins)
+            if allocation.margins[(c, v, y)]
+        ),
     }
-    return row, keys
+
+
+def _score(row: dict[str, Any]) -> tuple[float, int, float]:
+    """Best round: highest P(all met), then most targets secured, then least money."""
+    return (row["p_all_targets_met"], row["targets_secured"], -row["fiscal_yuan"])
 
 
 def closed_loop_stage(
@@ -209,7 +306,14 @@ def closed_loop_stage(
     simulator: PlanSimulator | None = None,
     timer: StageTimer | None = None,
 ) -> ClosedLoop:
-    """Stage 6: simulate, raise the unsafe targets and re-plan until safe or out of rounds.
+    """Stage 6: simulate, raise the LP targets of the targets below confidence, re-plan.
+
+    Each round simulates the plan; every plan-year target whose P(met) is below
+    ``allocation.required_confidence`` and that money can secure gets its chance-aware
+    cushion (:func:`chance_cushions`), and the LP is solved again. The loop stops when every
+    securable target is secured, when a round secures nothing more, or after
+    ``allocation.loop_rounds`` rounds; it keeps the best round. Targets no money can secure
+    (round 0's shortfall diagnosis) are never raised and are reported once.
 
     Parameters
     ----------
@@ -232,19 +336,37 @@ def closed_loop_stage(
     reps = replications or scenario.microsim.replications
     simulator = simulator or PlanSimulator(scenario, setup.catalogue, reps, workers)
     objective = allocation.model.settings.objective
-    margins = dict(allocation.margins)
+    unsecurable = unsecurable_targets(allocation)
+    skip = _keys(unsecurable)
+    capped: set[tuple[str, str, int]] = set()
     rows: list[dict[str, Any]] = []
     first = current = allocation
+    best: tuple[AllocationStage, HouseholdPlans, SimulationResult] | None = None
+    best_score: tuple[float, int, float] | None = None
     while True:
         if timer:
             timer.begin(f"closed loop round {current.round}")
         simulated = simulator.simulate(setup.registered, plans.plan, setup.village_plan)
-        row, unsafe = _round_row(setup, current, simulated)
+        row = _round_row(setup, current, simulated, skip)
         rows.append(row)
-        if unsafe.empty or current.round >= settings.loop_rounds:
+        if best_score is None or _score(row) > best_score:
+            best, best_score = (current, plans, simulated), _score(row)
+        if current.round > 0:
+            # A raised target the LP now misses cannot be secured further: stop raising it.
+            capped |= _keys(current.result.shortfall.loc[lambda f: ~f["met"].astype(bool)])
+        if row["securable_below_confidence"] == 0 or current.round >= settings.loop_rounds:
             break
-        for c, v, y in unsafe.itertuples(index=False):
-            margins[(c, v, int(y))] = margins.get((c, v, int(y)), 0.0) + settings.margin_step
+        cushions = chance_cushions(
+            simulated,
+            current,
+            setup.plan_years,
+            settings.required_confidence,
+            settings.margin_step,
+            skip | capped,
+        )
+        if not cushions:
+            break
+        margins = {**current.margins, **cushions}
         next_round = current.round + 1
         if timer:
             timer.begin(f"allocation round {next_round}")
@@ -254,4 +376,14 @@ def closed_loop_stage(
         if timer:
             timer.begin(f"household plans round {next_round}")
         plans = household_plans_stage(setup, yields, current)
-    return ClosedLoop(pd.DataFrame(rows), first, current, plans, simulated, simulator)
+    assert best is not None
+    table = pd.DataFrame(rows)
+    table["best"] = table["round"] == best[0].round
+    table["cannot_be_secured"] = ""
+    table.loc[0, "cannot_be_secured"] = "; ".join(
+        f"{c}/{v}/{y}: {m:.0f} more households would have to exit ({b})"
+        for c, v, y, m, b in unsecurable[[*_GROUP, "missing_exits", "binding_resource"]].itertuples(
+            index=False
+        )
+    )
+    return ClosedLoop(table, first, best[0], best[1], best[2], simulator, unsecurable)

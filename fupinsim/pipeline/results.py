@@ -44,6 +44,7 @@ TABLE_NAMES: tuple[str, ...] = (
     "money_value",
     "unused_money",
     "household_plans",
+    "household_burden",
     "village_works",
     "closed_loop",
     "factor_comparison",
@@ -84,9 +85,10 @@ class RunTables:
     allocation, allocation_quotas, spending, shortfall, marginal_cost, money_value, unused_money:
         The allocation of the last closed-loop round; ``shortfall`` from round 0 (the plan's
         own targets, before any safety margin).
-    household_plans, village_works:
+    household_plans, household_burden, village_works:
         One plan per supported household (with ``simulated_exit_year`` and
-        ``expected_income_pc_2017`` from the final projection); the villages' works.
+        ``expected_income_pc_2017`` from the final projection, own cash, credit and the
+        pools' top-up); household money per package; the villages' works.
     closed_loop, factor_comparison, county_factors:
         The closed loop round by round; the plans compared; the factor method's factors.
     county_year, target_probability, immigrant_income, village_year, targeting,
@@ -131,6 +133,7 @@ class RunTables:
     money_value: pd.DataFrame
     unused_money: pd.DataFrame
     household_plans: pd.DataFrame
+    household_burden: pd.DataFrame = field(default_factory=pd.DataFrame)
     village_works: pd.DataFrame
     closed_loop: pd.DataFrame
     factor_comparison: pd.DataFrame

@@ -16,6 +16,7 @@ and :mod:`.tables`; :func:`fupinsim.pipeline.run_pipeline` runs them all in orde
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,9 @@ from fupinsim.allocate import (
     extract_results,
     solve_model,
 )
-from fupinsim.allocate.households import QuotaWarning
+from fupinsim.allocate.burden import base_package
+from fupinsim.allocate.households import QuotaWarning, plan_burden, timing_notes
+from fupinsim.allocate.inputs import CITY_POOL, CREDIT_RESOURCE
 from fupinsim.allocate.pairing import cadre_tables
 from fupinsim.allocate.yields import ExitYields, compute_exit_yields
 from fupinsim.funding import FundingTables, build_funding
@@ -56,6 +59,8 @@ __all__ = [
     "registry_stage",
     "yields_stage",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Closed-loop safety margins: ``(county_id, villages, year)`` → share added to the target.
 Margins = Mapping[tuple[str, str, int], float]
@@ -209,6 +214,20 @@ def lp_targets(targets: pd.DataFrame, margins: Margins) -> pd.DataFrame:
     return out
 
 
+def option_capacity_use(catalogue: Catalogue, yields: ExitYields) -> pd.DataFrame:
+    """Units of capacity each LP option uses: its catalogue package's (topped-up options too).
+
+    Credit (``credit_yuan``) is left out, so the LP counts each option's own credit cost per
+    spend year: a top-up lowers the credit a household takes.
+    """
+    use = catalogue.capacity_use()
+    use = use[use["resource"] != CREDIT_RESOURCE]
+    options = pd.DataFrame({"package_id": yields.package_costs["package_id"].unique()})
+    options["base"] = [base_package(str(p)) for p in options["package_id"]]
+    merged = options.merge(use.rename(columns={"package_id": "base"}), on="base")
+    return merged[["package_id", "resource", "units_per_household"]].reset_index(drop=True)
+
+
 def allocate_stage(
     setup: RegistryStage,
     funding: FundingTables,
@@ -237,12 +256,16 @@ def allocate_stage(
         scenario, **({"objective": objective} if objective else {})
     )
     solve_settings = SolveSettings.from_scenario(scenario)
+    # A registry file with a subset of counties: the pools of counties without households
+    # have nobody to pay for (their targets are absent too); the city pool stays.
+    present = {CITY_POOL, *yields.yields["county_id"].astype(str)}
+    money = funding.funding[funding.funding["pool"].astype(str).isin(present)]
     inputs = AllocationInputs(
         yields=yields.yields,
-        funding=funding.funding,
+        funding=money,
         targets=lp_targets(setup.targets, margins),
         package_costs=yields.package_costs.drop(columns=["cost_sector_yuan"]),
-        capacity_use=setup.catalogue.capacity_use(),
+        capacity_use=option_capacity_use(setup.catalogue, yields),
         capacity=_capacity_table(setup.catalogue, scenario),
     )
     model = build_model(inputs, model_settings)
@@ -255,14 +278,20 @@ def plan_households(
     setup: RegistryStage, yields: ExitYields, quotas: pd.DataFrame, prepared: PreparedInputs
 ) -> pd.DataFrame:
     """Type quotas (optimised or factor method) → one plan per household (best gain first)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", QuotaWarning)
-        return assign_households(
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QuotaWarning)
+        plan = assign_households(
             quotas,
             yields.types.merge(setup.registered[["household_id", "helper_id"]], on="household_id"),
             yields.gains,
             prepared,
         )
+    unassigned = [w for w in caught if issubclass(w.category, QuotaWarning)]
+    for warning in unassigned:  # logged, and counted in the manifest (never silently)
+        logger.info("household plans: %s", warning.message)
+    plan = timing_notes(plan_burden(plan, yields.burden))
+    plan.attrs["households_not_assigned"] = round(float(quotas["households"].sum()) - len(plan))
+    return plan
 
 
 def household_plans_stage(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from fupinsim.allocate.burden import base_package
 from fupinsim.allocate.yields import ExitYields
 from fupinsim.assess import county_assessment
 from fupinsim.funding import FundingTables
@@ -19,7 +20,13 @@ from fupinsim.pipeline.stages import RegistryStage
 from fupinsim.pipeline.works import village_works_table
 from fupinsim.registry import registry_summary
 
-__all__ = ["run_manifest", "tables_stage"]
+__all__ = [
+    "catalogue_packages",
+    "county_year_once",
+    "household_burden_table",
+    "run_manifest",
+    "tables_stage",
+]
 
 #: ``county_year`` indicators kept for every compared plan (``county_year_plans``).
 _PLAN_INDICATORS = frozenset(
@@ -51,6 +58,87 @@ def _stack_county_year(simulations: Mapping[str, SimulationResult]) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
+def catalogue_packages(table: pd.DataFrame) -> pd.DataFrame:
+    """An allocation table with catalogue package ids: ``option_id`` keeps the LP's option
+    (``<package>_topup`` where the pools pay what households cannot bear)."""
+    out = table.copy()
+    position = list(out.columns).index("package_id") + 1
+    out.insert(position, "option_id", out["package_id"])
+    out["package_id"] = [base_package(str(p)) for p in out["package_id"]]
+    return out
+
+
+def county_year_once(county_year: pd.DataFrame) -> pd.DataFrame:
+    """``county_year`` with each county's households counted once.
+
+    A county whose households all live in one village type (no immigrant villages) has the
+    same rows under that type and under ``all``; only ``all`` is kept, so summing the rows of
+    a county over its village groups other than ``all`` never counts a household twice.
+    """
+    groups = county_year.groupby("county_id")["villages"].agg(frozenset)
+    single = {c for c, v in groups.items() if len(v - {"all"}) == 1}
+    drop = county_year["county_id"].isin(single) & (county_year["villages"] != "all")
+    return county_year[~drop].reset_index(drop=True)
+
+
+def household_burden_table(plan: pd.DataFrame) -> pd.DataFrame:
+    """Household money per package (``household_burden``): what households pay and borrow.
+
+    Columns ``package_id, households, households_topped_up, own_cash_yuan, credit_yuan,
+    pools_topup_yuan, fiscal_yuan, own_cash_mean_yuan, own_cash_share_mean,
+    own_cash_share_max, households_over_one_year_income`` (yuan; shares of a year's
+    household income).
+    """
+    if "own_cash_yuan" not in plan.columns:
+        return pd.DataFrame()
+    frame = plan.assign(
+        topped=plan["pools_topup_yuan"].fillna(0) > 0,
+        over=plan["own_cash_share_of_income"] > 1.0,
+    )
+    table = frame.groupby("package_id", as_index=False).agg(
+        households=("household_id", "size"),
+        households_topped_up=("topped", "sum"),
+        own_cash_yuan=("own_cash_yuan", "sum"),
+        credit_yuan=("credit_yuan", "sum"),
+        pools_topup_yuan=("pools_topup_yuan", "sum"),
+        fiscal_yuan=("cost_fiscal_yuan", "sum"),
+        own_cash_mean_yuan=("own_cash_yuan", "mean"),
+        own_cash_share_mean=("own_cash_share_of_income", "mean"),
+        own_cash_share_max=("own_cash_share_of_income", "max"),
+        households_over_one_year_income=("over", "sum"),
+    )
+    return table.sort_values("package_id", ignore_index=True)
+
+
+def _money_facts(loop: ClosedLoop) -> dict[str, Any]:
+    """The objective as money with the penalty apart, and the households' own money (yuan)."""
+    result, model = loop.last.result, loop.last.model
+    plan = loop.plans.plan
+    missing = float(result.summary["missing_exits"])
+    facts: dict[str, Any] = {
+        "closed_loop_best_round": loop.best_round,
+        # Quota households the household plans could not give (rounded quotas vs plans).
+        "households_not_assigned": int(plan.attrs.get("households_not_assigned", 0)),
+        "fiscal_yuan": float(result.summary["fiscal_yuan"]),
+        "objective_penalty_yuan": model.settings.shortfall_penalty_yuan * missing
+        if model.settings.objective == "min_cost"
+        else 0.0,
+        "expected_missing_exits": missing,
+        "targets_no_money_can_secure": [
+            f"{c}/{v}/{y}: {m:.0f} more households would have to exit by {y} ({b})"
+            for c, v, y, m, b in loop.unsecurable[
+                ["county_id", "villages", "year", "missing_exits", "binding_resource"]
+            ].itertuples(index=False)
+        ]
+        if len(loop.unsecurable)
+        else [],
+    }
+    for column in ("own_cash_yuan", "credit_yuan", "pools_topup_yuan"):
+        if column in plan.columns:
+            facts[f"household_plans_{column}"] = float(plan[column].fillna(0).sum())
+    return facts
+
+
 def run_manifest(loop: ClosedLoop) -> dict[str, Any]:
     """The run's facts for ``manifest.json`` (see :attr:`RunTables.manifest`)."""
     result = loop.last.result
@@ -75,6 +163,7 @@ def run_manifest(loop: ClosedLoop) -> dict[str, Any]:
         "p_final_targets_met": float(loop.simulation.meta["p_final_targets_met"]),
         "lp_variables": model.n_variables,
         "lp_constraints": model.n_constraints,
+        **_money_facts(loop),
     }
 
 
@@ -104,21 +193,22 @@ def tables_stage(
         exit_targets=setup.targets,
         funding=funding.funding,
         revenue=funding.revenue,
-        exit_yields=yields.yields,
+        exit_yields=catalogue_packages(yields.yields),
         household_types=yields.types,
         allocation=allocation.allocation,
-        allocation_quotas=allocation.quotas,
+        allocation_quotas=catalogue_packages(allocation.quotas),
         spending=allocation.spending,
         shortfall=loop.shortfall,
         marginal_cost=allocation.marginal_cost,
         money_value=allocation.money_value,
         unused_money=allocation.unused_money,
         household_plans=_plan_with_paths(loop.plans.plan, final),
+        household_burden=household_burden_table(loop.plans.plan),
         village_works=village_works_table(setup.village_plan, registry, setup.catalogue),
         closed_loop=loop.rounds,
         factor_comparison=comparison.table,
         county_factors=comparison.county_factors,
-        county_year=final.county_year,
+        county_year=county_year_once(final.county_year),
         target_probability=final.target_probability,
         immigrant_income=final.immigrant_income,
         village_year=final.village_year,

@@ -68,6 +68,17 @@ class AllocationSettings(Section):
         source="PLAN §7(1), §7(3), §9 and §19: the guarantees are part of the targeted "
         "campaign's support plans, financed with the integrated funds",
     )
+    max_household_cash_share: Share = field(
+        0.25,
+        description="Largest own-cash contribution of a household to its package, as a share "
+        "of its yearly income; what it cannot bear the pools may pay (a top-up the allocation "
+        "chooses). Poverty credit is lent only as far as the package's expected income repays "
+        "it within the loan term.",
+        unit="share of a year's household income",
+        source="ESTIMATE: about three years of a poor rural household's savings (a saving rate "
+        "of roughly 8% of income, remembered, not in the corpus); PLAN §12 ties credit to "
+        "'some repayment ability'",
+    )
     capacities: dict[str, float] = field(
         default_factory=dict,
         description="Override of yearly capacity per catalogue entry id (city-wide).",

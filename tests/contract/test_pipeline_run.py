@@ -19,12 +19,14 @@ from click.testing import CliRunner
 from helpers.fake_results import fake_run_tables, fake_tables
 
 from fupinsim.cli import cli
+from fupinsim.io.registry_files import write_registry
 from fupinsim.io.report_files import write_card
-from fupinsim.io.run import load_run
+from fupinsim.io.run import load_run, run_to_directory
 from fupinsim.microsim import load_catalogue, reference_plan, simulate
 from fupinsim.pipeline import STAGES, TABLE_NAMES, PlanSimulator, RunTables, run_pipeline
-from fupinsim.registry import generate_registry
+from fupinsim.registry import Registry, generate_registry
 from fupinsim.registry.cadres import level_rules
+from fupinsim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = """
@@ -48,6 +50,7 @@ TABLES = (
     "money_value",
     "unused_money",
     "household_plans",
+    "household_burden",
     "village_works",
     "closed_loop",
     "factor_comparison",
@@ -372,3 +375,87 @@ def test_a_target_and_its_p_met_are_the_same_in_every_output(runs) -> None:
     final = plans[plans["plan"] == "final"].drop(columns="plan").reset_index(drop=True)
     pd.testing.assert_frame_equal(final, tp.reset_index(drop=True), check_dtype=False)
     assert f"{manifest['p_all_targets_met']:.0%}" in report
+
+
+def test_household_money_is_what_households_can_bear(runs) -> None:
+    """Issue 10, item 1 on plan_2015: own cash at most the scenario's share of a year's income;
+    poverty credit at most what the package's expected income repays within the loan term."""
+    target, _ = runs["plan_2015"]
+    tables = target / "tables"
+    plans = pd.read_parquet(tables / "household_plans.parquet")
+    share = 0.25  # allocation.max_household_cash_share of plan_2015 (the default)
+    bearable = share * plans["household_income_yuan"].clip(lower=0)
+    assert (plans["own_cash_yuan"] <= bearable + 1.0).all()
+    assert (plans["own_cash_share_of_income"].dropna() <= share + 1e-6).all()
+    catalogue = load_catalogue(load_scenario(ROOT / "scenarios" / "plan_2015.yaml"))
+    financed = {
+        p.id
+        for p in catalogue.packages.values()
+        if any(catalogue.entry(e).financing for e in p.entries)
+    }
+    lent = plans[plans["package_id"].isin(financed)]
+    assert len(lent) > 0
+    assert (lent["credit_yuan"] <= lent["term_income_yuan"] + 1.0).all()
+    assert (plans["pools_topup_yuan"] >= 0).all()
+    burden = pd.read_parquet(tables / "household_burden.parquet")
+    assert burden["households"].sum() == len(plans)
+    assert burden["pools_topup_yuan"].sum() == pytest.approx(plans["pools_topup_yuan"].sum())
+    assert (burden["households_over_one_year_income"] == 0).all()
+
+
+@pytest.mark.slow
+def test_county_year_counts_every_household_once(runs) -> None:
+    target, _ = runs["plan_2015"]
+    county_year = pd.read_parquet(target / "tables" / "county_year.parquet")
+    groups = county_year.groupby(["county_id", "year", "indicator"])["villages"].agg(frozenset)
+    allowed = {frozenset({"all"}), frozenset({"all", "old", "immigrant"})}
+    assert set(groups) <= allowed
+    assert county_year.duplicated(["county_id", "villages", "year", "indicator"]).sum() == 0
+
+
+@pytest.mark.slow
+def test_the_closed_loop_reports_its_best_round_and_each_lost_target_once(runs) -> None:
+    target, _ = runs["plan_2015"]
+    loop = pd.read_parquet(target / "tables" / "closed_loop.parquet")
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    assert loop["best"].sum() == 1
+    best = loop[loop["best"]].iloc[0]
+    assert int(best["round"]) == manifest["closed_loop_best_round"]
+    assert best["p_all_targets_met"] == loop["p_all_targets_met"].max()
+    assert manifest["p_all_targets_met"] == pytest.approx(best["p_all_targets_met"])
+    assert (loop["cannot_be_secured"].iloc[1:] == "").all()  # named once, in round 0
+    lost = manifest["targets_no_money_can_secure"]
+    assert len(lost) == len(set(lost))
+    # The objective is money plus the penalty, reported apart.
+    assert manifest["objective_value"] == pytest.approx(
+        manifest["fiscal_yuan"] + manifest["objective_penalty_yuan"], rel=1e-6
+    )
+
+
+@pytest.mark.slow
+def test_a_registry_file_with_some_counties_is_used_by_run_to_directory(
+    plan_scenario, scale_scenario, tmp_path: Path
+) -> None:
+    """``registry.source: file`` is honoured without ``--registry`` (batch and notebooks call
+    ``run_to_directory`` / ``ensure_run``), and a file with two counties scales the targets."""
+    small = scale_scenario(plan_scenario, 600)
+    registry = generate_registry(small)
+    keep = {"suzhou", "jinta"}
+    households = registry.households[registry.households["county_id"].isin(keep)]
+    villages = registry.villages[registry.villages["county_id"].isin(keep)]
+    path = write_registry(Registry(households.reset_index(drop=True), villages), tmp_path / "r.csv")
+    data = small.model_dump()
+    data["registry"].update(source="file", path=str(path))
+    data["counties"] = sorted(keep)
+    data["allocation"].update(yield_replications=2, loop_rounds=0)
+    scenario = type(small).model_validate(data)
+    run_to_directory(scenario, tmp_path / "run", replications=2)
+    tables = load_run(tmp_path / "run")
+    assert set(tables["households"]["county_id"].astype(str)) == keep
+    targets = tables["exit_targets"]
+    assert set(targets["county_id"]) == keep
+    registered = households[households["is_registered"]].groupby("county_id", observed=True).size()
+    for county in keep:
+        assert (
+            targets.loc[targets["county_id"] == county, "n_registered"] == registered[county]
+        ).all()

@@ -24,6 +24,7 @@ from fupinsim.allocate.pairing import cadre_tables
 from fupinsim.assess import county_assessment
 from fupinsim.data import COUNTY_IDS, INCOME_SOURCES, exit_schedule
 from fupinsim.pipeline import RunTables
+from fupinsim.pipeline.tables import catalogue_packages, household_burden_table
 from fupinsim.registry.schema import (
     HOUSEHOLD_COLUMNS,
     VILLAGE_INFRASTRUCTURE,
@@ -855,10 +856,34 @@ def _closed_loop(target_probability: pd.DataFrame, allocation: pd.DataFrame) -> 
             "targets_below_confidence": [len(unsafe), 1],
             "lowest_p_met": [float(unsafe["p_met"].min()), 0.45],
             "fiscal_yuan": [fiscal * 0.97, fiscal],
+            "targets_secured": [20, 26],
+            "securable_below_confidence": [len(unsafe), 1],
+            "p_all_targets_met": [0.0, 0.35],
+            "penalty_yuan": [6.0e7, 5.0e7],
             "expected_missing_exits": [6.0, 5.0],
-            "raised_targets": [", ".join(names), names[1] if len(names) > 1 else ""],
+            "raised_targets": ["", ", ".join(names)],
+            "best": [False, True],
+            "cannot_be_secured": ["dunhuang/all/2015: 5 more households would have to exit", ""],
         }
     )
+
+
+def _with_burden(plans: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
+    """The pipeline's household-money columns: own cash at most a quarter of the income."""
+    out = plans.copy()
+    income = households.set_index("household_id")
+    income = (income["income_pc"] * income["n_members"]).reindex(out["household_id"]).to_numpy()
+    own = np.minimum(out["cost_household_yuan"].to_numpy(dtype=float), 0.25 * income)
+    out["option_id"] = out["package_id"]
+    out["household_income_yuan"] = income
+    out["own_cash_yuan"] = own
+    out["credit_yuan"] = out["cost_credit_yuan"]
+    out["pools_topup_yuan"] = out["cost_household_yuan"].to_numpy(dtype=float) - own
+    out["term_income_yuan"] = np.where(out["cost_credit_yuan"] > 0, 60_000.0, 0.0)
+    out["own_cash_share_of_income"] = own / income
+    out["cost_household_yuan"] = own
+    out["support_note"] = ""
+    return out
 
 
 #: P(target met) of each compared plan relative to the optimised one.
@@ -963,6 +988,7 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     plans["simulated_exit_year"] = plans["household_id"].map(simulated).astype("Int64")
     income_2017 = household[household["year"] == 2017].set_index("household_id")
     plans["expected_income_pc_2017"] = plans["household_id"].map(income_2017["income_pc_mean"])
+    plans = _with_burden(plans, households)
     county_year = _county_year(households, target_probability)
     county_year = pd.concat([county_year, _city_rows(county_year, households)], ignore_index=True)
     revenue = _revenue()
@@ -978,10 +1004,10 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
         "exit_targets": exit_targets,
         "funding": _funding(),
         "revenue": revenue,
-        "exit_yields": _exit_yields(types),
+        "exit_yields": catalogue_packages(_exit_yields(types)),
         "household_types": types,
-        "allocation": allocation,
-        "allocation_quotas": _quotas(plans, types),
+        "allocation": catalogue_packages(allocation),
+        "allocation_quotas": catalogue_packages(_quotas(plans, types)),
         "spending": _spending(allocation),
         "shortfall": shortfall,
         "marginal_cost": marginal_cost,
@@ -990,6 +1016,7 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
             {"pool": ["city", "dunhuang"], "year": [2017, 2017], "amount_yuan": [50_000.0, 8_000.0]}
         ),
         "household_plans": plans,
+        "household_burden": household_burden_table(plans),
         "village_works": _village_works(villages),
         "closed_loop": _closed_loop(target_probability, allocation),
         "factor_comparison": _factor_comparison(),

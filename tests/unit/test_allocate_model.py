@@ -62,6 +62,7 @@ def test_allocation_table_has_the_contract_columns() -> None:
         "villages",
         "year",
         "package_id",
+        "option_id",
         "households",
         "fiscal_yuan",
         "credit_yuan",
@@ -242,3 +243,58 @@ def test_n_eligible_bounds_how_many_of_a_type_get_a_package() -> None:
     quotas = result.quotas.query("type_id == 'tb'").groupby("package_id")["households"].sum()
     assert quotas["p1"] == pytest.approx(10.0)
     assert quotas["p2"] == pytest.approx(43.75)
+
+
+def test_a_household_gets_a_package_from_one_start_year_only() -> None:
+    """10 of b's households fit p1, and p1 is b's cheapest exit in both 2015 and 2016: without
+    a bound over the start years the LP gives p1 to 10 households in 2015 and 10 more in 2016,
+    20 of 10 (issue 10: counted twice, then dropped silently by the household plans)."""
+    inputs = toy_inputs(
+        targets=[
+            ("a", "all", 2015, 30),
+            ("a", "all", 2016, 60),
+            ("b", "all", 2015, 5),
+            ("b", "all", 2016, 40),
+        ],
+        money={("a", 2015): 1e6, ("b", 2015): 1e6},
+    )
+    yields = inputs.yields.copy()
+    yields["n_eligible"] = np.where(
+        (yields["type_id"] == "tb") & (yields["package_id"] == "p1"), 10.0, 100.0
+    )
+    model = build_model(AllocationInputs(yields, inputs.funding, inputs.targets, toy_costs()))
+    result = extract_results(model, solve_model(model))
+    quotas = result.quotas.query("type_id == 'tb'").groupby("package_id")["households"].sum()
+    assert quotas["p1"] <= 10.0 + 1e-6
+    assert ("tb", "p1") in model.eligible_rows
+    assert result.summary["missing_exits"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_households_that_bear_two_packages_are_counted_once() -> None:
+    """a's 30 richest households bear p1 and p2 (the other 70 need a top-up of 500 yuan): the
+    cheap options of both packages together take at most those 30 (issue 10: without the
+    chain the household plans could not fill them and dropped thousands)."""
+    inputs = toy_inputs({("a", 2015): 1e6}, counties=("a",))
+    yields = inputs.yields.copy()
+    top = yields[yields["package_id"] != "none"].assign(
+        package_id=lambda f: f["package_id"] + "_topup", n_eligible=70.0
+    )
+    yields["n_eligible"] = np.where(yields["package_id"] == "none", 100.0, 30.0)
+    yields = pd.concat([yields, top], ignore_index=True)
+    costs = toy_costs()
+    costs = pd.concat(
+        [
+            costs,
+            costs.assign(
+                package_id=costs["package_id"] + "_topup",
+                cost_fiscal_yuan=costs["cost_fiscal_yuan"] + 500.0,
+            ),
+        ],
+        ignore_index=True,
+    )
+    model = build_model(AllocationInputs(yields, inputs.funding, inputs.targets, costs))
+    result = extract_results(model, solve_model(model))
+    quotas = result.quotas.groupby("package_id")["households"].sum()
+    assert quotas.get("p1", 0.0) + quotas.get("p2", 0.0) <= 30.0 + 1e-6
+    assert quotas.get("p1_topup", 0.0) + quotas.get("p2_topup", 0.0) <= 70.0 + 1e-6
+    assert result.summary["missing_exits"] == pytest.approx(0.0, abs=1e-6)

@@ -69,26 +69,43 @@ def toy_with_city_money() -> AllocationInputs:
 
 
 def test_within_county_rule_by_hand() -> None:
-    """Shares 0.5 / 0.5. The cheapest package that lifts anyone is p1. 2015: a buys 60
-    households on p1 (1,000 yuan each). 2016: each county receives 50,000; a buys its last 40
-    households (900 each, 14,000 left), b buys 50,000 / 900 = 55.6 households."""
+    """Shares 0.5 / 0.5. The best package (highest yield) is p2, the cheapest that helps p1.
+    2015: a buys 60,000 / 2,000 = 30 households on p2; nothing is left for p1. 2016: each
+    county receives 50,000; a buys 50,000 / 1,800 = 27.8 more on p2, b the same. Every yuan is
+    spent (issue 10: the cheapest-package rule left money unspent)."""
     shares = pd.DataFrame({"county_id": ["a", "b"], "share": [0.5, 0.5]})
     result = factor_allocation(toy_with_city_money(), shares)
     quotas = result.quotas.set_index(["type_id", "package_id", "start_year"])["households"]
-    assert quotas[("ta", "p1", 2015)] == pytest.approx(60.0)
-    assert quotas[("ta", "p1", 2016)] == pytest.approx(40.0)
-    assert quotas[("tb", "p1", 2016)] == pytest.approx(50_000 / 900)
-    assert (result.quotas["package_id"] == "p1").all()
+    assert quotas[("ta", "p2", 2015)] == pytest.approx(30.0)
+    assert quotas[("ta", "p2", 2016)] == pytest.approx(50_000 / 1_800)
+    assert quotas[("tb", "p2", 2016)] == pytest.approx(50_000 / 1_800)
+    assert (result.quotas["package_id"] == "p2").all()
     assert (result.allocation["pool_city_yuan"] == 0.0).all()
-    unused = result.unused_money.set_index(["pool", "year"])["amount_yuan"]
-    assert unused[("a", 2016)] == pytest.approx(14_000.0)
+    assert result.unused_money["amount_yuan"].sum() == pytest.approx(0.0, abs=1e-6)
     missing = result.shortfall.set_index(["county_id", "year"])["missing_exits"]
-    assert missing[("a", 2016)] == pytest.approx(10.0)
-    assert missing[("b", 2016)] == pytest.approx(40 - 0.5 * 50_000 / 900)
+    assert missing[("a", 2015)] == pytest.approx(30 - 0.8 * 30)
+    assert missing[("a", 2016)] == pytest.approx(60 - 0.8 * (30 + 50_000 / 1_800))
+    assert missing[("b", 2016)] == pytest.approx(40 - 0.8 * 50_000 / 1_800)
+
+
+def test_the_money_left_after_the_best_packages_buys_the_cheapest() -> None:
+    """Ample money, but p2 is capped at 10 households in 2015 and 5 in 2016: the rest of the
+    households get p1, the cheapest package that helps, the same year."""
+    use = pd.DataFrame({"package_id": ["p2"], "resource": ["seats"], "units_per_household": [1.0]})
+    seats = pd.DataFrame({"resource": ["seats", "seats"], "year": [2015, 2016], "units": [10, 5]})
+    inputs = toy_inputs(capacity_use=use, capacity=seats)
+    shares = pd.DataFrame({"county_id": ["a", "b"], "share": [0.5, 0.5]})
+    result = factor_allocation(inputs, shares)
+    quotas = result.quotas.set_index(["type_id", "package_id", "start_year"])["households"]
+    assert quotas[("ta", "p2", 2015)] == pytest.approx(10.0)
+    assert quotas[("ta", "p1", 2015)] == pytest.approx(90.0)
+    assert quotas[("tb", "p2", 2016)] == pytest.approx(5.0)
+    assert quotas[("tb", "p1", 2016)] == pytest.approx(95.0)
 
 
 def test_poorest_type_first() -> None:
-    """Two types in b (income bands 1 and 2), money for 40 households: band 1 gets them all."""
+    """Two types in b (income bands 1 and 2), money for 20 households on the best package
+    (36,000 / 1,800): band 1 gets them all."""
     poor = toy_yields(("b",)).assign(type_id="tb1", income_band=1)
     richer = toy_yields(("b",)).assign(type_id="tb2", income_band=2)
     yields = pd.concat([richer, poor], ignore_index=True)
@@ -96,13 +113,17 @@ def test_poorest_type_first() -> None:
     inputs = AllocationInputs(yields, base.funding, base.targets, base.package_costs)
     result = factor_allocation(inputs, pd.DataFrame({"county_id": ["b"], "share": [1.0]}))
     assert set(result.quotas["type_id"]) == {"tb1"}
-    assert result.quotas["households"].sum() == pytest.approx(40.0)
+    assert result.quotas["households"].sum() == pytest.approx(20.0)
 
 
 def test_capacity_is_respected() -> None:
     use = pd.DataFrame({"package_id": ["p1"], "resource": ["seats"], "units_per_household": [1.0]})
     seats = pd.DataFrame({"resource": ["seats", "seats"], "year": [2015, 2016], "units": [10, 5]})
-    inputs = toy_inputs(capacity_use=use, capacity=seats)
+    # p1 is the only package: yields of p2 removed.
+    base = toy_inputs(capacity_use=use, capacity=seats)
+    yields = base.yields[base.yields["package_id"] != "p2"]
+    costs = base.package_costs[base.package_costs["package_id"] != "p2"]
+    inputs = AllocationInputs(yields, base.funding, base.targets, costs, use, seats)
     shares = pd.DataFrame({"county_id": ["a", "b"], "share": [0.5, 0.5]})
     result = factor_allocation(inputs, shares)
     per_year = result.quotas.groupby("start_year")["households"].sum()
@@ -133,9 +154,12 @@ def test_comparison_with_the_optimised_plan() -> None:
         "p_all_targets_met",
     ]
     rows = table.set_index("method")
-    assert rows.loc["factor", "missing_exits"] == pytest.approx(10.0 + 40 - 25_000 / 900)
+    p2_2016 = 50_000 / 1_800  # households a and b each buy on p2 in 2016
+    assert rows.loc["factor", "missing_exits"] == pytest.approx(
+        6.0 + (60 - 0.8 * (30 + p2_2016)) + (40 - 0.8 * p2_2016)
+    )
     assert rows.loc["optimised", "missing_exits"] < rows.loc["factor", "missing_exits"]
-    assert rows.loc["factor", "cost_fiscal_yuan"] == pytest.approx(60_000 + 36_000 + 50_000)
+    assert rows.loc["factor", "cost_fiscal_yuan"] == pytest.approx(60_000 + 50_000 + 50_000)
     assert rows.loc["factor", "p_all_targets_met"] == 0.1
     assert pd.isna(rows.loc["optimised", "p_all_targets_met"])
     assert rows.loc["optimised", "missing_exits"] == pytest.approx(

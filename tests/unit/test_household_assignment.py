@@ -188,3 +188,21 @@ def test_too_few_eligible_households_leave_the_quota_unfilled_with_a_warning() -
     with pytest.warns(QuotaWarning, match="2 supported households"):
         plan = assign_households(quotas, households, gains)
     assert sorted(plan["household_id"]) == [0, 1]
+
+
+def test_support_after_the_expected_exit_year_is_explained() -> None:
+    """Issue 10: support that starts after the household's expected exit year says why."""
+    from fupinsim.allocate.households import timing_notes
+
+    plan = pd.DataFrame(
+        {
+            "household_id": [1, 2, 3],
+            "start_year": [2016, 2015, 2017],
+            "expected_exit_year": pd.array([2015, 2016, pd.NA], dtype="Int64"),
+            "predicted_gain": [0.2, 0.3, 0.1],
+        }
+    )
+    notes = timing_notes(plan)["support_note"].tolist()
+    assert notes[0].startswith("expected to exit by 2015 without new support")
+    assert "2016" in notes[0]
+    assert notes[1:] == ["", ""]
