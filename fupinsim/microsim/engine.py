@@ -22,8 +22,17 @@ Randomness: every draw comes from the counter-based generator of :mod:`fupinsim.
 ``verification`` and ``intervention`` per household (village-level intervention draws per
 village id), ``systemic`` per (replication, county). Every household gets its draws whatever
 its plan, so two plans share them (common random numbers), and any household's draws can be
-recomputed alone. The base year (the registry's year) is observed: no shocks, no exits, dibao
+recomputed alone. The base year (the registry's year) is observed: no draws, no exits, dibao
 as recorded and no scenario wage factor, so its incomes are the registry's (true) incomes.
+
+No seam at the base year (:func:`_base_year_factors`): an observed year's market income already
+contains that year's shocks, so the engine's own (shock-free) wages and crop income are the
+observed ones divided by the *expected* illness wage loss (per household, from its illness
+probability) and drought loss; the kernel multiplies the base year back by those expectations
+(exactly observed), and later years draw their shocks around the trend, so under no new support
+mean income grows at the trend. The lognormal noise and the livestock price shock have mean 1.
+The scenario's risks are read as the base year's too: a scenario with more illness has more
+spread and medical cost around the same trend, not a lower mean wage path.
 
 Set-up is done once per run: :func:`prepare_population` (household tables) and
 :func:`prepare_plan` (a compiled plan as flat arrays); chunks are row ranges of them (views,
@@ -105,6 +114,7 @@ class Prepared:
     drought_probability: float
     drought_crop_loss: float
     price_sigma: float
+    base_crop_factor: float = 1.0  # the base year's expected drought factor on crops
 
     @property
     def n(self) -> int:
@@ -226,6 +236,9 @@ def prepare_population(population: Population, scenario: Scenario) -> Prepared:
     numbers[:, Field.SCHOOL] = np.array([costs[k] for k in stages]) @ pop.students
     numbers[:, Field.WAGES : Field.PROPERTY + 1] = pop.market.T
     numbers[:, Field.COST_CROPS : Field.COST_GREENHOUSE + 1] = (pop.cost_ratio * pop.market[1:4]).T
+    base_wages, base_crops = _base_year_factors(numbers[:, Field.P_ILL], scenario)
+    numbers[:, Field.WAGES] = pop.market[0] / base_wages
+    numbers[:, Field.CROPS] = pop.market[1] / base_crops
     flags = np.empty((pop.n, len(Flag)), dtype=np.int64)
     flags[:, Flag.HOUSEHOLD_ID] = pop.household_id
     flags[:, Flag.COUNTY] = pop.county
@@ -248,7 +261,23 @@ def prepare_population(population: Population, scenario: Scenario) -> Prepared:
         drought_probability=shocks.drought_probability,
         drought_crop_loss=shocks.drought_crop_loss,
         price_sigma=shocks.livestock_price_sigma,
+        base_crop_factor=base_crops,
     )
+
+
+def _base_year_factors(p_ill: np.ndarray, scenario: Scenario) -> tuple[np.ndarray, float]:
+    """Expected shock factors of the observed base year: on wages (per household), on crops.
+
+    Wages: an ill household loses ``lost_wage_share`` of its wages, so E = 1 − P(ill) × share
+    with the household's illness probability ``p_ill``. Crops: a county drought year keeps
+    1 − loss, so E = 1 − P(drought) × loss. The noise and the livestock price shock have mean 1.
+    Observed / E is the shock-free income the engine grows at the trend (module docstring).
+    The kernel multiplies the base year back by the same factors (exactly observed).
+    """
+    m = scenario.microsim
+    wages = 1.0 - p_ill.astype(np.float64) * m.health.lost_wage_share
+    crops = 1.0 - m.shocks.drought_probability * m.shocks.drought_crop_loss
+    return wages, float(crops)
 
 
 def _csr(
@@ -339,6 +368,9 @@ def _systemic(prepared: Prepared, replications: range) -> tuple[np.ndarray, np.n
     crop = np.where(drought, 1.0 - prepared.drought_crop_loss, 1.0)
     sigma = prepared.price_sigma
     price = np.exp(sigma * rng.counter_normal(keys, counters + 1) - 0.5 * sigma**2)
+    # The observed base year: the expected factors (see _base_year_factors).
+    crop[:, 0, :] = prepared.base_crop_factor
+    price[:, 0, :] = 1.0
     return crop, price
 
 

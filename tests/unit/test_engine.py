@@ -315,14 +315,20 @@ def test_wage_factor_changes_projected_years_not_the_registry_year(plan_scenario
 
 
 def test_illness_costs_a_share_of_the_wages(plan_scenario: Scenario) -> None:
-    """Every adult falls ill every year (probability 1): a quarter of the wages is lost."""
+    """Every adult falls ill every year (probability 1): a quarter of the wages is lost.
+
+    The registry's year is as recorded and already holds its illness loss (its 12,000 yuan of
+    wages are 16,000 × 0.75), so there is no seam: wages grow at the trend from the recorded
+    12,000, ill every year (issue 10 item 2; before, 2015 fell to 12,000 × 1.07 × 0.75).
+    """
     ill = quiet_scenario(
         plan_scenario, health={"illness_probability_adult": 1.0, "gross_cost_sigma": 1e-9}
     )
     result = run(households_table({}), ill)
     t = np.arange(7)
-    lost = np.where(t > 0, 0.75, 1.0)  # the registry's year is as recorded
-    expected = (12_000 * 1.07**t * lost + 1_700 * 1.04**t + 360) / 4
+    engine_wages = 12_000 / 0.75  # shock-free wages behind the recorded ones
+    expected = (engine_wages * 1.07**t * 0.75 + 1_700 * 1.04**t + 360) / 4
+    assert expected[1] == pytest.approx((12_000 * 1.07 + 1_700 * 1.04 + 360) / 4)
     np.testing.assert_allclose(income_path(result, 1), expected, rtol=1e-12)
 
 
