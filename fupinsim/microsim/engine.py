@@ -52,8 +52,6 @@ import numpy as np
 from fupinsim import data, rng
 from fupinsim.microsim.health import (
     illness_probability,
-    reimbursement_rate,
-    serious_illness_threshold,
 )
 from fupinsim.microsim.kernel import (
     TILE,
@@ -70,8 +68,8 @@ from fupinsim.microsim.kernel import (
 )
 from fupinsim.microsim.plans import NEVER, CompiledPlan
 from fupinsim.microsim.population import Population
-from fupinsim.microsim.transfers import farm_subsidy, pension, wubao_payment
-from fupinsim.scenario import Scenario
+from fupinsim.microsim.transfers import farm_subsidy, wubao_payment
+from fupinsim.scenario import PolicyTable, Scenario
 
 __all__ = [
     "STATS",
@@ -172,19 +170,13 @@ def _year_table(scenario: Scenario) -> np.ndarray:
     t = years - years[0]
     table = np.zeros((len(YearRow) + len(Source) - 2, years.size))
     table[YearRow.CALENDAR_YEAR] = years
-    table[YearRow.LINE] = [data.poverty_line(int(y)) for y in years]
-    table[YearRow.DIBAO_STANDARD] = data.dibao_standard(years)
     table[YearRow.MEDICAL_MEDIAN] = (
         m.health.gross_cost_median_yuan * (1 + m.health.cost_growth) ** t
     )
-    one, both = np.ones(1), np.array([True, False])
+    one = np.ones(1)
     for k, y in enumerate(int(y) for y in years):
-        table[YearRow.PENSION, k] = pension(one, y)[0]
         table[YearRow.WUBAO, k] = wubao_payment(one, np.array([True]), y)[0]
-        rate = reimbursement_rate(y, both, m.health)
-        table[[YearRow.RATE_REGISTERED, YearRow.RATE_OTHER], k] = rate
-        threshold = serious_illness_threshold(y, both, m.health)
-        table[[YearRow.THRESHOLD_REGISTERED, YearRow.THRESHOLD_OTHER], k] = threshold
+    _policy_rows(table, scenario.policy_table())
     rates = [
         m.growth_wages,
         m.growth_crops,
@@ -198,6 +190,24 @@ def _year_table(scenario: Scenario) -> np.ndarray:
     return table
 
 
+def _policy_rows(table: np.ndarray, policy: PolicyTable) -> None:
+    """The year rows the scenario's dated policy parameters set (``scenario.policy``).
+
+    Poverty line, dibao standard, NCMS rates (registered poor: + the bonus, at most 1),
+    serious-illness deductibles, and the pension per registry member aged 65+: 12 months ×
+    the monthly pension × pensioners per member aged 65+ at the year's pension age (the
+    registry counts 65+; :meth:`~fupinsim.scenario.PolicyTable.pensioners_per_elderly`).
+    """
+    v = policy.values
+    table[YearRow.LINE] = v["poverty_line"]
+    table[YearRow.DIBAO_STANDARD] = v["dibao_standard"]
+    table[YearRow.RATE_OTHER] = v["ncms_inpatient_rate"]
+    table[YearRow.RATE_REGISTERED] = np.minimum(v["ncms_inpatient_rate"] + v["ncms_poor_bonus"], 1)
+    table[YearRow.THRESHOLD_OTHER] = v["serious_illness_threshold"]
+    table[YearRow.THRESHOLD_REGISTERED] = v["serious_illness_threshold_poor"]
+    table[YearRow.PENSION] = 12 * v["pension_monthly"] * policy.pensioners_per_elderly()
+
+
 def _params(scenario: Scenario) -> np.ndarray:
     m = scenario.microsim
     dibao = data.social_protection()["dibao_rules"]
@@ -207,7 +217,7 @@ def _params(scenario: Scenario) -> np.ndarray:
     p[Param.WAGE_FACTOR] = m.wage_factor
     p[Param.COST_SIGMA] = m.health.gross_cost_sigma
     p[Param.SERIOUS_RATE] = m.health.serious_illness_rate
-    p[Param.TAKE_UP] = dibao["take_up"]
+    p[Param.TAKE_UP] = scenario.policy_table().values["dibao_take_up"][-1]  # one value (policy)
     p[Param.MIN_PAYMENT_SHARE] = dibao["min_payment_share"]
     p[Param.VERIFICATION_SIGMA] = m.verification_sigma
     p[Param.EXIT_MARGIN] = m.exit_income_margin
