@@ -22,8 +22,17 @@ Randomness: every draw comes from the counter-based generator of :mod:`fupinsim.
 ``verification`` and ``intervention`` per household (village-level intervention draws per
 village id), ``systemic`` per (replication, county). Every household gets its draws whatever
 its plan, so two plans share them (common random numbers), and any household's draws can be
-recomputed alone. The base year (the registry's year) is observed: no shocks, no exits, dibao
+recomputed alone. The base year (the registry's year) is observed: no draws, no exits, dibao
 as recorded and no scenario wage factor, so its incomes are the registry's (true) incomes.
+
+No seam at the base year (:func:`_base_year_factors`): an observed year's market income already
+contains that year's shocks, so the engine's own (shock-free) wages and crop income are the
+observed ones divided by the *expected* illness wage loss (per household, from its illness
+probability) and drought loss; the kernel multiplies the base year back by those expectations
+(exactly observed), and later years draw their shocks around the trend, so under no new support
+mean income grows at the trend. The lognormal noise and the livestock price shock have mean 1.
+The scenario's risks are read as the base year's too: a scenario with more illness has more
+spread and medical cost around the same trend, not a lower mean wage path.
 
 Set-up is done once per run: :func:`prepare_population` (household tables) and
 :func:`prepare_plan` (a compiled plan as flat arrays); chunks are row ranges of them (views,
@@ -43,8 +52,6 @@ import numpy as np
 from fupinsim import data, rng
 from fupinsim.microsim.health import (
     illness_probability,
-    reimbursement_rate,
-    serious_illness_threshold,
 )
 from fupinsim.microsim.kernel import (
     TILE,
@@ -61,8 +68,8 @@ from fupinsim.microsim.kernel import (
 )
 from fupinsim.microsim.plans import NEVER, CompiledPlan
 from fupinsim.microsim.population import Population
-from fupinsim.microsim.transfers import farm_subsidy, pension, wubao_payment
-from fupinsim.scenario import Scenario
+from fupinsim.microsim.transfers import farm_subsidy, wubao_payment
+from fupinsim.scenario import PolicyTable, Scenario
 
 __all__ = [
     "STATS",
@@ -105,6 +112,7 @@ class Prepared:
     drought_probability: float
     drought_crop_loss: float
     price_sigma: float
+    base_crop_factor: float = 1.0  # the base year's expected drought factor on crops
 
     @property
     def n(self) -> int:
@@ -162,19 +170,13 @@ def _year_table(scenario: Scenario) -> np.ndarray:
     t = years - years[0]
     table = np.zeros((len(YearRow) + len(Source) - 2, years.size))
     table[YearRow.CALENDAR_YEAR] = years
-    table[YearRow.LINE] = [data.poverty_line(int(y)) for y in years]
-    table[YearRow.DIBAO_STANDARD] = data.dibao_standard(years)
     table[YearRow.MEDICAL_MEDIAN] = (
         m.health.gross_cost_median_yuan * (1 + m.health.cost_growth) ** t
     )
-    one, both = np.ones(1), np.array([True, False])
+    one = np.ones(1)
     for k, y in enumerate(int(y) for y in years):
-        table[YearRow.PENSION, k] = pension(one, y)[0]
         table[YearRow.WUBAO, k] = wubao_payment(one, np.array([True]), y)[0]
-        rate = reimbursement_rate(y, both, m.health)
-        table[[YearRow.RATE_REGISTERED, YearRow.RATE_OTHER], k] = rate
-        threshold = serious_illness_threshold(y, both, m.health)
-        table[[YearRow.THRESHOLD_REGISTERED, YearRow.THRESHOLD_OTHER], k] = threshold
+    _policy_rows(table, scenario.policy_table())
     rates = [
         m.growth_wages,
         m.growth_crops,
@@ -188,6 +190,24 @@ def _year_table(scenario: Scenario) -> np.ndarray:
     return table
 
 
+def _policy_rows(table: np.ndarray, policy: PolicyTable) -> None:
+    """The year rows the scenario's dated policy parameters set (``scenario.policy``).
+
+    Poverty line, dibao standard, NCMS rates (registered poor: + the bonus, at most 1),
+    serious-illness deductibles, and the pension per registry member aged 65+: 12 months ×
+    the monthly pension × pensioners per member aged 65+ at the year's pension age (the
+    registry counts 65+; :meth:`~fupinsim.scenario.PolicyTable.pensioners_per_elderly`).
+    """
+    v = policy.values
+    table[YearRow.LINE] = v["poverty_line"]
+    table[YearRow.DIBAO_STANDARD] = v["dibao_standard"]
+    table[YearRow.RATE_OTHER] = v["ncms_inpatient_rate"]
+    table[YearRow.RATE_REGISTERED] = np.minimum(v["ncms_inpatient_rate"] + v["ncms_poor_bonus"], 1)
+    table[YearRow.THRESHOLD_OTHER] = v["serious_illness_threshold"]
+    table[YearRow.THRESHOLD_REGISTERED] = v["serious_illness_threshold_poor"]
+    table[YearRow.PENSION] = 12 * v["pension_monthly"] * policy.pensioners_per_elderly()
+
+
 def _params(scenario: Scenario) -> np.ndarray:
     m = scenario.microsim
     dibao = data.social_protection()["dibao_rules"]
@@ -197,7 +217,7 @@ def _params(scenario: Scenario) -> np.ndarray:
     p[Param.WAGE_FACTOR] = m.wage_factor
     p[Param.COST_SIGMA] = m.health.gross_cost_sigma
     p[Param.SERIOUS_RATE] = m.health.serious_illness_rate
-    p[Param.TAKE_UP] = dibao["take_up"]
+    p[Param.TAKE_UP] = scenario.policy_table().values["dibao_take_up"][-1]  # one value (policy)
     p[Param.MIN_PAYMENT_SHARE] = dibao["min_payment_share"]
     p[Param.VERIFICATION_SIGMA] = m.verification_sigma
     p[Param.EXIT_MARGIN] = m.exit_income_margin
@@ -226,6 +246,9 @@ def prepare_population(population: Population, scenario: Scenario) -> Prepared:
     numbers[:, Field.SCHOOL] = np.array([costs[k] for k in stages]) @ pop.students
     numbers[:, Field.WAGES : Field.PROPERTY + 1] = pop.market.T
     numbers[:, Field.COST_CROPS : Field.COST_GREENHOUSE + 1] = (pop.cost_ratio * pop.market[1:4]).T
+    base_wages, base_crops = _base_year_factors(numbers[:, Field.P_ILL], scenario)
+    numbers[:, Field.WAGES] = pop.market[0] / base_wages
+    numbers[:, Field.CROPS] = pop.market[1] / base_crops
     flags = np.empty((pop.n, len(Flag)), dtype=np.int64)
     flags[:, Flag.HOUSEHOLD_ID] = pop.household_id
     flags[:, Flag.COUNTY] = pop.county
@@ -248,7 +271,23 @@ def prepare_population(population: Population, scenario: Scenario) -> Prepared:
         drought_probability=shocks.drought_probability,
         drought_crop_loss=shocks.drought_crop_loss,
         price_sigma=shocks.livestock_price_sigma,
+        base_crop_factor=base_crops,
     )
+
+
+def _base_year_factors(p_ill: np.ndarray, scenario: Scenario) -> tuple[np.ndarray, float]:
+    """Expected shock factors of the observed base year: on wages (per household), on crops.
+
+    Wages: an ill household loses ``lost_wage_share`` of its wages, so E = 1 − P(ill) × share
+    with the household's illness probability ``p_ill``. Crops: a county drought year keeps
+    1 − loss, so E = 1 − P(drought) × loss. The noise and the livestock price shock have mean 1.
+    Observed / E is the shock-free income the engine grows at the trend (module docstring).
+    The kernel multiplies the base year back by the same factors (exactly observed).
+    """
+    m = scenario.microsim
+    wages = 1.0 - p_ill.astype(np.float64) * m.health.lost_wage_share
+    crops = 1.0 - m.shocks.drought_probability * m.shocks.drought_crop_loss
+    return wages, float(crops)
 
 
 def _csr(
@@ -339,6 +378,9 @@ def _systemic(prepared: Prepared, replications: range) -> tuple[np.ndarray, np.n
     crop = np.where(drought, 1.0 - prepared.drought_crop_loss, 1.0)
     sigma = prepared.price_sigma
     price = np.exp(sigma * rng.counter_normal(keys, counters + 1) - 0.5 * sigma**2)
+    # The observed base year: the expected factors (see _base_year_factors).
+    crop[:, 0, :] = prepared.base_crop_factor
+    price[:, 0, :] = 1.0
     return crop, price
 
 

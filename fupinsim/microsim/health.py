@@ -11,6 +11,11 @@ Rules (plan §9, scenario ``microsim.health``):
   (2016).
 * Households without NCMS pay the gross cost.
 
+The engine takes the rates and deductibles year by year from the scenario's dated policy
+parameters (``scenario.policy_table()``: ``ncms_inpatient_rate``, ``ncms_poor_bonus``,
+``serious_illness_threshold[_poor]``), whose defaults are these rules; the functions here give
+the rules without a scenario's ``policy`` overrides.
+
 All functions are vectorised over households; money in yuan per household per year.
 """
 

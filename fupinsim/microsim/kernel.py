@@ -267,10 +267,10 @@ def _market(i, t, r, hh, fl, yr, p, eff, crop_factor, price, uplift, ill) -> flo
     g = Source.WAGES + YearRow.GROWTH_WAGES
     crops = hh[i, Field.CROPS] * yr[g + Source.CROPS, t] + eff[Source.CROPS]
     stock = hh[i, Field.LIVESTOCK] * yr[g + Source.LIVESTOCK, t] + eff[Source.LIVESTOCK]
-    if t > 0:
-        county = fl[i, Flag.COUNTY]
-        crops *= crop_factor[r, t, county]
-        stock *= price[r, t, county]
+    # [w-policy seam] every year, the base year too: there the engine puts the expected factors
+    county = fl[i, Flag.COUNTY]
+    crops *= crop_factor[r, t, county]
+    stock *= price[r, t, county]
     greenhouse = hh[i, Field.GREENHOUSE] * yr[g + Source.GREENHOUSE, t] + eff[Source.GREENHOUSE]
     farm = (crops + stock + greenhouse) * uplift
     wages = hh[i, Field.WAGES] * yr[g, t] + eff[Source.WAGES]
@@ -278,6 +278,8 @@ def _market(i, t, r, hh, fl, yr, p, eff, crop_factor, price, uplift, ill) -> flo
         wages *= p[Param.WAGE_FACTOR]
         if ill:
             wages *= 1.0 - p[Param.LOST_WAGE_SHARE]
+    else:  # [w-policy seam] the observed base year: with its expected illness loss
+        wages *= 1.0 - hh[i, Field.P_ILL] * p[Param.LOST_WAGE_SHARE]
     business = hh[i, Field.BUSINESS] * yr[g + Source.BUSINESS, t] + eff[Source.BUSINESS]
     return wages + farm + business
 

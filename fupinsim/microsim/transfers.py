@@ -44,7 +44,11 @@ def wubao_payment(members: np.ndarray, is_wubao: np.ndarray, year: int) -> np.nd
 
 
 def pension(n_elderly: np.ndarray, year: int) -> np.ndarray:
-    """Basic rural pension of the household's elderly members in ``year``."""
+    """Basic rural pension of the household's elderly members in ``year`` (packaged rule).
+
+    The engine uses the scenario's dated ``pension_monthly`` and ``pension_age`` instead
+    (``scenario.policy_table()``), which default to this amount, paid from age 60.
+    """
     rules = data.social_protection()["pension"]
     yearly = 12 * rules["monthly_basic"] * (1 + rules["yearly_growth"]) ** (year - BASE_YEAR)
     return n_elderly * yearly

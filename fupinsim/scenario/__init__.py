@@ -14,7 +14,8 @@ Modules
 -------
 ``fields``
     Described fields with units, the section base class, county ids, shares and years.
-``registry``, ``microsim``, ``interventions``, ``funding``, ``allocation``, ``assessment``
+``registry``, ``microsim``, ``interventions``, ``funding``, ``allocation``, ``assessment``,
+    ``policy``
     One module per scenario section's models.
 ``model``
     :class:`Scenario` (all sections), :func:`scenario_hash`, :func:`scenario_json_schema`.
@@ -40,6 +41,7 @@ from fupinsim.scenario.load import (
 )
 from fupinsim.scenario.microsim import HealthSettings, MicrosimSettings, ShockSettings
 from fupinsim.scenario.model import Scenario, scenario_hash, scenario_json_schema
+from fupinsim.scenario.policy import PolicySettings, PolicyTable
 from fupinsim.scenario.registry import IdentificationSettings, RegistrySettings
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "IdentificationSettings",
     "InterventionOverride",
     "MicrosimSettings",
+    "PolicySettings",
+    "PolicyTable",
     "RegistrySettings",
     "Scenario",
     "Share",

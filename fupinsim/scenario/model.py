@@ -20,6 +20,7 @@ from fupinsim.scenario.fields import COUNTY_IDS, CountyId, Section, field, inval
 from fupinsim.scenario.funding import FundingSettings
 from fupinsim.scenario.interventions import InterventionOverride
 from fupinsim.scenario.microsim import MicrosimSettings
+from fupinsim.scenario.policy import PolicySettings, PolicyTable
 from fupinsim.scenario.registry import RegistrySettings
 
 __all__ = ["Scenario", "scenario_hash", "scenario_json_schema"]
@@ -73,17 +74,27 @@ class Scenario(Section):
     assessment: AssessmentSettings = field(
         default_factory=AssessmentSettings, description="County assessment.", unit="section"
     )
+    policy: PolicySettings = field(
+        default_factory=PolicySettings,
+        description="Dated policy parameters: sparse overrides by year of the packaged series.",
+        unit="section",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         if len(set(self.counties)) != len(self.counties):
             raise invalid_field("counties", self.counties, "must not repeat a county")
+        self.policy.check_years(self.years)
         return self
 
     @property
     def years(self) -> list[int]:
         """Simulated years, base year first."""
         return list(range(self.microsim.first_year, self.microsim.horizon + 1))
+
+    def policy_table(self) -> PolicyTable:
+        """Every dated policy parameter for every simulated year (defaults, then overrides)."""
+        return self.policy.resolve(self.years, self.microsim.health)
 
     @property
     def hash(self) -> str:

@@ -30,6 +30,20 @@ YEARS = list(range(2014, 2021))
 LINES = {2014: 2800.0, 2015: 2855.0, 2016: 2952.0, 2017: 2952.0, 2018: 2995.0, 2019: 3218.0}
 DIBAO = {2015: 2700.0, 2016: 3000.0, 2017: 3300.0, 2018: 3600.0, 2019: 3900.0, 2020: 4200.0}
 _S = {name: i for i, name in enumerate(STATS)}
+#: Pensioners per registry member aged 65+ at the pension age 60 (2010 census: 13.26% aged 60+,
+#: 8.87% aged 65+; scenario ``policy.pension_age``).
+PENSIONERS = 0.1326 / 0.0887
+
+
+def pension_income(t: np.ndarray) -> np.ndarray:
+    """One elderly member's pension income by year index ``t``, recorded 840 yuan in 2014.
+
+    The rule pays 840 × 1.05^t per pensioner, PENSIONERS per member aged 65+; the base year's
+    recorded 840 is kept (the excess of the rule is an unexplained transfer kept in yuan), so
+    the pension adds the rule's growth: 840 + PENSIONERS × 840 × (1.05^t − 1).
+    """
+    return 840 + PENSIONERS * 840 * (1.05**t - 1)
+
 
 # A registered development household of 4 with two labourers at home and 4 mu: wages 12,000,
 # crops 3,400 gross (850 a mu) with 1,700 production cost (half), farm subsidy 4 × 90 = 360.
@@ -265,13 +279,13 @@ def test_dibao_tops_enrolled_households_up_to_the_standard(quiet: Scenario) -> N
 
 
 def test_dibao_take_up_cover_of_a_plan_and_the_recorded_base_year(quiet: Scenario) -> None:
-    """Weak households (an elderly member) of two, pension 840 × 1.05^t:
+    """Weak households (an elderly member) of two, pension ``pension_income`` (840 in 2014):
 
     1. wages 2,000, below the 2014 standard but not on dibao: its take-up was drawn when the
        registry was made, so it keeps its recorded income (2,000 + 840) / 2 = 1,420 and stays
        out in later years;
     2. the same given social cover from 2015: topped up to the standard every year;
-    3. wages 4,000: 2,420 > 2,400 in 2014, but (4,280 + 882) / 2 = 2,581 < 2,700 in 2015:
+    3. wages 4,000: 2,420 > 2,400 in 2014, but (4,280 + 903) / 2 = 2,591 < 2,700 in 2015:
        newly eligible, enrolled with the take-up rate (85%), paid the minimum 540 a person;
     4. no weak member (labour, no elderly): never enrolled.
     """
@@ -293,12 +307,12 @@ def test_dibao_take_up_cover_of_a_plan_and_the_recorded_base_year(quiet: Scenari
     result = run(households, quiet, plan, replications=40)
     t = np.arange(7)
     np.testing.assert_allclose(
-        income_path(result, 1), (2_000 * 1.07**t + 840 * 1.05**t) / 2, rtol=1e-12
+        income_path(result, 1), (2_000 * 1.07**t + pension_income(t)) / 2, rtol=1e-12
     )
     assert income_path(result, 2)[0] == pytest.approx(1_420.0)
     np.testing.assert_allclose(income_path(result, 2)[1:], list(DIBAO.values()), rtol=1e-12)
     np.testing.assert_allclose(income_path(result, 4), 1_000 * 1.07**t, rtol=1e-12)
-    own = (4_000 * 1.07**t + 840 * 1.05**t) / 2
+    own = (4_000 * 1.07**t + pension_income(t)) / 2
     assert income_path(result, 3)[0] == pytest.approx(own[0]) == pytest.approx(2_420.0)
     # Share of replications enrolled: the minimum payment (20% of the standard) over the mean.
     enrolled = (income_path(result, 3)[1:3] - own[1:3]) / (0.2 * np.array([2_700.0, 3_000.0]))
@@ -315,14 +329,20 @@ def test_wage_factor_changes_projected_years_not_the_registry_year(plan_scenario
 
 
 def test_illness_costs_a_share_of_the_wages(plan_scenario: Scenario) -> None:
-    """Every adult falls ill every year (probability 1): a quarter of the wages is lost."""
+    """Every adult falls ill every year (probability 1): a quarter of the wages is lost.
+
+    The registry's year is as recorded and already holds its illness loss (its 12,000 yuan of
+    wages are 16,000 × 0.75), so there is no seam: wages grow at the trend from the recorded
+    12,000, ill every year (issue 10 item 2; before, 2015 fell to 12,000 × 1.07 × 0.75).
+    """
     ill = quiet_scenario(
         plan_scenario, health={"illness_probability_adult": 1.0, "gross_cost_sigma": 1e-9}
     )
     result = run(households_table({}), ill)
     t = np.arange(7)
-    lost = np.where(t > 0, 0.75, 1.0)  # the registry's year is as recorded
-    expected = (12_000 * 1.07**t * lost + 1_700 * 1.04**t + 360) / 4
+    engine_wages = 12_000 / 0.75  # shock-free wages behind the recorded ones
+    expected = (engine_wages * 1.07**t * 0.75 + 1_700 * 1.04**t + 360) / 4
+    assert expected[1] == pytest.approx((12_000 * 1.07 + 1_700 * 1.04 + 360) / 4)
     np.testing.assert_allclose(income_path(result, 1), expected, rtol=1e-12)
 
 
