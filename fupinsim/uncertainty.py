@@ -42,7 +42,7 @@ from fupinsim.data import SOURCE_TAGS, load_raw
 from fupinsim.errors import InputError, Problem
 from fupinsim.microsim import Catalogue, load_catalogue
 from fupinsim.scenario import Scenario, merge_overrides, validate_mapping
-from fupinsim.uncertainty_settings import UncertaintySettings
+from fupinsim.scenario.uncertainty import UncertaintySettings
 
 __all__ = [
     "COLUMNS",

@@ -22,6 +22,7 @@ from fupinsim.scenario.interventions import InterventionOverride
 from fupinsim.scenario.microsim import MicrosimSettings
 from fupinsim.scenario.policy import PolicySettings, PolicyTable
 from fupinsim.scenario.registry import RegistrySettings
+from fupinsim.scenario.uncertainty import UncertaintySettings
 
 __all__ = ["Scenario", "scenario_hash", "scenario_json_schema"]
 
@@ -77,6 +78,12 @@ class Scenario(Section):
     policy: PolicySettings = field(
         default_factory=PolicySettings,
         description="Dated policy parameters: sparse overrides by year of the packaged series.",
+        unit="section",
+    )
+    uncertainty: UncertaintySettings = field(
+        default_factory=UncertaintySettings,
+        description="Uncertain assumptions: whether `fupinsim sensitivity` samples them (its "
+        "global method) and how many shock replications each draw gets.",
         unit="section",
     )
 

@@ -25,7 +25,6 @@ LAYERS: dict[str, int] = {
     "fupinsim.scenario.*": 2,
     "fupinsim.rng": 2,
     "fupinsim.data": 2,
-    "fupinsim.uncertainty_settings": 2,
     "fupinsim.registry": 3,
     "fupinsim.registry.*": 3,
     "fupinsim.microsim": 4,

@@ -14,6 +14,7 @@ from fupinsim.data import load_raw
 from fupinsim.errors import InputError, ScenarioError
 from fupinsim.microsim import load_catalogue
 from fupinsim.scenario import Scenario
+from fupinsim.scenario.uncertainty import UncertaintySettings
 from fupinsim.uncertainty import (
     apply_parameters,
     apply_to_catalogue,
@@ -22,7 +23,6 @@ from fupinsim.uncertainty import (
     scenario_variant,
     uncertain_parameters,
 )
-from fupinsim.uncertainty_settings import UncertaintySettings
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,7 @@
 """The scenario switch for assumption uncertainty (issue 12): ``uncertainty.sample``.
 
-A scenario section of its own, kept in a small layer-2 module so that :mod:`fupinsim.scenario`
-can import it without a cycle. Until the ``Scenario`` model has the field (one line, see
-:class:`UncertaintySettings`), :func:`fupinsim.uncertainty.uncertainty_settings` returns the
-defaults for every scenario.
+Read by :mod:`fupinsim.uncertainty` and ``fupinsim sensitivity``. Ordinary runs do not sample
+the assumptions yet (only shocks vary there); the sensitivity command does.
 """
 
 from __future__ import annotations
@@ -14,16 +12,7 @@ __all__ = ["UncertaintySettings"]
 
 
 class UncertaintySettings(BaseModel):
-    """Whether a run samples the uncertain assumptions, and how many replications a draw gets.
-
-    Hook-up in ``fupinsim.scenario.Scenario`` (then regenerate ``scenarios/schema.json``)::
-
-        uncertainty: UncertaintySettings = field(
-            default_factory=UncertaintySettings,
-            description="Sampling of uncertain assumptions.",
-            unit="section",
-        )
-    """
+    """Whether the uncertain assumptions are sampled, and how many replications a draw gets."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
