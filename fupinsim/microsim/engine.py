@@ -34,7 +34,7 @@ threads or workers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numba
@@ -74,6 +74,7 @@ __all__ = [
     "run_chunk",
     "run_prepared",
     "segments",
+    "take_rows",
 ]
 
 #: What is summed per segment and year (:class:`.kernel.Stat` order). Unit in brackets:
@@ -315,6 +316,38 @@ def prepare_plan(
     arrays = (*a_cols, kind_int, kind_float, profile, *w_cols, work_int, work_float, work_profile,
               plan_from)  # fmt: skip
     return PlanArrays(arrays, int(counts.max(initial=0)))
+
+
+def _take_csr(ptr: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pointer of the lists of rows ``index``, and the positions of their items."""
+    counts = np.diff(ptr)[index]
+    new_ptr = np.zeros(index.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_ptr[1:])
+    items = np.repeat(ptr[index] - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
+    return new_ptr, items
+
+
+def take_rows(
+    prepared: Prepared, plan: PlanArrays, index: np.ndarray
+) -> tuple[Prepared, PlanArrays]:
+    """The tables of the households at positions ``index`` (increasing), as their own run.
+
+    Draws are keyed by household id, so each household's outcomes are the same as in the
+    whole population; only the segments (and so the order of sums over households) differ.
+    """
+    a = plan.arrays
+    app_ptr, apps = _take_csr(a[0], index)
+    work_ptr, works = _take_csr(a[7], index)
+    arrays = (app_ptr, *(c[apps] for c in a[1:4]), *a[4:7], work_ptr,
+              *(c[works] for c in a[8:10]), *a[10:13], a[13][index])  # fmt: skip
+    counts = np.diff(app_ptr)
+    sub = replace(
+        prepared,
+        numbers=prepared.numbers[index],
+        flags=prepared.flags[index],
+        group=prepared.group[index],
+    )
+    return sub, PlanArrays(arrays, int(counts.max(initial=0)))
 
 
 def _profiles(profiles: list[np.ndarray], n_years: int) -> np.ndarray:
