@@ -84,6 +84,8 @@ __all__ = [
 #: people_all, remaining_people [people]; poverty_gap_yuan (Σ people × (line − income)),
 #: income_registered_yuan, income_all_yuan [yuan].
 STATS: tuple[str, ...] = tuple(s.name.lower() for s in Stat)
+#: Segments a kernel thread takes at a time (dynamic scheduling of the parallel loop).
+PARALLEL_CHUNK = 4
 
 
 @dataclass(frozen=True)
@@ -417,6 +419,9 @@ def run_prepared(
     crop, price = _systemic(prepared, replications)
     previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(threads, n_threads)))
+    # Threads take segments a few at a time as they finish (not one even share each up
+    # front), so a thread slowed by other work on the machine does not hold up the rest.
+    chunksize = numba.set_parallel_chunksize(PARALLEL_CHUNK)
     try:
         run_segments(
             np.r_[starts, n].astype(np.int64),
@@ -435,6 +440,7 @@ def run_prepared(
             plan.max_apps,
         )
     finally:
+        numba.set_parallel_chunksize(chunksize)
         numba.set_num_threads(previous)
     return ChunkResult(seg_tile, seg_group, stats, villages.sum(axis=0), hh_income, hh_exited)
 
