@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -71,9 +72,9 @@ replications_option = click.option(
 workers_option = click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Worker processes for the microsimulation (results do not depend on it).",
+    default=lambda: max(1, min(os.cpu_count() or 1, 64)),
+    show_default="the machine's cores",
+    help="Kernel threads for the microsimulation (results do not depend on it).",
 )
 
 

@@ -35,11 +35,19 @@ from fupinsim.allocate.burden import (
     household_burden,
     package_term_income,
 )
-from fupinsim.microsim import Catalogue, exit_probabilities, load_catalogue
+from fupinsim.microsim import Catalogue
 from fupinsim.microsim.catalogue import Entry
-from fupinsim.microsim.plans import population_table
+from fupinsim.microsim.engine import (
+    PlanArrays,
+    Prepared,
+    prepare_plan,
+    prepare_population,
+    run_prepared,
+    take_rows,
+)
+from fupinsim.microsim.plans import compile_plan, population_table, validate_plan
 from fupinsim.microsim.population import Population, build_population
-from fupinsim.microsim.simulate import worker_pool
+from fupinsim.microsim.simulate import DEFAULT_CHUNK
 from fupinsim.microsim.targets import target_group
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario
@@ -208,7 +216,7 @@ def compute_exit_yields(
 
     Runs ``1 + packages × start years`` simulations of the registered households with
     ``allocation.yield_replications`` replications each (common random numbers, so
-    differences between packages are not noise).
+    differences between packages are not noise), in this process on ``workers`` kernel threads.
     """
     settings = scenario.allocation
     households = registry.households
@@ -219,11 +227,70 @@ def compute_exit_yields(
     types = types.set_index("household_id").loc[population.household_id].reset_index()
     table = population_table(population)
     start_years = list(range(scenario.funding.first_year, scenario.funding.last_year + 1))
-    target_years = sorted(int(y) for y in data.exit_schedule()["year"].unique())
-    gain_year = max(target_years)
-    years = np.array(scenario.years)
-    reps = settings.yield_replications
+    options = _options(catalogue, table, types, start_years)
+    outcomes = _simulate_options(population, options, scenario, catalogue, workers)
+    return _assemble(population, registered, types, table, options, outcomes, scenario, catalogue)
 
+
+#: An option: (package id, start year, eligible households as a mask over the population).
+_Option = tuple[str, int, np.ndarray]
+
+
+def _options(
+    catalogue: Catalogue, table: dict[str, np.ndarray], types: pd.DataFrame, start_years: list[int]
+) -> list[_Option]:
+    """Every household package with eligible households, at every start year."""
+    options: list[_Option] = []
+    for package in (p for p in catalogue.packages.values() if p.level == "household"):
+        eligible = package.eligibility_mask(catalogue, table) & _compatible(
+            package.target, types["labour_class"].to_numpy()
+        )
+        if eligible.any():
+            options += [(package.id, start, eligible) for start in start_years]
+    return options
+
+
+def _simulate_options(
+    population: Population,
+    options: list[_Option],
+    scenario: Scenario,
+    catalogue: Catalogue,
+    workers: int,
+) -> list[np.ndarray]:
+    """P(exited by year) (households × years): the baseline, then each option.
+
+    The population's tables are prepared once; each option is simulated in this process, on
+    ``workers`` kernel threads, over its eligible households only (draws are keyed by household
+    id, so a household's outcome does not depend on who else is simulated). The others keep the
+    baseline's outcome: with no package their plan is the baseline's.
+    """
+    reps = scenario.allocation.yield_replications
+    prepared = prepare_population(population, scenario)
+    dtype = np.float32 if scenario.microsim.float32 else np.float64
+    everyone = np.ones(population.n, dtype=bool)
+    baseline = _exit_probabilities(prepared, _no_plan(population, catalogue, scenario, dtype),
+                                   everyone, reps, workers)  # fmt: skip
+    outcomes = [baseline]
+    for package_id, start, eligible in options:
+        plan = pd.DataFrame(
+            {
+                "household_id": population.household_id[eligible],
+                "package_id": package_id,
+                "start_year": np.int64(start),
+            }
+        )
+        plan = validate_plan(plan, catalogue, scenario)
+        compiled = compile_plan(population, plan, catalogue, scenario, validate=False)
+        arrays = prepare_plan(compiled, population, scenario, dtype)
+        p_exit = baseline.copy()
+        p_exit[eligible] = _exit_probabilities(prepared, arrays, eligible, reps, workers)
+        outcomes.append(p_exit)
+    return outcomes
+
+
+def _no_plan(
+    population: Population, catalogue: Catalogue, scenario: Scenario, dtype: type
+) -> PlanArrays:
     empty = pd.DataFrame(
         {
             "household_id": pd.Series(dtype="int64"),
@@ -231,35 +298,45 @@ def compute_exit_yields(
             "start_year": pd.Series(dtype="int64"),
         }
     )
-    options = []  # (package, start year, eligible households)
-    for package in (p for p in catalogue.packages.values() if p.level == "household"):
-        eligible = package.eligibility_mask(catalogue, table) & _compatible(
-            package.target, types["labour_class"].to_numpy()
-        )
-        if eligible.any():
-            options += [(package.id, start, eligible) for start in start_years]
-    plans = [empty] + [
-        pd.DataFrame(
-            {
-                "household_id": population.household_id[eligible],
-                "package_id": package_id,
-                "start_year": np.int64(start),
-            }
-        )
-        for package_id, start, eligible in options
-    ]
-    # One simulation per option: spread over the worker processes (each runs one whole).
-    if workers > 1:
-        pool = worker_pool(workers)
-        futures = [pool.submit(_exit_task, population, plan, scenario, reps) for plan in plans]
-        outcomes = [future.result() for future in futures]
-    else:
-        outcomes = [_exit_task(population, plan, scenario, reps, catalogue) for plan in plans]
-    baseline = outcomes[0]
+    compiled = compile_plan(population, empty, catalogue, scenario, validate=False)
+    return prepare_plan(compiled, population, scenario, dtype)
 
+
+def _exit_probabilities(
+    prepared: Prepared, arrays: PlanArrays, rows: np.ndarray, replications: int, workers: int
+) -> np.ndarray:
+    """P(exited by year) of the households ``rows`` (mask), shape (households, years)."""
+    index = np.flatnonzero(rows)
+    if index.size < prepared.n:
+        prepared, arrays = take_rows(prepared, arrays, index)
+    exited = np.zeros((prepared.years.shape[1], prepared.n))
+    chunk = -(-DEFAULT_CHUNK // prepared.block) * prepared.block  # whole blocks
+    for start in range(0, prepared.n, chunk):
+        stop = min(start + chunk, prepared.n)
+        res = run_prepared(prepared, arrays, range(replications), start, stop,
+                           village_sums=False, threads=workers)  # fmt: skip
+        exited[:, start:stop] = res.household_exited
+    return (exited / replications).T
+
+
+def _assemble(
+    population: Population,
+    registered: pd.DataFrame,
+    types: pd.DataFrame,
+    table: dict[str, np.ndarray],
+    options: list[_Option],
+    outcomes: list[np.ndarray],
+    scenario: Scenario,
+    catalogue: Catalogue,
+) -> ExitYields:
+    """The yields, costs and gains tables from the options' exit probabilities."""
+    settings = scenario.allocation
+    start_years = list(range(scenario.funding.first_year, scenario.funding.last_year + 1))
+    gain_year = max(int(y) for y in data.exit_schedule()["year"].unique())
+    years = np.array(scenario.years)
+    baseline = outcomes[0]
     type_codes, type_index = np.unique(types["type_id"].to_numpy(), return_inverse=True)
-    n_types = type_codes.size
-    type_size = np.bincount(type_index, minlength=n_types)
+    type_size = np.bincount(type_index, minlength=type_codes.size)
     gain_col = int(np.searchsorted(years, gain_year))
     everyone = np.ones(population.n, bool)
     rows = [_yield_frame(type_codes, type_index, baseline, everyone, "none", start_years[0], years)]
@@ -308,39 +385,29 @@ def compute_exit_yields(
     attributes = types.drop(columns="household_id").drop_duplicates("type_id").set_index("type_id")
     yields = yields.join(attributes, on="type_id")
     yields["n_households"] = type_size[np.searchsorted(type_codes, yields["type_id"])]
-    columns = [
-        "type_id",
-        "county_id",
-        "villages",
-        "is_immigrant",
-        "labour_class",
-        "income_band",
-        "n_households",
-        "n_eligible",
-        "package_id",
-        "start_year",
-        "year",
-        "exit_prob",
-    ]
     return ExitYields(
         types=types,
-        yields=yields[columns],
+        yields=yields[_YIELD_COLUMNS],
         package_costs=pd.concat(cost_rows, ignore_index=True),
         gains=pd.concat(gains, ignore_index=True),
         burden=pd.concat(burdens, ignore_index=True) if burdens else _empty_burden(),
     )
 
 
-def _exit_task(
-    population: Population,
-    plan: pd.DataFrame,
-    scenario: Scenario,
-    replications: int,
-    catalogue: Catalogue | None = None,
-) -> np.ndarray:
-    """P(exited by year) per household (households × years) under one plan."""
-    catalogue = catalogue or load_catalogue(scenario)
-    return exit_probabilities(population, plan, scenario, catalogue, replications=replications).T
+_YIELD_COLUMNS = [
+    "type_id",
+    "county_id",
+    "villages",
+    "is_immigrant",
+    "labour_class",
+    "income_band",
+    "n_households",
+    "n_eligible",
+    "package_id",
+    "start_year",
+    "year",
+    "exit_prob",
+]
 
 
 def _yield_frame(

@@ -43,7 +43,7 @@ threads or workers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numba
@@ -81,6 +81,7 @@ __all__ = [
     "run_chunk",
     "run_prepared",
     "segments",
+    "take_rows",
 ]
 
 #: What is summed per segment and year (:class:`.kernel.Stat` order). Unit in brackets:
@@ -90,6 +91,8 @@ __all__ = [
 #: people_all, remaining_people [people]; poverty_gap_yuan (Σ people × (line − income)),
 #: income_registered_yuan, income_all_yuan [yuan].
 STATS: tuple[str, ...] = tuple(s.name.lower() for s in Stat)
+#: Segments a kernel thread takes at a time (dynamic scheduling of the parallel loop).
+PARALLEL_CHUNK = 4
 
 
 @dataclass(frozen=True)
@@ -356,6 +359,38 @@ def prepare_plan(
     return PlanArrays(arrays, int(counts.max(initial=0)))
 
 
+def _take_csr(ptr: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pointer of the lists of rows ``index``, and the positions of their items."""
+    counts = np.diff(ptr)[index]
+    new_ptr = np.zeros(index.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_ptr[1:])
+    items = np.repeat(ptr[index] - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
+    return new_ptr, items
+
+
+def take_rows(
+    prepared: Prepared, plan: PlanArrays, index: np.ndarray
+) -> tuple[Prepared, PlanArrays]:
+    """The tables of the households at positions ``index`` (increasing), as their own run.
+
+    Draws are keyed by household id, so each household's outcomes are the same as in the
+    whole population; only the segments (and so the order of sums over households) differ.
+    """
+    a = plan.arrays
+    app_ptr, apps = _take_csr(a[0], index)
+    work_ptr, works = _take_csr(a[7], index)
+    arrays = (app_ptr, *(c[apps] for c in a[1:4]), *a[4:7], work_ptr,
+              *(c[works] for c in a[8:10]), *a[10:13], a[13][index])  # fmt: skip
+    counts = np.diff(app_ptr)
+    sub = replace(
+        prepared,
+        numbers=prepared.numbers[index],
+        flags=prepared.flags[index],
+        group=prepared.group[index],
+    )
+    return sub, PlanArrays(arrays, int(counts.max(initial=0)))
+
+
 def _profiles(profiles: list[np.ndarray], n_years: int) -> np.ndarray:
     out = np.zeros((len(profiles), n_years + 1))
     for k, profile in enumerate(profiles):
@@ -426,6 +461,9 @@ def run_prepared(
     crop, price = _systemic(prepared, replications)
     previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(threads, n_threads)))
+    # Threads take segments a few at a time as they finish (not one even share each up
+    # front), so a thread slowed by other work on the machine does not hold up the rest.
+    chunksize = numba.set_parallel_chunksize(PARALLEL_CHUNK)
     try:
         run_segments(
             np.r_[starts, n].astype(np.int64),
@@ -444,6 +482,7 @@ def run_prepared(
             plan.max_apps,
         )
     finally:
+        numba.set_parallel_chunksize(chunksize)
         numba.set_num_threads(previous)
     return ChunkResult(seg_tile, seg_group, stats, villages.sum(axis=0), hh_income, hh_exited)
 

@@ -87,6 +87,9 @@ class Stat(IntEnum):
     REMAINING_PEOPLE = 16
 
 
+N_STATS = len(Stat)
+
+
 class Field(IntEnum):
     """Columns of the household number table (n, len(Field)), yuan per household unless said."""
 
@@ -224,17 +227,26 @@ def _effects(i, t, app_ptr, app_kind, app_amount, app_start, kind_int, kind_floa
 
 
 @njit(**_JIT, inline="always")
-def _uplift(i, t, village_key, work_ptr, work_kind, work_start, work_int, work_float,
+def _uplift(i, t, works_ok, work_ptr, work_kind, work_start, work_float,
             work_profile) -> float:  # fmt: skip
-    """Factor on household ``i``'s farm income from its villages' market works in year ``t``."""
+    """Factor on household ``i``'s farm income from its villages' market works in year ``t``
+    (``works_ok``: which of its works succeed in the replication)."""
     factor = 1.0
     last = work_profile.shape[1] - 1
     for j in range(work_ptr[i], work_ptr[i + 1]):
         k = t - work_start[j]
         w = work_kind[j]
-        if k >= 0 and _success(village_key, work_int[w, 0], work_float[w, 1]):
+        if k >= 0 and works_ok[j - work_ptr[i]]:
             factor *= 1.0 + work_float[w, 0] * work_profile[w, min(k, last)]
     return factor
+
+
+@njit(**_JIT, inline="always")
+def _draw_works(i, village_key, work_ptr, work_kind, work_int, work_float, works_ok) -> None:
+    """Whether each of household ``i``'s village works succeeds in one replication."""
+    for j in range(work_ptr[i], work_ptr[i + 1]):
+        w = work_kind[j]
+        works_ok[j - work_ptr[i]] = _success(village_key, work_int[w, 0], work_float[w, 1])
 
 
 @njit(**_JIT, inline="always")
@@ -306,38 +318,39 @@ def _fixed_income(i, t, hh, fl, yr, p) -> float:
 
 
 @njit(**_JIT, inline="always")
-def _accumulate(stats, r, s, t, members, registered, remaining, exits, exited, returns, income,
+def _accumulate(acc, t, members, registered, remaining, exits, exited, returns, income,
                 income_pc, after_rigid_pc, line, band) -> None:  # fmt: skip
-    """Add one household-year to its segment's sums ``stats[r, s, t]`` (by Stat)."""
+    """Add one household-year to its segment's sums of the replication, ``acc[t]`` (by Stat)."""
+    row = acc[t]
     poor = income_pc < line
-    stats[r, s, t, Stat.REGISTERED_REMAINING] += remaining
-    stats[r, s, t, Stat.EXITS] += exits
-    stats[r, s, t, Stat.EXITED] += exited
-    stats[r, s, t, Stat.RETURNS] += returns
+    row[Stat.REGISTERED_REMAINING] += remaining
+    row[Stat.EXITS] += exits
+    row[Stat.EXITED] += exited
+    row[Stat.RETURNS] += returns
     if poor:
-        stats[r, s, t, Stat.POOR_PEOPLE] += members
-        stats[r, s, t, Stat.TRULY_POOR] += 1.0
-        stats[r, s, t, Stat.POVERTY_GAP_YUAN] += members * (line - income_pc)
+        row[Stat.POOR_PEOPLE] += members
+        row[Stat.TRULY_POOR] += 1.0
+        row[Stat.POVERTY_GAP_YUAN] += members * (line - income_pc)
         if registered:
-            stats[r, s, t, Stat.POOR_PEOPLE_REGISTERED] += members
+            row[Stat.POOR_PEOPLE_REGISTERED] += members
         else:
-            stats[r, s, t, Stat.MISSED_POOR] += 1.0
+            row[Stat.MISSED_POOR] += 1.0
         if exited:
-            stats[r, s, t, Stat.WRONG_EXITS] += 1.0
+            row[Stat.WRONG_EXITS] += 1.0
     if not remaining and after_rigid_pc < band * line:
-        stats[r, s, t, Stat.AT_RISK] += 1.0
+        row[Stat.AT_RISK] += 1.0
     if registered:
-        stats[r, s, t, Stat.INCOME_REGISTERED_YUAN] += income
-        stats[r, s, t, Stat.PEOPLE_REGISTERED] += members
-    stats[r, s, t, Stat.INCOME_ALL_YUAN] += income
-    stats[r, s, t, Stat.PEOPLE_ALL] += members
-    stats[r, s, t, Stat.HOUSEHOLDS] += 1.0
+        row[Stat.INCOME_REGISTERED_YUAN] += income
+        row[Stat.PEOPLE_REGISTERED] += members
+    row[Stat.INCOME_ALL_YUAN] += income
+    row[Stat.PEOPLE_ALL] += members
+    row[Stat.HOUSEHOLDS] += 1.0
     if remaining:
-        stats[r, s, t, Stat.REMAINING_PEOPLE] += members
+        row[Stat.REMAINING_PEOPLE] += members
 
 
 @njit(**_JIT, inline="always")
-def _income(i, t, r, year, k_income, k_ill, k_village, hh, fl, yr, p, crop_factor, price, plan,
+def _income(i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor, price, plan,
             mult, eff, enrolled_base, other):  # fmt: skip
     """Household ``i``'s net income in year index ``t`` of replication ``r``.
 
@@ -347,14 +360,12 @@ def _income(i, t, r, year, k_income, k_ill, k_village, hh, fl, yr, p, crop_facto
     app_ptr, app_kind, app_amount, app_start = plan[0], plan[1], plan[2], plan[3]
     kind_int, kind_float, app_profile = plan[4], plan[5], plan[6]
     work_ptr, work_kind, work_start = plan[7], plan[8], plan[9]
-    work_int, work_float, work_profile, plan_from = plan[10], plan[11], plan[12], plan[13]
+    work_float, work_profile, plan_from = plan[11], plan[12], plan[13]
     extra_cost = _effects(
         i, t, app_ptr, app_kind, app_amount, app_start, kind_int, kind_float, app_profile, mult,
         eff,
     )  # fmt: skip
-    uplift = _uplift(
-        i, t, k_village, work_ptr, work_kind, work_start, work_int, work_float, work_profile
-    )
+    uplift = _uplift(i, t, works_ok, work_ptr, work_kind, work_start, work_float, work_profile)
     ill = t > 0 and uniform(k_ill, year * DRAWS_PER_YEAR) < hh[i, Field.P_ILL]
     market = _market(i, t, r, hh, fl, yr, p, eff, crop_factor, price, uplift, ill)
     if t > 0:
@@ -412,50 +423,54 @@ def _exit_step(t, year, k_verify, registered, income_pc, market_net_pc, guarante
 
 
 @njit(**_JIT, inline="always")
-def _household(i, s, hh, fl, yr, p, keys, crop_factor, price, plan, stats, village_sums,
-               hh_income, hh_exited, mult, eff) -> None:  # fmt: skip
-    """Every replication and year of household ``i`` (in segment ``s``)."""
+def _household(i, r, hh, fl, yr, p, keys, crop_factor, price, plan, acc, village_sums,
+               hh_income, hh_exited, mult, eff, works_ok) -> None:  # fmt: skip
+    """Every year of household ``i`` in replication ``r``; sums added to ``acc[t, Stat]``."""
     members = hh[i, Field.MEMBERS]
     inv_members = 1.0 / members
     registered = fl[i, Flag.REGISTERED] != 0
     hid = fl[i, Flag.HOUSEHOLD_ID]
     village_id = VILLAGE_KEY + fl[i, Flag.VILLAGE_ID]
     weak = fl[i, Flag.WEAK] != 0
+    school = hh[i, Field.SCHOOL]
+    guaranteed_from = plan[13][i, PlanFrom.GUARANTEES]
+    village = fl[i, Flag.VILLAGE]
+    band = p[Param.BAND]
     first_year = np.int64(yr[YearRow.CALENDAR_YEAR, 0])
     keep_villages = village_sums.shape[2] > 0
     keep_households = hh_income.shape[1] > 0
-    for r in range(keys.shape[0]):
-        k_income = household_key(keys[r, Stream.INCOME], hid)
-        k_ill = household_key(keys[r, Stream.ILLNESS], hid)
-        k_verify = household_key(keys[r, Stream.VERIFICATION], hid)
-        k_plan = household_key(keys[r, Stream.INTERVENTION], hid)
-        k_village = household_key(keys[r, Stream.INTERVENTION], village_id)
-        _draw_multipliers(i, k_plan, k_village, plan[0], plan[1], plan[4], plan[5], mult)
-        take_up = uniform(k_income, first_year * DRAWS_PER_YEAR + 1) < p[Param.TAKE_UP]
-        enrolled = (fl[i, Flag.IS_DIBAO] != 0 or (weak and take_up)) and not fl[i, Flag.IS_WUBAO]
-        remaining, exited, above, below, other = registered, False, 0, 0, 0.0
-        for t in range(yr.shape[1]):
-            year = np.int64(yr[YearRow.CALENDAR_YEAR, t])
-            income, market_net, oop, enrolled, other = _income(
-                i, t, r, year, k_income, k_ill, k_village, hh, fl, yr, p, crop_factor, price,
-                plan, mult, eff, enrolled, other,
-            )  # fmt: skip
-            income_pc = income * inv_members
-            line = yr[YearRow.LINE, t]
-            remaining, exited, above, below, exits, returns = _exit_step(
-                t, year, k_verify, registered, income_pc, market_net * inv_members,
-                t >= plan[13][i, PlanFrom.GUARANTEES], remaining, exited, above, below, line, p,
-            )  # fmt: skip
-            after_rigid_pc = (income - oop - hh[i, Field.SCHOOL]) * inv_members
-            _accumulate(
-                stats, r, s, t, members, registered, remaining, exits, exited, returns, income,
-                income_pc, after_rigid_pc, line, p[Param.BAND],
-            )  # fmt: skip
-            if keep_villages and remaining:
-                village_sums[r, t, fl[i, Flag.VILLAGE]] += members
-            if keep_households:
-                hh_income[t, i] += income_pc
-                hh_exited[t, i] += exited
+    k_income = household_key(keys[r, Stream.INCOME], hid)
+    k_ill = household_key(keys[r, Stream.ILLNESS], hid)
+    k_verify = household_key(keys[r, Stream.VERIFICATION], hid)
+    k_plan = household_key(keys[r, Stream.INTERVENTION], hid)
+    k_village = household_key(keys[r, Stream.INTERVENTION], village_id)
+    _draw_multipliers(i, k_plan, k_village, plan[0], plan[1], plan[4], plan[5], mult)
+    _draw_works(i, k_village, plan[7], plan[8], plan[10], plan[11], works_ok)
+    take_up = uniform(k_income, first_year * DRAWS_PER_YEAR + 1) < p[Param.TAKE_UP]
+    enrolled = (fl[i, Flag.IS_DIBAO] != 0 or (weak and take_up)) and not fl[i, Flag.IS_WUBAO]
+    remaining, exited, above, below, other = registered, False, 0, 0, 0.0
+    for t in range(yr.shape[1]):
+        year = np.int64(yr[YearRow.CALENDAR_YEAR, t])
+        income, market_net, oop, enrolled, other = _income(
+            i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor, price,
+            plan, mult, eff, enrolled, other,
+        )  # fmt: skip
+        income_pc = income * inv_members
+        line = yr[YearRow.LINE, t]
+        remaining, exited, above, below, exits, returns = _exit_step(
+            t, year, k_verify, registered, income_pc, market_net * inv_members,
+            t >= guaranteed_from, remaining, exited, above, below, line, p,
+        )  # fmt: skip
+        after_rigid_pc = (income - oop - school) * inv_members
+        _accumulate(
+            acc, t, members, registered, remaining, exits, exited, returns, income,
+            income_pc, after_rigid_pc, line, band,
+        )  # fmt: skip
+        if keep_villages and remaining:
+            village_sums[r, t, village] += members
+        if keep_households:
+            hh_income[t, i] += income_pc
+            hh_exited[t, i] += exited
 
 
 @njit(**_JIT, parallel=True)
@@ -465,13 +480,25 @@ def run_segments(seg_start, hh, fl, yr, p, keys, crop_factor, price, plan, stats
 
     ``stats[r, s, t, Stat]`` and ``hh_income``/``hh_exited`` ``[t, i]`` are added to in
     place; ``village_sums[thread, r, t, village]`` per thread (add over threads after).
+    Within a segment, replication by replication, households are added in order to a small
+    table of the segment's sums (in the cache), written once per replication.
     """
+    n_years = yr.shape[1]
+    work_ptr = plan[7]
+    max_works = 1
+    for i in range(work_ptr.size - 1):
+        max_works = max(max_works, work_ptr[i + 1] - work_ptr[i])
     for s in prange(seg_start.size - 1):
         thread = numba.get_thread_id()
         mult = np.empty(max(max_apps, 1))
         eff = np.empty(N_SOURCES)
-        for i in range(seg_start[s], seg_start[s + 1]):
-            _household(
-                i, s, hh, fl, yr, p, keys, crop_factor, price, plan, stats,
-                village_sums[thread], hh_income, hh_exited, mult, eff,
-            )  # fmt: skip
+        acc = np.empty((n_years, N_STATS))
+        works_ok = np.empty(max_works, dtype=np.bool_)
+        for r in range(keys.shape[0]):
+            acc[:] = 0.0
+            for i in range(seg_start[s], seg_start[s + 1]):
+                _household(
+                    i, r, hh, fl, yr, p, keys, crop_factor, price, plan, acc,
+                    village_sums[thread], hh_income, hh_exited, mult, eff, works_ok,
+                )  # fmt: skip
+            stats[r, s] += acc
