@@ -81,7 +81,7 @@ def test_simulate_streams_household_tables_in_row_groups_and_skips_large_csv(
 ) -> None:
     tables = simulated / "tables"
     paths = pq.ParquetFile(tables / "household_paths.parquet")
-    assert paths.metadata.num_row_groups == 3  # one per registry chunk
+    assert paths.metadata.num_row_groups == 3  # one per registry chunk (< ROW_GROUP_ROWS)
     assert paths.metadata.num_rows == HOUSEHOLDS * len(small.years)
     assert not (tables / "household_paths.csv").exists()  # 980,000 rows > 300,000
     assert (tables / "household_exit.csv").exists()  # 140,000 rows
