@@ -193,6 +193,18 @@ def registry(scenario: str, out: str) -> None:
     default=None,
     help="Folder for the tables (default outputs/<scenario>/simulate).",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Registered-only (national) scenarios: run the chunks on Dask, 'local' (a "
+    "LocalCluster of --workers processes) or a scheduler address (tcp://host:8786).",
+)
+@click.option(
+    "--worker-memory",
+    default="3GiB",
+    show_default=True,
+    help="Memory limit per Dask worker of --scheduler local.",
+)
 @planner_errors
 def simulate(
     scenario: str,
@@ -201,6 +213,8 @@ def simulate(
     workers: int,
     chunk_size: int | None,
     out: str | None,
+    scheduler: str | None,
+    worker_memory: str,
 ) -> None:
     """Project household incomes under a plan and write the tables (CSV and Parquet)."""
     from pathlib import Path
@@ -215,6 +229,18 @@ def simulate(
     from fupinsim.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    if not loaded.registry.include_nonregistered and loaded.registry.source != "file":
+        _simulate_national(
+            loaded, plan_name, replications, workers, chunk_size, out, scheduler, worker_memory
+        )
+        return
+    if scheduler is not None:
+        raise InputError.single(
+            "--scheduler",
+            scheduler,
+            "is for registered-only (national) scenarios",
+            fix="leave it out; --workers spreads this scenario over threads",
+        )
     registry_ = registry_for_run(loaded, None, scenario) or generate_registry(loaded)
     if plan_name in {"baseline", "uniform_1230"}:
         plan = reference_plan(plan_name, registry_.households, loaded)
@@ -245,6 +271,66 @@ def simulate(
         f"{folder}: {len(result.tables())} tables; {result.meta['replications']} replications, "
         f"{result.meta['seconds']:.1f} s; targets with P(met) >= 0.9: "
         f"{int((met['p_met'] >= 0.9).sum())} of {len(met)}"
+    )
+
+
+def _simulate_national(
+    loaded: Any,
+    plan_name: str,
+    replications: int | None,
+    workers: int,
+    chunk_size: int | None,
+    out: str | None,
+    scheduler: str | None,
+    worker_memory: str,
+) -> None:
+    """``simulate`` of a registered-only scenario: chunks generated in the workers, streamed."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from fupinsim.io.national_run import NATIONAL_NOTE, simulate_national_to_directory
+    from fupinsim.io.outputs import atomic_output_dir
+
+    if plan_name not in {"baseline", "uniform_1230"}:
+        raise InputError.single(
+            "--plan",
+            plan_name,
+            "must be 'baseline' or 'uniform_1230' for a registered-only (national) scenario",
+            fix="its registry is generated chunk by chunk in the workers; a plan file would "
+            "need the whole registry",
+        )
+    from fupinsim.registry import n_registry_chunks
+
+    folder = Path(out) if out else Path("outputs") / loaded.id / "simulate"
+    chunks = n_registry_chunks(loaded, chunk_size)
+    with (
+        tqdm(total=chunks, desc=f"simulate {loaded.id}", unit="chunk", file=sys.stderr) as bar,
+        atomic_output_dir(folder) as work,
+    ):
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        result = simulate_national_to_directory(
+            loaded,
+            work,
+            plan_name,
+            replications=replications,
+            workers=workers,
+            chunk_households=chunk_size,
+            scheduler=scheduler,
+            worker_memory=worker_memory,
+            progress=progress,
+        )
+    tp = result.target_probability
+    met = tp[tp["year"] <= loaded.funding.last_year]
+    click.echo(
+        f"{folder}: {result.meta['households']:,} households in {result.meta['chunks']} chunks, "
+        f"{result.meta['replications']} replications, {result.meta['seconds']:.1f} s; targets "
+        f"with P(met) >= 0.9: {int((met['p_met'] >= 0.9).sum())} of {len(met)}. {NATIONAL_NOTE}"
     )
 
 
@@ -295,6 +381,16 @@ def run(
     from fupinsim.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    if not loaded.registry.include_nonregistered and registry_path is None:
+        # The in-memory pipeline would build the whole registry and its yields in one process
+        # (17 GB at the yields step for national_2014); refuse before minutes of work.
+        raise InputError.single(
+            "registry.include_nonregistered",
+            False,
+            "a registered-only (national-scale) scenario cannot go through 'fupinsim run' yet: "
+            "its pipeline would hold the whole registry in one process",
+            fix=f"use 'fupinsim simulate {scenario} --plan uniform_1230' (chunked, streamed)",
+        )
     registry_ = registry_for_run(loaded, registry_path, scenario)  # checked fully before the run
     folder = Path(out) if out else Path("outputs") / loaded.id
     fields = _run_into_folder(

@@ -39,6 +39,7 @@ from fupinsim import assess, plots, report
 from fupinsim.data import COUNTY_IDS
 from fupinsim.errors import InputError
 from fupinsim.io.outputs import read_manifest
+from fupinsim.io.streamed import card_tables
 from fupinsim.scenario import AssessmentSettings, MicrosimSettings, Scenario
 
 __all__ = [
@@ -423,7 +424,9 @@ def write_card(
             "give exactly one of a household id and a village id",
         )
     folder = _scenario_folder(outputs_dir, scenario_id)
-    tables = read_result_tables(folder)
+    # Only the rows of this household or village (filtered Parquet reads): as fast at 29 M
+    # households as at Jiuquan's 100 k.
+    tables = card_tables(folder, household_id=household_id, village_id=village_id)
     for name in ("households", "villages"):
         if name not in tables:
             raise InputError.single(

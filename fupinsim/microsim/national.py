@@ -10,24 +10,36 @@ an in-memory run of the same registry, and the tables do not depend on the numbe
 the chunk size (whole registry blocks). Memory is bounded by the registry chunk: a worker holds
 one chunk's table and arrays, the parent only sums per segment.
 
-Per-household and per-village tables are not kept at this scale.
+Per-household tables (income paths, expected exit years) are computed per chunk in the
+worker and handed, chunk by chunk and in order, to a ``household_sink`` the caller gives (the
+command line appends them to Parquet row groups, :mod:`fupinsim.io.streamed`): they are never
+gathered. Per-village tables are not kept at this scale (registry chunks cut villages).
+
+Work units can also go to a Dask cluster (``scheduler="local"`` for a new
+``distributed.LocalCluster``, or a scheduler address): a unit is only (scenario, plan, chunk
+number), the worker generates its own chunk and returns partial sums, so the tables are the
+same as the process pool's.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fupinsim.microsim.catalogue import load_catalogue
+from fupinsim.microsim.cluster import dask_in_order
 from fupinsim.microsim.engine import STATS, prepare_plan, prepare_population, run_prepared
 from fupinsim.microsim.plans import compile_plan, reference_plan
 from fupinsim.microsim.population import build_population, group_labels
 from fupinsim.microsim.results import (
     SimulationResult,
     county_year_table,
+    household_tables,
     immigrant_income_table,
     p_all_targets_met,
     target_probability_table,
@@ -38,15 +50,35 @@ from fupinsim.microsim.targets import exit_targets_from_counts, target_group
 from fupinsim.registry import iter_registry_chunks, n_registry_chunks
 from fupinsim.scenario import Scenario
 
-__all__ = ["simulate_national"]
+__all__ = ["HouseholdSink", "NationalPart", "simulate_national"]
 
 _S = {name: i for i, name in enumerate(STATS)}
 
+#: Called with (chunk number, household paths, expected exit years) for each chunk, in order.
+HouseholdSink = Callable[[int, pd.DataFrame, pd.DataFrame], None]
+
+
+@dataclass(frozen=True)
+class NationalPart:
+    """What one worker returns for one registry chunk: sums, never the registry itself."""
+
+    stats: np.ndarray  # (R, segments, T, K) sums per segment
+    segment_group: np.ndarray  # group of each segment
+    counts: pd.DataFrame  # county_id, villages, n_registered
+    paths: pd.DataFrame | None  # household_id, year, income_pc_mean, p_exited
+    exit_years: pd.DataFrame | None  # household_id, expected_exit_year
+
 
 def _national_unit(
-    scenario: Scenario, plan_name: str, index: int, chunk_households: int, replications: int
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Generate, plan and simulate one registry chunk; return segment sums and group counts."""
+    scenario: Scenario,
+    plan_name: str,
+    index: int,
+    chunk_households: int,
+    replications: int,
+    households_out: bool = False,
+) -> NationalPart:
+    """Generate, plan and simulate one registry chunk; return segment sums and group counts
+    (and, with ``households_out``, the chunk's household paths and expected exit years)."""
     registry = next(
         iter_registry_chunks(scenario, chunk_households, chunks=range(index, index + 1))
     )
@@ -64,10 +96,9 @@ def _national_unit(
         0,
         population.n,
         village_sums=False,
-        household_sums=False,
+        household_sums=households_out,
         offset=first,
     )
-    stats, segment_group = part.stats, part.segment_group
     counts = (
         pd.DataFrame(
             {
@@ -81,7 +112,19 @@ def _national_unit(
         .rename("n_registered")
         .reset_index()
     )
-    return stats, segment_group, counts
+    paths = exit_years = None
+    if households_out:
+        years = np.array(scenario.years)
+        paths, exit_years = household_tables(
+            population, part.household_income, part.household_exited, replications, years
+        )
+        paths = _compact(paths)
+    return NationalPart(part.stats, part.segment_group, counts, paths, exit_years)
+
+
+def _compact(paths: pd.DataFrame) -> pd.DataFrame:
+    """Household paths in small types (year int16, means float32): a third of the bytes."""
+    return paths.astype({"year": np.int16, "income_pc_mean": np.float32, "p_exited": np.float32})
 
 
 def simulate_national(
@@ -92,6 +135,9 @@ def simulate_national(
     workers: int = 1,
     chunk_households: int | None = None,
     progress: Progress | None = None,
+    household_sink: HouseholdSink | None = None,
+    scheduler: str | None = None,
+    worker_memory: str = "3GiB",
 ) -> SimulationResult:
     """Simulate a registered-only (national) scenario under a reference plan, chunk by chunk.
 
@@ -103,6 +149,13 @@ def simulate_national(
         ``baseline`` or ``uniform_1230`` (built per chunk).
     replications, workers, chunk_households, progress:
         As :func:`fupinsim.microsim.simulate`; chunks are whole registry blocks.
+    household_sink:
+        Receives each chunk's household paths and expected exit years, in chunk order (the
+        result's household tables are then left empty: they are the sink's).
+    scheduler:
+        None: ``workers`` processes of the local pool. ``"local"``: a new Dask
+        ``LocalCluster`` of ``workers`` processes with ``worker_memory`` each; an address
+        (``tcp://host:8786``): an existing Dask cluster. Same tables in every case.
     """
     if scenario.registry.include_nonregistered:
         raise ValueError("simulate_national needs a registered-only scenario")
@@ -110,16 +163,29 @@ def simulate_national(
     reps = replications or scenario.microsim.replications
     size = chunk_households or scenario.registry.chunk_households
     n_chunks = n_registry_chunks(scenario, size)
-    parts = list(_run_all(scenario, plan_name, n_chunks, size, reps, workers, progress))
+    stream = _run_all(
+        (scenario, plan_name, size, reps, household_sink is not None),
+        n_chunks,
+        workers,
+        progress,
+        scheduler,
+        worker_memory,
+    )
+    parts = []
+    for index, part in enumerate(stream):
+        if household_sink is not None:
+            assert part.paths is not None and part.exit_years is not None
+            household_sink(index, part.paths, part.exit_years)
+        parts.append(NationalPart(part.stats, part.segment_group, part.counts, None, None))
 
     years = np.array(scenario.years)
-    stats = np.concatenate([p[0] for p in parts], axis=1)  # (R, segments, T, K)
-    groups = np.concatenate([p[1] for p in parts])
+    stats = np.concatenate([p.stats for p in parts], axis=1)  # (R, segments, T, K)
+    groups = np.concatenate([p.segment_group for p in parts])
     starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
     group_stats = np.zeros((reps, len(group_labels()), years.size, len(STATS)))
     group_stats[:, groups[starts]] = np.add.reduceat(stats, starts, axis=1)
     counts = (
-        pd.concat([p[2] for p in parts])
+        pd.concat([p.counts for p in parts])
         .groupby(["county_id", "villages"], sort=False)["n_registered"]
         .sum()
         .reset_index()
@@ -147,26 +213,35 @@ def simulate_national(
             "seconds": seconds,
             "workers": workers,
             "chunk_households": size,
+            "chunks": n_chunks,
+            "scheduler": scheduler or ("process pool" if workers > 1 else "in process"),
         },
     )
 
 
 def _run_all(
-    scenario: Scenario,
-    plan_name: str,
+    args: tuple[Scenario, str, int, int, bool],
     n_chunks: int,
-    size: int,
-    reps: int,
     workers: int,
     progress: Progress | None,
-) -> Iterator[tuple[np.ndarray, np.ndarray, pd.DataFrame]]:
+    scheduler: str | None,
+    worker_memory: str,
+) -> Iterator[NationalPart]:
+    """Every chunk's part, in chunk order, in process, on the pool or on Dask."""
+    scenario, plan_name, size, reps, households_out = args
+
+    def unit_args(index: int) -> tuple[Any, ...]:
+        return (scenario, plan_name, index, size, reps, households_out)
+
+    if scheduler is not None:
+        calls = ((_national_unit, unit_args(index)) for index in range(n_chunks))
+        yield from dask_in_order(scheduler, calls, workers, worker_memory, progress, n_chunks)
+        return
     if workers <= 1:
         for index in range(n_chunks):
-            yield _national_unit(scenario, plan_name, index, size, reps)
+            yield _national_unit(*unit_args(index))
             if progress:
                 progress(index + 1, n_chunks)
         return
-    calls = (
-        (_national_unit, (scenario, plan_name, index, size, reps)) for index in range(n_chunks)
-    )
+    calls = ((_national_unit, unit_args(index)) for index in range(n_chunks))
     yield from in_order(worker_pool(workers), calls, workers, progress, n_chunks)

@@ -96,6 +96,16 @@ class RegistrySettings(Section):
         unit="households",
         ge=4096,
     )
+    csv_max_household_rows: int = field(
+        5_000_000,
+        description="Household-level tables (paths, exit years, plans) longer than this are "
+        "written as Parquet only, without a CSV copy (a CSV of 206 million rows is about 10 GB "
+        "and no spreadsheet opens it); the run's log and manifest say which were skipped.",
+        unit="rows",
+        source="ESTIMATE: Excel's 1,048,576-row sheet limit times about 5; a CSV of 5 M rows of "
+        "household paths is about 250 MB",
+        ge=0,
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RegistrySettings:
