@@ -91,7 +91,8 @@ _COSTS = (
 )
 
 
-def _controls() -> tuple[Control, ...]:
+def _money_controls() -> list[Control]:
+    """Revenue growth, earmarks, integrated funds and provincial transfers."""
     controls = [
         Control(
             f"funding.revenue_growth.{level}.{year}",
@@ -138,6 +139,11 @@ def _controls() -> tuple[Control, ...]:
         )
         for year in _PLAN_YEARS
     ]
+    return controls
+
+
+def _controls() -> tuple[Control, ...]:
+    controls = _money_controls()
     controls += [
         Control(f"allocation.capacities.{entry}", label, unit, "int", lo, hi, step, (), "capacity")
         for entry, label, unit, lo, hi, step in _CAPACITIES
