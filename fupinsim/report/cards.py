@@ -15,8 +15,6 @@ from fupinsim.report.tables import simple_table
 
 __all__ = ["household_card_html", "village_file_html"]
 
-_A4 = "@page { size: A4; margin: 12mm; }"
-
 
 def _card_tables(card: HouseholdCard) -> dict[str, Any]:
     n, c = card.numbers, card.countermeasures
@@ -87,7 +85,6 @@ def household_card_html(card: HouseholdCard, *, scenario: str = "") -> str:
         "household_card.html",
         title=f"Household card {card.household_id}",
         css=stylesheet(),
-        extra_css=_A4,
         card=card,
         scenario=scenario,
         tables=_card_tables(card),
@@ -186,7 +183,6 @@ def village_file_html(file: VillageFile, *, scenario: str = "") -> str:
         "village_file.html",
         title=f"Village file {file.village_id}",
         css=stylesheet(),
-        extra_css=_A4,
         file=file,
         scenario=scenario,
         tables=_file_tables(file),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
-from fupinsim.assess import CountyAnnouncement, CountyGuide, group_label
+from fupinsim.assess import CountyGuide, group_label
+from fupinsim.report.announcement import announcement_html  # re-exported: it was here
 from fupinsim.report.columns import (
-    ANNOUNCE_PROJECT_COLS,
-    ANNOUNCE_TARGET_COLS,
-    ANNOUNCE_WORK_COLS,
     ASSESSMENT_COLS,
     GUIDE_TASK_WIDE,
     HOUSEHOLD_COLS,
@@ -23,6 +21,8 @@ from fupinsim.report.render import render, stylesheet
 from fupinsim.report.tables import income_wide, money_table, table_html, wide_table_html
 
 __all__ = ["announcement_html", "county_guide_html"]
+
+# The announcement has its own module; it is re-exported here, where it was.
 
 
 def _guide_facts(guide: CountyGuide) -> dict[str, int]:
@@ -104,50 +104,4 @@ def county_guide_html(
         lowest=lowest,
         tables=_guide_tables(guide, required_confidence),
         n_households=len(guide.households),
-    )
-
-
-def announcement_html(
-    items: Sequence[CountyAnnouncement],
-    *,
-    scenario: str = "",
-    period: str = "2015-2017",
-) -> str:
-    """The public announcement (§17): targets, funds and projects by county and village.
-
-    Printable: A4 pages, one county per page, table headers repeated, links hidden in print.
-    Only counts and money are shown, never individual households.
-
-    Parameters
-    ----------
-    items
-        :func:`fupinsim.assess.announcement` output.
-    scenario
-        Scenario id (the announcement is of a plan scenario).
-    period
-        Plan period in the title.
-    """
-    counties = [
-        {
-            "county": item.county,
-            "county_zh": item.county_zh,
-            "targets": table_html(item.targets, ANNOUNCE_TARGET_COLS),
-            "money": money_table(item.money),
-            "projects": table_html(item.village_projects, ANNOUNCE_PROJECT_COLS)
-            if len(item.village_projects)
-            else "",
-            "works": table_html(item.village_works, ANNOUNCE_WORK_COLS)
-            if len(item.village_works)
-            else "",
-        }
-        for item in items
-    ]
-    return render(
-        "announcement.html",
-        title=f"Announcement — {scenario}",
-        css=stylesheet(),
-        extra_css=stylesheet("print.css"),
-        scenario=scenario,
-        period=period,
-        counties=counties,
     )

@@ -240,9 +240,12 @@ def test_announcement_is_printable_and_per_county(tables) -> None:
     text = report.announcement_html(items, scenario="plan_2015")
     root = parse(text)
     assert "@media print" in text and "@page" in text and "break-before: page" in text
-    sections = [s for s in root.iter("section") if s.get("class") == "county"]
+    sections = [s for s in root.iter("section") if "county" in (s.get("class") or "").split()]
     assert len(sections) == 7
     assert "§17" in text
+    # For villagers: Chinese first (the county names and headings), English under it.
+    assert root.get("lang") == "zh-CN"
+    assert "".join(sections[0].find("h2").itertext()).startswith("肃州区")
 
 
 def test_comparison_html(tables, summary) -> None:
