@@ -54,7 +54,19 @@ def use_cjk_font() -> str:
     when this module is imported; returns the family name.
     """
     path = cjk_font_path()
-    font_manager.fontManager.addfont(path)
+    # The wheel has the regular weight only: registered for bold text too, so that bold
+    # Chinese (titles) uses it instead of logging "Failed to find font weight bold".
+    bold = font_manager.FontEntry(
+        fname=path,
+        name=CJK_FAMILY,
+        style="normal",
+        variant="normal",
+        weight=700,
+        stretch="normal",
+        size="scalable",
+    )
+    font_manager.fontManager.ttflist.append(bold)
+    font_manager.fontManager.addfont(path)  # also clears the font lookup cache
     mpl.rcParams["font.family"] = [_LATIN_FAMILY, CJK_FAMILY]
     logger.debug("CJK font registered: %s", path)
     return CJK_FAMILY
