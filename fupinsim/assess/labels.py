@@ -189,10 +189,14 @@ def county_label(county_id: str, *, chinese: bool = False, short: bool = False) 
         return str(city["name_zh"]) if chinese else ("Jiuquan" if short else str(city["name_en"]))
     if short:
         return str(county_id).capitalize()
-    table = counties()
-    if county_id not in table.index:
-        return str(county_id)
-    return str(table.loc[county_id, "name_zh" if chinese else "name_en"])
+    return _county_names(bool(chinese)).get(str(county_id), str(county_id))
+
+
+@cache
+def _county_names(chinese: bool) -> dict[str, str]:
+    """County id → English or Chinese name (``data/counties.yaml``), read once."""
+    column = counties()["name_zh" if chinese else "name_en"]
+    return {str(k): str(v) for k, v in column.items()}
 
 
 def group_label(county_id: str, villages: str, *, short: bool = False) -> str:

@@ -204,6 +204,8 @@ def format_value(value: Any, kind: str, lang: str = "en") -> str:
     ``lang`` (``en``, ``zh`` or ``bi``) is the language of words: yes/no, village groups and
     ``code:<section>`` values (which are always shown in words, never as codes).
     """
+    if kind == "html":  # HTML built by the page (a link), shown as it is
+        return value
     if is_missing(value):
         return "—"
     if kind.startswith("code:"):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
+import pandas as pd
+from markupsafe import Markup
+
 from fupinsim.assess import CountyGuide, group_label
 from fupinsim.report.announcement import announcement_html  # re-exported: it was here
 from fupinsim.report.columns import (
@@ -17,7 +20,8 @@ from fupinsim.report.columns import (
     measure_cols,
 )
 from fupinsim.report.formats import Col
-from fupinsim.report.render import render, stylesheet
+from fupinsim.report.naming import card_name
+from fupinsim.report.render import inline_asset, render, stylesheet
 from fupinsim.report.tables import income_wide, money_table, table_html, wide_table_html
 
 __all__ = ["announcement_html", "county_guide_html"]
@@ -40,7 +44,31 @@ def _guide_facts(guide: CountyGuide) -> dict[str, int]:
     return {k: int(totals[c].sum()) if len(totals) else 0 for k, c in columns.items()}
 
 
-def _guide_tables(g: CountyGuide, required: float) -> dict[str, Any]:
+def _household_pages(households: pd.DataFrame, cards: str | None) -> list[dict[str, Any]]:
+    """The county's households, one page (table) per village, each id linking to its card.
+
+    ``cards`` is the cards' folder relative to the guide (``None``: no links).
+    """
+    if not len(households):
+        return []
+    frame = households.copy()
+    ids = frame["household_id"].astype("int64")
+    frame["card"] = (
+        [Markup('<a href="{}/{}">{}</a>').format(cards, card_name(i), i) for i in ids]
+        if cards is not None
+        else ids.astype(str)
+    )
+    columns = (Col("card", "Household (card)", "id", "html"), *HOUSEHOLD_COLS[1:])
+    pages = []
+    for _, part in frame.groupby("village_id", sort=False):
+        name = str(part["village_name"].iloc[0])
+        pages.append(
+            {"name": name, "n": len(part), "table": table_html(part, columns, units=False)}
+        )
+    return pages
+
+
+def _guide_tables(g: CountyGuide, required: float, cards: str | None) -> dict[str, Any]:
     tasks, assessment = g.reduction_tasks, g.assessment
     leading = (Col("n_registered", "Registered", "households 2014", "int"),)
     tables = {
@@ -53,7 +81,7 @@ def _guide_tables(g: CountyGuide, required: float) -> dict[str, Any]:
         "measure_units": table_html(g.measure_units, PLAN_MEASURE_COLS, units=False),
         "money": money_table(g.money),
         "works": table_html(g.works, WORK_COLS) if len(g.works) else "",
-        "households": table_html(g.households, HOUSEHOLD_COLS),
+        "households": _household_pages(g.households, cards),
         "plan_measures": table_html(g.plan_measures, PLAN_MEASURE_COLS, units=False),
         "assessment": "",
     }
@@ -69,8 +97,13 @@ def county_guide_html(
     scenario: str = "",
     required_confidence: float = 0.9,
     links: Mapping[str, str] | None = None,
+    cards: str | None = "../cards",
 ) -> str:
     """A county's poverty alleviation guide ("one guide", §26) as a self-contained page.
+
+    The households are listed one village per page (a village selector, previous / next and a
+    search box over every village; a small inline script, no files from elsewhere; printed, every
+    village shows), each household id linking to its card.
 
     Parameters
     ----------
@@ -82,6 +115,8 @@ def county_guide_html(
         P(met) under which task rows are highlighted.
     links
         Link text → relative href (back to the report, announcement).
+    cards
+        Folder of the household cards relative to the guide (``None``: ids without links).
     """
     tasks = guide.reduction_tasks
     lowest = None
@@ -102,6 +137,7 @@ def county_guide_html(
         links=links or {},
         facts=_guide_facts(guide),
         lowest=lowest,
-        tables=_guide_tables(guide, required_confidence),
+        tables=_guide_tables(guide, required_confidence, cards),
         n_households=len(guide.households),
+        household_script=inline_asset("guide_households.js"),
     )

@@ -27,7 +27,14 @@ from matplotlib.figure import Figure
 
 from fupinsim import __version__
 
-__all__ = ["figure_data_uri", "figure_html", "png_data_uri", "render", "stylesheet"]
+__all__ = [
+    "figure_data_uri",
+    "figure_html",
+    "inline_asset",
+    "png_data_uri",
+    "render",
+    "stylesheet",
+]
 
 #: Screen size of a figure inch in the HTML pages (CSS pixels), so that every figure's text
 #: shows at the same size whatever the figure's size (wide figures shrink to the page).
@@ -67,6 +74,7 @@ def _environment() -> Environment:
         extensions=[JoinLines],
         finalize=_finalize,
         keep_trailing_newline=False,
+        auto_reload=False,  # package data: never changes while a process runs (no stat per page)
     )
     env.filters["num"] = _num
     env.filters["pct"] = _pct
@@ -75,9 +83,15 @@ def _environment() -> Environment:
     return env
 
 
-@cache
 def stylesheet(name: str = "fupinsim.css") -> Markup:
     """A stylesheet of ``fupinsim/templates`` without its heading comment, as pages inline it."""
+    return inline_asset(name)
+
+
+@cache
+def inline_asset(name: str) -> Markup:
+    """A stylesheet or script of ``fupinsim/templates`` without its heading comment, as pages
+    inline it (our own file: not escaped)."""
     text = resources.files("fupinsim").joinpath("templates", name).read_text(encoding="utf-8")
     if text.startswith("/*"):
         text = text[text.index("*/\n") + 3 :]

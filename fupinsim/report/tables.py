@@ -115,7 +115,7 @@ def _low_class(value: Any, low: float) -> list[str]:
 
 def _cell_classes(c: Col, value: Any, first: bool, low: float | None, low_column: str) -> list[str]:
     classes = []
-    if c.kind not in ("text", "group", "bool") and not c.kind.startswith("code:"):
+    if c.kind not in ("text", "group", "bool", "html") and not c.kind.startswith("code:"):
         classes.append("num")
     if low is not None and c.name == low_column and not is_missing(value):
         classes += _low_class(value, low)
