@@ -71,6 +71,9 @@ def household_card_ids(households: pd.DataFrame, county: str | None = None) -> l
     return [int(x) for x in chosen["household_id"]]
 
 
+#: Fewest households worth a worker of their own.
+_MIN_PART = 50
+
 # The tables a forked worker inherits (set in the parent just before the fork).
 _SHARED: dict[str, object] = {}
 
@@ -141,7 +144,7 @@ def write_household_cards(
     out.mkdir(parents=True, exist_ok=True)
     _SHARED.update(tables=tables, folder=str(out), scenario=scenario_id, labels=package_labels)
     try:
-        workers = max(1, min(int(workers), len(ids) // 500 or 1))
+        workers = max(1, min(int(workers), len(ids) // _MIN_PART or 1))
         if workers == 1:
             n = _write_part(ids)
         else:

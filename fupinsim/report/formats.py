@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from fupinsim.assess import package_label
 from fupinsim.assess.labels import bilingual, label_en, label_zh, zh_words
@@ -204,8 +205,8 @@ def format_value(value: Any, kind: str, lang: str = "en") -> str:
     ``lang`` (``en``, ``zh`` or ``bi``) is the language of words: yes/no, village groups and
     ``code:<section>`` values (which are always shown in words, never as codes).
     """
-    if kind == "html":  # HTML built by the page (a link), shown as it is
-        return value
+    if kind == "html":  # HTML the page built itself (a link; pandas may store it as plain str)
+        return Markup(value)
     if is_missing(value):
         return "—"
     if kind.startswith("code:"):
