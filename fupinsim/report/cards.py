@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fupinsim.assess import FIVE_CLARIFICATIONS, FIVE_THINGS, HouseholdCard, VillageFile
+from fupinsim.assess.labels import FIVE_THINGS_ZH
 from fupinsim.report.formats import format_value, is_missing
 from fupinsim.report.render import render, stylesheet
 from fupinsim.report.tables import simple_table
@@ -120,7 +121,7 @@ def _file_tables(file: VillageFile) -> dict[str, Any]:
             h["household_id"],
             h["n_members"],
             f"{h['income_pc']:,.0f}",
-            h["support_class"] or "—",
+            format_value(h["support_class"], "code:support_classes"),
             h["package"] or "—",
             h["expected_exit_year"] or "—",
         )
@@ -187,5 +188,6 @@ def village_file_html(file: VillageFile, *, scenario: str = "") -> str:
         scenario=scenario,
         tables=_file_tables(file),
         headings=list(FIVE_THINGS),
+        headings_zh=dict(FIVE_THINGS_ZH),
         format_value=format_value,
     )

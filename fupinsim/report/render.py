@@ -26,6 +26,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from fupinsim import __version__
+from fupinsim.assess.labels import bilingual
 
 __all__ = [
     "figure_data_uri",
@@ -66,6 +67,13 @@ def _pct(value: Any, decimals: int = 0) -> str:
     return f"{float(value):.{decimals}%}"
 
 
+def _words(code: Any, section: str) -> str:
+    """A code of ``labels.yaml``'s ``section`` in words, Chinese and English (``—`` if none)."""
+    if code is None or code == "":
+        return "—"
+    return str(bilingual(section, code))
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -79,6 +87,7 @@ def _environment() -> Environment:
     env.filters["num"] = _num
     env.filters["pct"] = _pct
     env.filters["yesno"] = lambda value: "yes" if value else "no"
+    env.filters["words"] = _words
     env.globals["version"] = __version__
     return env
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from fupinsim.assess import ScenarioSummary
+from fupinsim.assess.labels import label_en, zh_words
 from fupinsim.report.columns import (
     ASSESSMENT_COLS,
     COMPARISON_COLS,
@@ -86,7 +88,18 @@ def _shortfall(shortfall: pd.DataFrame | None) -> Markup | None:
         group_text(str(c), str(v))
         for c, v in zip(missed["county_id"], missed["villages"], strict=True)
     ]
+    if "message" in missed:
+        missed["message"] = missed["message"].map(_resource_words)
     return table_html(missed, SHORTFALL_COLS)
+
+
+def _resource_words(message: Any) -> Any:
+    """A shortfall's explanation with capacity codes (``greenhouse_builds``) in words."""
+    if not isinstance(message, str):
+        return message
+    codes = zh_words("binding_resources")
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(codes, key=len)[::-1])) + r")\b")
+    return pattern.sub(lambda m: label_en("binding_resources", m.group(1)), message)
 
 
 def _meta(manifest: Mapping[str, Any]) -> list[tuple[str, Any]]:
