@@ -202,7 +202,8 @@ def test_village_file_html_has_the_five_things(tables) -> None:
     )
     root = parse(report.village_file_html(file))
     headings = ["".join(h.itertext()) for h in root.iter("h2")]
-    assert headings == [f"{i}. {h}" for i, (_k, h) in enumerate(assess.FIVE_THINGS, start=1)]
+    zh = assess.labels.FIVE_THINGS_ZH  # bilingual headings: English, then Chinese
+    assert headings == [f"{i}. {h} {zh[k]}" for i, (k, h) in enumerate(assess.FIVE_THINGS, start=1)]
 
 
 def test_county_guide_lists_responsible_units_and_time_limits(tables, three) -> None:
@@ -360,7 +361,9 @@ def test_report_lists_shortfalls_and_what_money_cannot_fix(tables, three) -> Non
     )
     parse(text)
     assert "cannot be met with more money alone" in text
-    assert "greenhouse_builds" in text and "Targets the allocation misses" in text
+    # The binding capacity in words, never as its code.
+    assert "greenhouse building" in text and "Targets the allocation misses" in text
+    assert "greenhouse_builds" not in text
 
 
 def test_p_all_targets_met_sources(tables) -> None:
