@@ -499,11 +499,12 @@ def _stage_bar(description: str, stages: Sequence[str]) -> Iterator[Callable[[st
 
 
 @cli.command()
-@click.argument("item_id", type=click.IntRange(1, None))
+@click.argument("item_id", type=click.IntRange(1, None), required=False)
 @click.option(
     "--scenario",
     "scenario_id",
-    required=True,
+    default="plan_2015",
+    show_default=True,
     help="Scenario id (or file) whose finished run in OUTPUTS is read.",
 )
 @click.option(
@@ -515,20 +516,64 @@ def _stage_bar(description: str, stages: Sequence[str]) -> Iterator[Callable[[st
     help="The outputs folder.",
 )
 @click.option("--village", is_flag=True, help="ITEM_ID is a village id: write its village file.")
+@click.option(
+    "--county",
+    default=None,
+    help="Write the cards of every registered household of this county (or 'all') at once.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder of the cards (default OUTPUTS/<scenario>/cards).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Processes writing the cards of --county (the files do not depend on it).",
+)
 @planner_errors
-def card(item_id: int, scenario_id: str, outputs_dir: str, village: bool) -> None:
-    """Write the household card ("five clarifications") or village file ("five things")."""
+def card(
+    item_id: int | None,
+    scenario_id: str,
+    outputs_dir: str,
+    village: bool,
+    county: str | None,
+    out_dir: str | None,
+    workers: int,
+) -> None:
+    """Write a household card ("five clarifications") or village file ("five things").
+
+    With --county, write the card of every registered household of the county in one run.
+    """
     from pathlib import Path
 
-    from fupinsim.io.report_files import write_card
+    from fupinsim.io.report_files import write_card, write_county_cards
 
     scenario_key = (
         Path(scenario_id).stem if scenario_id.endswith((".yaml", ".yml")) else scenario_id
     )
+    if county is not None:
+        if item_id is not None or village:
+            raise InputError.single("card", item_id, "give either ITEM_ID or --county, not both")
+        done = write_county_cards(
+            outputs_dir,
+            scenario_key,
+            county=None if county == "all" else county,
+            out=out_dir,
+            workers=workers,
+        )
+        click.echo(f"{done.n_cards} cards written to {done.folder} in {done.seconds:.1f} s")
+        return
+    if item_id is None:
+        raise InputError.single("card", None, "give a household (or village) id, or --county")
     path = (
-        write_card(outputs_dir, scenario_key, village_id=item_id)
+        write_card(outputs_dir, scenario_key, village_id=item_id, out=out_dir)
         if village
-        else write_card(outputs_dir, scenario_key, household_id=item_id)
+        else write_card(outputs_dir, scenario_key, household_id=item_id, out=out_dir)
     )
     click.echo(str(path))
 

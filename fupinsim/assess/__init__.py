@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from fupinsim.assess.announcement import announcement
 from fupinsim.assess.assessment import MET_PROBABILITY, county_assessment
-from fupinsim.assess.cards import household_card
+from fupinsim.assess.cards import household_card, household_cards
 from fupinsim.assess.files import village_file
 from fupinsim.assess.guides import county_guide
 from fupinsim.assess.labels import (
@@ -95,6 +95,7 @@ __all__ = [
     "county_label",
     "group_label",
     "household_card",
+    "household_cards",
     "income_targets",
     "package_label",
     "package_sections",

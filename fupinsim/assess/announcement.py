@@ -56,7 +56,8 @@ def announcement(
         year), ``village_projects`` (one row per village with planned support:
         ``village_name, is_immigrant, n_poor_households, projects`` (packages with
         households), ``households, fiscal_yuan``), ``village_works`` (one row per village with
-        planned works: ``village_name, works, due_year, cost_yuan``).
+        planned works: ``village_name, works, due_year, cost_yuan``), and the same projects
+        and works one row per package or work (``village_packages``, ``village_work_items``).
     """
     out = []
     tasks = reduction_tasks(target_probability)
@@ -128,4 +129,12 @@ def _county_announcement(
         village_works=works_by_village[
             ["village_name", "works", "due_year", "cost_yuan"]
         ].reset_index(drop=True),
+        village_packages=projects[["village_id", "package_id", "households"]]
+        .join(vil[["village_name"]], on="village_id")
+        .reset_index(drop=True),
+        village_work_items=county_works[
+            [c for c in ("village_id", "flag", "work", "section", "due_year") if c in county_works]
+        ]
+        .join(vil[["village_name"]], on="village_id")
+        .reset_index(drop=True),
     )

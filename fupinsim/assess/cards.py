@@ -4,7 +4,8 @@ responsibility and tasks of one household, as a :class:`~fupinsim.assess.types.H
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -46,7 +47,7 @@ from fupinsim.data import counties
 from fupinsim.registry.schema import INCOME_SOURCES
 from fupinsim.units import BASE_YEAR
 
-__all__ = ["cadre_of", "cadre_record", "household_card"]
+__all__ = ["cadre_of", "cadre_record", "household_card", "household_cards"]
 
 
 def household_card(
@@ -97,33 +98,105 @@ def household_card(
         exit year is the plan's ``simulated_exit_year`` if present, else its
         ``expected_exit_year``; the deadline is the year the group's schedule reaches 100 %.
     """
-    hh = row_of(households, "household_id", int(household_id), "households")
-    county = str(hh["county_id"])
+    row_of(households, "household_id", int(household_id), "households")  # a clear error
+    return next(
+        household_cards(
+            [int(household_id)],
+            households=households,
+            villages=villages,
+            household_plans=household_plans,
+            exit_targets=exit_targets,
+            household_results=household_results,
+            package_labels=package_labels,
+            base_year=base_year,
+            household_cadres=household_cadres,
+        )
+    )
+
+
+def _records_by_household(
+    frame: pd.DataFrame | None, ids: Sequence[int], sort: str | None = None
+) -> dict[int, list[dict[str, Any]]]:
+    """Rows of ``frame`` for the households ``ids``, as records grouped by household."""
+    if frame is None or not len(frame):
+        return {}
+    part = frame[frame["household_id"].isin(ids)]
+    if sort is not None:
+        part = part.sort_values(["household_id", sort], kind="stable")
+    out: dict[int, list[dict[str, Any]]] = {}
+    keys = part["household_id"].to_numpy()
+    for key, record in zip(keys, part.to_dict("records"), strict=True):
+        out.setdefault(int(key), []).append({str(k): v for k, v in record.items()})
+    return out
+
+
+def household_cards(
+    household_ids: Iterable[int] | None = None,
+    *,
+    households: pd.DataFrame,
+    villages: pd.DataFrame | None = None,
+    household_plans: pd.DataFrame | None = None,
+    exit_targets: pd.DataFrame | None = None,
+    household_results: pd.DataFrame | None = None,
+    package_labels: Mapping[str, str] | None = None,
+    base_year: int = BASE_YEAR,
+    household_cadres: pd.DataFrame | None = None,
+) -> Iterator[HouseholdCard]:
+    """The cards of many households (default: every registered household), in registry order.
+
+    The same cards as :func:`household_card` (same parameters), built in one pass over each
+    table: the households' rows, their plans and simulated paths are selected and grouped once
+    (vectorised), village names, deadlines and county facts are looked up once per village,
+    group and county; only the assembling of each card's record runs per household. Ids not in
+    the registry are left out (:func:`household_card` raises for them).
+    """
+    if household_ids is None:
+        chosen = households[households["is_registered"].astype(bool)]
+    else:
+        chosen = households[households["household_id"].isin(list(household_ids))]
+    ids = chosen["household_id"].astype("int64").tolist()
+    plans_of = _records_by_household(household_plans, ids)
+    cadres_of = {
+        hid: cadre_record(rows[0])
+        for hid, rows in _records_by_household(household_cadres, ids).items()
+        if pd.notna(rows[0].get("cadre_id"))
+    }
+    paths_of = _records_by_household(household_results, ids, sort="year")
+    names = (
+        villages.drop_duplicates("village_id").set_index("village_id")["village_name"].to_dict()
+        if villages is not None
+        else {}
+    )
     line = line_or_nan(base_year)
-    numbers = _numbers(hh, line, base_year)
-    plans = (
-        household_plans[household_plans["household_id"] == int(household_id)]
-        if household_plans is not None
-        else pd.DataFrame()
-    )
-    counter = _countermeasures(hh, numbers, plans, package_labels)
-    return HouseholdCard(
-        household_id=int(household_id),
-        county_id=county,
-        county=county_label(county),
-        county_zh=county_label(county, chinese=True),
-        village_id=int(hh["village_id"]),
-        village_name=_village_name(villages, hh["village_id"]),
-        is_immigrant=is_true(hh["is_immigrant"]),
-        is_registered=is_true(hh.get("is_registered")),
-        numbers=numbers,
-        problems=_problems(hh, line, base_year),
-        countermeasures=counter,
-        responsibility=_responsibility(
-            hh, plans, county, counter, cadre_of(household_cadres, int(household_id))
-        ),
-        tasks=_tasks(hh, plans, county, exit_targets, household_results, int(household_id)),
-    )
+
+    @cache
+    def group_and_deadline(county: str, immigrant: bool) -> tuple[str, int | None]:
+        group = target_group(county, immigrant, exit_targets)
+        return group, deadline_year(county, group, exit_targets)
+
+    for row in chosen.to_dict("records"):
+        hh: dict[str, Any] = {str(k): v for k, v in row.items()}
+        hid = int(hh["household_id"])
+        county = str(hh["county_id"])
+        plans = plans_of.get(hid, [])
+        numbers = _numbers(hh, line, base_year)
+        counter = _countermeasures(hh, numbers, plans, package_labels)
+        group, deadline = group_and_deadline(county, bool(hh["is_immigrant"]))
+        yield HouseholdCard(
+            household_id=hid,
+            county_id=county,
+            county=county_label(county),
+            county_zh=county_label(county, chinese=True),
+            village_id=int(hh["village_id"]),
+            village_name=str(names.get(hh["village_id"], "")),
+            is_immigrant=is_true(hh["is_immigrant"]),
+            is_registered=is_true(hh.get("is_registered")),
+            numbers=numbers,
+            problems=_problems(hh, line, base_year),
+            countermeasures=counter,
+            responsibility=_responsibility(hh, plans, county, counter, cadres_of.get(hid)),
+            tasks=_tasks(plans, county, group, deadline, paths_of.get(hid, [])),
+        )
 
 
 def _village_name(villages: pd.DataFrame | None, village_id: Any) -> str:
@@ -179,12 +252,12 @@ def _numbers(hh: Mapping[str, Any], line: float, base_year: int) -> CardNumbers:
 def _countermeasures(
     hh: Mapping[str, Any],
     numbers: CardNumbers,
-    plans: pd.DataFrame,
+    plans: Sequence[Mapping[str, Any]],
     package_labels: Mapping[str, str] | None,
 ) -> Countermeasures:
     """Clear countermeasures: past support, the planned packages, social security cover."""
     measures: list[HouseholdMeasure] = []
-    for plan in plans.to_dict("records"):
+    for plan in plans:
         sections = package_sections(str(plan["package_id"]))
         measures.append(
             HouseholdMeasure(
@@ -244,22 +317,22 @@ def cadre_record(row: Mapping[Any, Any], households: int | None = None) -> Cadre
 
 def _responsibility(
     hh: Mapping[str, Any],
-    plans: pd.DataFrame,
+    plans: Sequence[Mapping[str, Any]],
     county: str,
     counter: Countermeasures,
     cadre: Cadre | None = None,
 ) -> Responsibility:
     """Clear responsibility: helper, county leadership (§16), strategy (§25), units."""
     helper = hh.get("helper_id")
-    if len(plans) and "helper_id" in plans and pd.notna(plans.iloc[0].get("helper_id")):
-        helper = plans.iloc[0]["helper_id"]
+    if plans and pd.notna(plans[0].get("helper_id")):
+        helper = plans[0]["helper_id"]
     unit_sections = sorted(
         {s for m in counter.measures for s in m.sections}
         | {"16"}
         | ({"14"} if counter.social_security else set()),
         key=section_order().index,
     )
-    info = counties().loc[county] if county in counties().index else None
+    info = _county_info(county)
     return Responsibility(
         helper_id=int_or_none(helper),
         county_responsible=None if info is None else str(info["responsible"]),
@@ -277,45 +350,54 @@ def _responsibility(
     )
 
 
-def _expected_exit(plans: pd.DataFrame) -> tuple[int | None, str | None, float | None]:
+@cache
+def _county_info(county: str) -> dict[str, Any] | None:
+    """The county's row of ``data/counties.yaml`` (``None`` for an unknown id)."""
+    table = counties()
+    if county not in table.index:
+        return None
+    return {str(k): v for k, v in table.loc[county].to_dict().items()}
+
+
+def _first_year(plans: Sequence[Mapping[str, Any]], column: str) -> int | None:
+    """Earliest non-missing ``column`` over the household's plans."""
+    years = [p[column] for p in plans if p.get(column) is not None and not pd.isna(p[column])]
+    return int_or_none(min(years)) if years else None
+
+
+def _expected_exit(
+    plans: Sequence[Mapping[str, Any]],
+) -> tuple[int | None, str | None, float | None]:
     """``(expected exit year, its basis, expected income 2017)`` from the household's plans."""
     expected, basis, income_2017 = None, None, None
-    if len(plans) and "simulated_exit_year" in plans and plans["simulated_exit_year"].notna().any():
-        expected = int_or_none(plans["simulated_exit_year"].min())
-        basis = "simulation of the plan (first year with P(exited) ≥ 0.5)"
-    elif len(plans) and "expected_exit_year" in plans and plans["expected_exit_year"].notna().any():
-        expected = int_or_none(plans["expected_exit_year"].min())
-        basis = "allocation (households of the same type)"
-    if len(plans) and "expected_income_pc_2017" in plans:
-        value = plans["expected_income_pc_2017"].iloc[0]
-        income_2017 = None if pd.isna(value) else float(value)
+    if (year := _first_year(plans, "simulated_exit_year")) is not None:
+        expected, basis = year, "simulation of the plan (first year with P(exited) ≥ 0.5)"
+    elif (year := _first_year(plans, "expected_exit_year")) is not None:
+        expected, basis = year, "allocation (households of the same type)"
+    if plans and "expected_income_pc_2017" in plans[0]:
+        value = plans[0]["expected_income_pc_2017"]
+        income_2017 = None if value is None or pd.isna(value) else float(value)
     return expected, basis, income_2017
 
 
 def _tasks(
-    hh: Mapping[str, Any],
-    plans: pd.DataFrame,
+    plans: Sequence[Mapping[str, Any]],
     county: str,
-    exit_targets: pd.DataFrame | None,
-    household_results: pd.DataFrame | None,
-    household_id: int,
+    group: str,
+    deadline: int | None,
+    path_rows: Sequence[Mapping[str, Any]],
 ) -> CardTasks:
     """Clear tasks: expected exit against the target group's deadline, and the path."""
-    group = target_group(county, bool(hh["is_immigrant"]), exit_targets)
-    deadline = deadline_year(county, group, exit_targets)
     expected, basis, income_2017 = _expected_exit(plans)
-    path = []
-    if household_results is not None and len(household_results):
-        own = household_results[household_results["household_id"] == household_id]
-        for r in own.sort_values("year").to_dict("records"):
-            path.append(
-                PathPoint(
-                    year=int(r["year"]),
-                    income_pc_mean=float(r["income_pc_mean"]),
-                    p_exited=float(r["p_exited"]),
-                    poverty_line=line_or_nan(int(r["year"])),
-                )
-            )
+    path = [
+        PathPoint(
+            year=int(r["year"]),
+            income_pc_mean=float(r["income_pc_mean"]),
+            p_exited=float(r["p_exited"]),
+            poverty_line=_line(int(r["year"])),
+        )
+        for r in path_rows
+    ]
     return CardTasks(
         expected_exit_year=expected,
         expected_exit_basis=basis,
@@ -325,6 +407,12 @@ def _tasks(
         on_schedule=None if expected is None or deadline is None else expected <= deadline,
         path=path,
     )
+
+
+@cache
+def _line(year: int) -> float:
+    """Poverty line of ``year`` (cached: looked up for every point of every path)."""
+    return line_or_nan(year)
 
 
 def _problems(hh: Mapping[str, Any], line: float, line_year: int) -> list[CardProblem]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from fupinsim.assess.labels import FUNDING_SOURCES, cause_words, county_label
+from fupinsim.assess.labels import FUNDING_SOURCES, cause_words, county_label, label_zh, zh_words
 from fupinsim.assess.lookup import exit_year_column
 from fupinsim.assess.measures import package_label, package_sections, plan_measures
 from fupinsim.assess.types import CountyGuide
@@ -20,7 +20,11 @@ __all__ = ["county_guide", "county_money"]
 def county_money(
     county_id: str, funding: pd.DataFrame | None, allocation: pd.DataFrame | None
 ) -> pd.DataFrame:
-    """Money for a county by source and year (yuan): its own pool plus city money allocated."""
+    """Money for a county by source and year (yuan): its own pool plus city money allocated.
+
+    Sources are named in Chinese and English (``县级资金：涉农整合资金 County pool: …``).
+    """
+    pools = zh_words("pools")
     rows = []
     if funding is not None and len(funding):
         own = funding[funding["pool"].astype(str) == county_id]
@@ -30,7 +34,8 @@ def county_money(
         for r in sums.to_dict("records"):
             rows.append(
                 {
-                    "source": "County pool: "
+                    "source": f"{pools['county']}：{label_zh('funding_sources', r['source'])} "
+                    + "County pool: "
                     + FUNDING_SOURCES.get(str(r["source"]), str(r["source"])),
                     "year": int(r["year"]),
                     "amount_yuan": float(r["amount_yuan"]),
@@ -42,7 +47,7 @@ def county_money(
         for r in city.to_dict("records"):
             rows.append(
                 {
-                    "source": "City pool, spent in the county by the plan",
+                    "source": f"{pools['city_spent']} City pool, spent in the county by the plan",
                     "year": int(r["year"]),
                     "amount_yuan": float(r["amount"]),
                 }

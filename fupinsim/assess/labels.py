@@ -22,12 +22,17 @@ __all__ = [
     "CITY_ID",
     "FIVE_CLARIFICATIONS",
     "FIVE_THINGS",
+    "FIVE_THINGS_ZH",
     "FUNDING_SOURCES",
     "SOURCE_WORDS",
     "STUDENT_COLUMNS",
     "VILLAGE_GROUPS",
+    "bilingual",
     "county_label",
     "group_label",
+    "label_en",
+    "label_zh",
+    "zh_words",
 ]
 
 T = TypeVar("T")
@@ -118,6 +123,60 @@ FIVE_CLARIFICATIONS: Sequence[tuple[str, str, str]] = LazyTuple(
 FIVE_THINGS: Sequence[tuple[str, str]] = LazyTuple(
     lambda: tuple((str(x["key"]), str(x["en"])) for x in _labels()["five_things"])
 )
+#: Chinese heading of each of the five things (§4), by key.
+FIVE_THINGS_ZH: Mapping[str, str] = LazyMapping(
+    lambda: {str(x["key"]): str(x.get("zh", "")) for x in _labels()["five_things"]}
+)
+
+
+#: Sections of ``labels.yaml`` whose codes have an English and a Chinese form.
+LABEL_SECTIONS: tuple[str, ...] = (
+    "village_groups",
+    "causes",
+    "income_sources",
+    "student_levels",
+    "funding_sources",
+    "support_classes",
+    "binding_resources",
+)
+
+
+def zh_words(section: str) -> Mapping[str, str]:
+    """Chinese form of every code of a section of ``labels.yaml`` (``zh.<section>``).
+
+    Sections: those of :data:`LABEL_SECTIONS`, ``packages`` (catalogue package ids; ``none`` is
+    no new support) and ``words`` (yes, no, total, city_total).
+    """
+    return {str(k): str(v) for k, v in _labels()["zh"][section].items()}
+
+
+def label_en(section: str, code: Any) -> str:
+    """English form of a code; unknown codes in words (``a_b`` → ``a b``). Package names are
+    the catalogue's (:func:`fupinsim.assess.package_label`)."""
+    text = str(code)
+    words = _labels().get(section, {})
+    if text in words:
+        return str(words[text])
+    return text.replace("_", " ")
+
+
+def label_zh(section: str, code: Any) -> str:
+    """Chinese form of a code; ``""`` for a code without one (so it is never shown as a code)."""
+    return zh_words(section).get(str(code), "")
+
+
+def bilingual(section: str, code: Any, *, zh_first: bool = True, en: str | None = None) -> Any:
+    """``'因病 illness'`` (Chinese first) or ``'illness 因病'``; missing values unchanged.
+
+    ``en`` gives the English form (default :func:`label_en`).
+    """
+    if code is None or (not isinstance(code, str) and pd.isna(code)):
+        return code
+    zh = label_zh(section, code)
+    en = label_en(section, code) if en is None else en
+    if not zh:
+        return en
+    return f"{zh} {en}" if zh_first else f"{en} {zh}"
 
 
 def county_label(county_id: str, *, chinese: bool = False, short: bool = False) -> str:
@@ -130,10 +189,14 @@ def county_label(county_id: str, *, chinese: bool = False, short: bool = False) 
         return str(city["name_zh"]) if chinese else ("Jiuquan" if short else str(city["name_en"]))
     if short:
         return str(county_id).capitalize()
-    table = counties()
-    if county_id not in table.index:
-        return str(county_id)
-    return str(table.loc[county_id, "name_zh" if chinese else "name_en"])
+    return _county_names(bool(chinese)).get(str(county_id), str(county_id))
+
+
+@cache
+def _county_names(chinese: bool) -> dict[str, str]:
+    """County id → English or Chinese name (``data/counties.yaml``), read once."""
+    column = counties()["name_zh" if chinese else "name_en"]
+    return {str(k): str(v) for k, v in column.items()}
 
 
 def group_label(county_id: str, villages: str, *, short: bool = False) -> str:
@@ -145,8 +208,9 @@ def group_label(county_id: str, villages: str, *, short: bool = False) -> str:
 
 
 def cause_words(cause: Any) -> Any:
-    """A recorded main cause in words (other values unchanged)."""
-    return CAUSE_WORDS.get(cause, cause) if isinstance(cause, str) else cause
+    """A recorded main cause in words, Chinese and English (``'因病 illness'``); other values
+    unchanged."""
+    return bilingual("causes", cause) if isinstance(cause, str) and cause in CAUSE_WORDS else cause
 
 
 def county_order(values: Iterable[str]) -> list[str]:

@@ -408,3 +408,7 @@ class CountyAnnouncement(Record):
     money: pd.DataFrame
     village_projects: pd.DataFrame
     village_works: pd.DataFrame
+    #: ``village_id, village_name, package_id, households`` (the projects one row per package).
+    village_packages: pd.DataFrame = field(default_factory=_empty)
+    #: ``village_id, village_name, flag, work, section, due_year`` (the works one row each).
+    village_work_items: pd.DataFrame = field(default_factory=_empty)

@@ -15,8 +15,10 @@ The content is built in memory by :mod:`fupinsim.assess`, :mod:`fupinsim.plots` 
     One guide per county.
 ``announcement.html``
     The public announcement (printable).
-``cards/household_<id>.html``, ``cards/village_<id>.html``
-    Written on demand by :func:`write_card`.
+``cards/household_<id>.html``
+    The card of every registered household (:mod:`fupinsim.io.card_files`); the county
+    guides' household rows link to them. :func:`write_county_cards` rewrites them for a
+    finished run, :func:`write_card` writes one card or ``cards/village_<id>.html`` on demand.
 
 :func:`write_comparison` reads every finished ``outputs/<scenario>/`` and writes
 ``outputs/comparison.html``, ``.csv`` and ``.png``.
@@ -38,6 +40,7 @@ from matplotlib.figure import Figure
 from fupinsim import assess, plots, report
 from fupinsim.data import COUNTY_IDS
 from fupinsim.errors import InputError
+from fupinsim.io.card_files import CARD_TABLES, CardsWritten, write_household_cards
 from fupinsim.io.outputs import read_manifest
 from fupinsim.io.streamed import card_tables
 from fupinsim.scenario import AssessmentSettings, MicrosimSettings, Scenario
@@ -47,6 +50,7 @@ __all__ = [
     "read_result_tables",
     "write_card",
     "write_comparison",
+    "write_county_cards",
     "write_report_bundle",
 ]
 
@@ -268,7 +272,7 @@ def write_report_bundle(
     -------
     dict of str to Path
         What was written: ``report``, ``workbook``, ``announcement``, ``csv:<name>``,
-        ``figure:<stem>.png|svg``, ``guide:<county_id>``.
+        ``figure:<stem>.png|svg``, ``guide:<county_id>``, ``cards`` (the folder).
     """
     needed = ("households", "villages", "county_year", "target_probability")
     missing = [n for n in needed if tables.get(n) is None]
@@ -314,6 +318,10 @@ def write_report_bundle(
         allowance=_allowance(scenario),
     )
     written.update(files)
+    cards = write_household_cards(
+        tables, out / "cards", scenario_id=sid, package_labels=package_labels
+    )
+    written["cards"] = cards.folder
     written["announcement"] = _write_announcement(
         tables, out, scenario_id=sid, package_labels=package_labels
     )
@@ -393,6 +401,7 @@ def write_card(
     household_id: int | None = None,
     village_id: int | None = None,
     package_labels: Mapping[str, str] | None = None,
+    out: str | Path | None = None,
 ) -> Path:
     """Write a household card or a village file of a finished run into its ``cards/`` folder.
 
@@ -406,6 +415,8 @@ def write_card(
         Exactly one of them.
     package_labels
         Readable package names (default: the catalogue's).
+    out
+        Folder to write into instead of ``outputs/<scenario>/cards``.
 
     Returns
     -------
@@ -424,6 +435,7 @@ def write_card(
             "give exactly one of a household id and a village id",
         )
     folder = _scenario_folder(outputs_dir, scenario_id)
+    cards = Path(out) if out is not None else folder / "cards"
     # Only the rows of this household or village (filtered Parquet reads): as fast at 29 M
     # households as at Jiuquan's 100 k.
     tables = card_tables(folder, household_id=household_id, village_id=village_id)
@@ -446,7 +458,7 @@ def write_card(
             household_cadres=tables.get("household_cadres"),
         )
         page = report.household_card_html(card, scenario=scenario_id)
-        path = folder / "cards" / f"household_{int(household_id)}.html"
+        path = cards / f"household_{int(household_id)}.html"
     else:
         assert village_id is not None
         file = assess.village_file(
@@ -461,8 +473,50 @@ def write_card(
             household_cadres=tables.get("household_cadres"),
         )
         page = report.village_file_html(file, scenario=scenario_id)
-        path = folder / "cards" / f"village_{int(village_id)}.html"
+        path = cards / f"village_{int(village_id)}.html"
     return _write_text(path, page)
+
+
+def write_county_cards(
+    outputs_dir: str | Path,
+    scenario_id: str,
+    *,
+    county: str | None,
+    out: str | Path | None = None,
+    workers: int = 2,
+    package_labels: Mapping[str, str] | None = None,
+) -> CardsWritten:
+    """Write the card of every registered household of ``county`` (``None``: all counties) of a
+    finished run, in one run (:func:`fupinsim.io.card_files.write_household_cards`).
+
+    Parameters
+    ----------
+    outputs_dir, scenario_id
+        The run read (``outputs/<scenario_id>/tables``).
+    county
+        County id, or ``None`` for every county.
+    out
+        Folder of the cards (default ``outputs/<scenario_id>/cards``).
+    workers
+        Processes writing the cards.
+    package_labels
+        Readable package names (default: the catalogue's).
+
+    Raises
+    ------
+    InputError
+        No finished run, an unknown county, or no households table.
+    """
+    folder = _scenario_folder(outputs_dir, scenario_id)
+    tables = read_result_tables(folder, CARD_TABLES)
+    return write_household_cards(
+        tables,
+        Path(out) if out is not None else folder / "cards",
+        county=county,
+        scenario_id=scenario_id,
+        package_labels=package_labels,
+        workers=workers,
+    )
 
 
 # ----------------------------------------------------------------------------------------------

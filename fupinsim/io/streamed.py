@@ -156,7 +156,7 @@ def card_tables(
         "village_year": ("village_id", village_ids),
     }
     ids = out["households"]["household_id"].tolist() if "households" in out else [household_id]
-    for name in ("household_plans", "household_paths", "household"):
+    for name in ("household_plans", "household_paths", "household", "household_cadres"):
         filtered[name] = ("household_id", ids)
     for name, (column, values) in filtered.items():
         path = _table_path(base, name)

@@ -6,8 +6,9 @@ PNG and SVG, notebooks display the returned object. Titles say what is shown and
 every axis is labelled; every figure with series has a legend (or a colour bar).
 
 Colours are consistent across figures: one colour per county (:data:`COUNTY_COLORS`) and one per
-package (:func:`package_colors`, by sorted package id). Figures use English only, so they render
-on any machine without CJK fonts; Chinese names appear in the HTML reports.
+package (:func:`package_colors`, by sorted package id). Figures are in English with Chinese county
+names; Chinese text renders with the Noto Sans CJK SC font of the ``mplfonts`` package, which
+:mod:`~fupinsim.plots.style` registers with matplotlib as the fallback after the Latin font.
 
 The two maps are *schematic*: county seats at approximate positions (``fupinsim.data.counties``,
 documented as ESTIMATE) and villages placed deterministically around their seat, not at their

@@ -92,7 +92,11 @@ def _fan_panel(
     if len(a):
         ax.step(a["year"], a["allowed"], where="post", color=_INK, linestyle="--", linewidth=1.3)
         ax.plot(a["year"], a["allowed"], linestyle="none", marker="v", color=_INK, markersize=5)
-    title = "All counties" if county == CITY_ID else county_label(county, short=True)
+    title = (
+        "All counties 全市"
+        if county == CITY_ID
+        else f"{county_label(county, short=True)} {county_label(county, chinese=True)}"
+    )
     title_color = _INK
     if county in worst:
         title += f"  ·  min P(met) {worst[county]:.0%}"

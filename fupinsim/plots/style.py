@@ -3,12 +3,16 @@ the figure factory, axis styling, titles, and small table helpers the figures sh
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from functools import cache
+from importlib import resources
 from typing import Literal
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -18,7 +22,57 @@ from fupinsim.assess import (
 from fupinsim.data import COUNTY_IDS, load_raw, plain
 from fupinsim.units import YUAN_PER_WAN
 
-__all__ = ["COUNTY_COLORS", "SOURCE_LABELS", "package_colors"]
+__all__ = [
+    "CJK_FAMILY",
+    "COUNTY_COLORS",
+    "SOURCE_LABELS",
+    "cjk_font_path",
+    "package_colors",
+    "use_cjk_font",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Family name of the CJK font the install provides (``mplfonts``' Noto Sans CJK SC).
+CJK_FAMILY = "Noto Sans CJK SC"
+#: Latin font of the figures; Chinese glyphs fall back to :data:`CJK_FAMILY`.
+_LATIN_FAMILY = "DejaVu Sans"
+
+
+def cjk_font_path() -> str:
+    """Path of the Noto Sans CJK SC font file shipped in the ``mplfonts`` wheel."""
+    return str(resources.files("mplfonts").joinpath("fonts", "NotoSansCJKsc-Regular.otf"))
+
+
+@cache
+def use_cjk_font() -> str:
+    """Register the CJK font with matplotlib and make it the fallback after the Latin font.
+
+    Adds the file to :data:`matplotlib.font_manager.fontManager` (not to matplotlibrc: nothing
+    outside this process changes) and sets ``font.family`` to ``[DejaVu Sans, Noto Sans CJK
+    SC]``, so Latin text keeps its look and Chinese text renders instead of empty boxes. Called
+    when this module is imported; returns the family name.
+    """
+    path = cjk_font_path()
+    # The wheel has the regular weight only: registered for bold text too, so that bold
+    # Chinese (titles) uses it instead of logging "Failed to find font weight bold".
+    bold = font_manager.FontEntry(
+        fname=path,
+        name=CJK_FAMILY,
+        style="normal",
+        variant="normal",
+        weight=700,
+        stretch="normal",
+        size="scalable",
+    )
+    font_manager.fontManager.ttflist.append(bold)
+    font_manager.fontManager.addfont(path)  # also clears the font lookup cache
+    mpl.rcParams["font.family"] = [_LATIN_FAMILY, CJK_FAMILY]
+    logger.debug("CJK font registered: %s", path)
+    return CJK_FAMILY
+
+
+use_cjk_font()
 
 
 COUNTY_COLORS: dict[str, str] = {

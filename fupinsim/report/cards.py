@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from fupinsim.assess import FIVE_CLARIFICATIONS, FIVE_THINGS, HouseholdCard, VillageFile
+from fupinsim.assess.labels import FIVE_THINGS_ZH
 from fupinsim.report.formats import format_value, is_missing
 from fupinsim.report.render import render, stylesheet
 from fupinsim.report.tables import simple_table
 
 __all__ = ["household_card_html", "village_file_html"]
-
-_A4 = "@page { size: A4; margin: 12mm; }"
 
 
 def _card_tables(card: HouseholdCard) -> dict[str, Any]:
@@ -87,7 +86,6 @@ def household_card_html(card: HouseholdCard, *, scenario: str = "") -> str:
         "household_card.html",
         title=f"Household card {card.household_id}",
         css=stylesheet(),
-        extra_css=_A4,
         card=card,
         scenario=scenario,
         tables=_card_tables(card),
@@ -123,7 +121,7 @@ def _file_tables(file: VillageFile) -> dict[str, Any]:
             h["household_id"],
             h["n_members"],
             f"{h['income_pc']:,.0f}",
-            h["support_class"] or "—",
+            format_value(h["support_class"], "code:support_classes"),
             h["package"] or "—",
             h["expected_exit_year"] or "—",
         )
@@ -186,10 +184,10 @@ def village_file_html(file: VillageFile, *, scenario: str = "") -> str:
         "village_file.html",
         title=f"Village file {file.village_id}",
         css=stylesheet(),
-        extra_css=_A4,
         file=file,
         scenario=scenario,
         tables=_file_tables(file),
         headings=list(FIVE_THINGS),
+        headings_zh=dict(FIVE_THINGS_ZH),
         format_value=format_value,
     )

@@ -41,7 +41,7 @@ SHORTFALL_COLS = (
     Col("projected_exits", "Planned", "households", "num"),
     Col("missing_exits", "Missing", "households", "num"),
     Col("extra_yuan_to_close", "Money to close", "wan yuan", "wan"),
-    Col("binding_resource", "What binds", "", "text"),
+    Col("binding_resource", "What binds", "", "code:binding_resources"),
     Col("message", "Explanation", "", "text"),
 )
 
@@ -68,8 +68,8 @@ HOUSEHOLD_COLS = (
     Col("n_labour", "Labour", "people", "int"),
     Col("main_cause", "Main cause", "", "text"),
     Col("income_pc", "Income 2014", "yuan per person", "num"),
-    Col("support_class", "Support class", "", "text"),
-    Col("package", "Package", "", "text"),
+    Col("support_class", "Support class", "", "code:support_classes"),
+    Col("package_id", "Package", "", "code:packages"),
     Col("start_year", "Start", "year", "year"),
     Col("expected_exit_year", "Expected exit", "year", "year"),
     Col("helper_id", "Helper (cadre)", "id", "text"),

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
+from fupinsim.assess import package_label
+from fupinsim.assess.labels import bilingual, label_en, label_zh, zh_words
 from fupinsim.units import YUAN_PER_WAN
 
 __all__ = ["TABLE_SPECS", "Col", "TableSpec", "cell_value", "format_value", "is_missing"]
@@ -28,7 +31,8 @@ class Col:
     kind:
         ``text``, ``int`` (whole number), ``num`` (rounded to whole), ``wan`` (yuan shown in
         wan yuan, one decimal), ``share`` (0-1 shown as percent), ``year``, ``bool`` (yes/no),
-        ``group`` (village group in words).
+        ``group`` (village group in words), ``code:<section>`` (a code of ``labels.yaml``'s
+        section, e.g. ``code:support_classes``, shown in words: Chinese and English).
     width:
         Excel column width (characters).
     """
@@ -146,6 +150,24 @@ TABLE_SPECS: dict[str, TableSpec] = {
 }
 
 _GROUP_WORDS = {"all": "all", "immigrant": "immigrant", "old": "old"}
+#: Languages of a table's cells: ``bi`` (Chinese and English), ``zh`` or ``en``.
+LANGUAGES = ("bi", "zh", "en")
+
+
+def _words(section: str, value: Any, lang: str) -> str:
+    """A code in words in ``lang`` (a code without a Chinese form falls back to English)."""
+    en = package_label(str(value)) if section == "packages" else label_en(section, value)
+    if lang == "en":
+        return en
+    if lang == "zh":
+        return label_zh(section, value) or en
+    return str(bilingual(section, value, en=en))
+
+
+def _yes_no(value: Any, lang: str) -> str:
+    key = "yes" if bool(value) else "no"
+    zh = zh_words("words")[key]
+    return {"en": key, "zh": zh}.get(lang, f"{zh} {key}")
 
 
 def is_missing(value: Any) -> bool:
@@ -161,6 +183,8 @@ def cell_value(value: Any, kind: str) -> Any:
     """Value written to an Excel cell (numbers stay numbers; wan divided by 10,000)."""
     if is_missing(value):
         return None
+    if kind.startswith("code:"):
+        return format_value(value, kind, "bi")
     converters: dict[str, Any] = {
         "wan": lambda v: float(v) / YUAN_PER_WAN,
         "int": lambda v: round(float(v)),
@@ -179,10 +203,24 @@ def _share_text(value: float) -> str:
     return f"{value:.0%}" if abs(value) >= 0.1 else f"{value:.1%}"
 
 
-def format_value(value: Any, kind: str) -> str:
-    """Text of a value in an HTML table (``—`` when missing)."""
+def format_value(value: Any, kind: str, lang: str = "en") -> str:
+    """Text of a value in an HTML table (``—`` when missing).
+
+    ``lang`` (``en``, ``zh`` or ``bi``) is the language of words: yes/no, village groups and
+    ``code:<section>`` values (which are always shown in words, never as codes).
+    """
+    if kind == "html":  # HTML the page built itself (a link; pandas may store it as plain str)
+        return Markup(value)
     if is_missing(value):
         return "—"
+    if kind.startswith("code:"):
+        section, words_lang = kind.removeprefix("code:"), lang if lang != "en" else "bi"
+        codes = [c.strip() for c in str(value).split(",")] if section != "packages" else [value]
+        return "; ".join(_words(section, c, words_lang) for c in codes if str(c))
+    if lang != "en" and kind == "bool":
+        return _yes_no(value, lang)
+    if lang != "en" and kind == "group":
+        return _words("village_groups", value, lang)
     formatters: dict[str, Any] = {
         "int": lambda v: f"{float(v):,.0f}",
         "num": lambda v: f"{float(v):,.0f}",

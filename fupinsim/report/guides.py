@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 import pandas as pd
+from markupsafe import Markup
 
-from fupinsim.assess import CountyAnnouncement, CountyGuide, group_label
+from fupinsim.assess import CountyGuide, group_label
+from fupinsim.report.announcement import announcement_html  # re-exported: it was here
 from fupinsim.report.columns import (
-    ANNOUNCE_PROJECT_COLS,
-    ANNOUNCE_TARGET_COLS,
-    ANNOUNCE_WORK_COLS,
     ASSESSMENT_COLS,
     GUIDE_TASK_WIDE,
     HOUSEHOLD_COLS,
@@ -21,7 +20,8 @@ from fupinsim.report.columns import (
     measure_cols,
 )
 from fupinsim.report.formats import Col
-from fupinsim.report.render import render, stylesheet
+from fupinsim.report.naming import card_name
+from fupinsim.report.render import inline_asset, render, stylesheet
 from fupinsim.report.tables import (
     income_wide,
     money_table,
@@ -32,6 +32,8 @@ from fupinsim.report.tables import (
 from fupinsim.report.todo import AS_WHOLE_NOTE, what_to_do
 
 __all__ = ["announcement_html", "county_guide_html"]
+
+# The announcement has its own module; it is re-exported here, where it was.
 
 
 def _guide_facts(guide: CountyGuide) -> dict[str, int]:
@@ -49,7 +51,31 @@ def _guide_facts(guide: CountyGuide) -> dict[str, int]:
     return {k: int(totals[c].sum()) if len(totals) else 0 for k, c in columns.items()}
 
 
-def _guide_tables(g: CountyGuide, required: float) -> dict[str, Any]:
+def _household_pages(households: pd.DataFrame, cards: str | None) -> list[dict[str, Any]]:
+    """The county's households, one page (table) per village, each id linking to its card.
+
+    ``cards`` is the cards' folder relative to the guide (``None``: no links).
+    """
+    if not len(households):
+        return []
+    frame = households.copy()
+    ids = frame["household_id"].astype("int64")
+    frame["card"] = (
+        [Markup('<a href="{}/{}">{}</a>').format(cards, card_name(i), i) for i in ids]
+        if cards is not None
+        else ids.astype(str)
+    )
+    columns = (Col("card", "Household (card)", "id", "html"), *HOUSEHOLD_COLS[1:])
+    pages = []
+    for _, part in frame.groupby("village_id", sort=False):
+        name = str(part["village_name"].iloc[0])
+        pages.append(
+            {"name": name, "n": len(part), "table": table_html(part, columns, units=False)}
+        )
+    return pages
+
+
+def _guide_tables(g: CountyGuide, required: float, cards: str | None) -> dict[str, Any]:
     tasks, assessment = g.reduction_tasks, g.assessment
     leading = (Col("n_registered", "Registered", "households 2014", "int"),)
     tables = {
@@ -64,7 +90,7 @@ def _guide_tables(g: CountyGuide, required: float) -> dict[str, Any]:
         "measure_units": table_html(g.measure_units, PLAN_MEASURE_COLS, units=False),
         "money": money_table(g.money),
         "works": table_html(g.works, WORK_COLS) if len(g.works) else "",
-        "households": table_html(g.households, HOUSEHOLD_COLS),
+        "households": _household_pages(g.households, cards),
         "plan_measures": table_html(g.plan_measures, PLAN_MEASURE_COLS, units=False),
         "assessment": "",
     }
@@ -82,8 +108,13 @@ def county_guide_html(
     links: Mapping[str, str] | None = None,
     recommendations: pd.DataFrame | None = None,
     as_whole_allowance: float = 0.03,
+    cards: str | None = "../cards",
 ) -> str:
     """A county's poverty alleviation guide ("one guide", §26) as a self-contained page.
+
+    The households are listed one village per page (a village selector, previous / next and a
+    search box over every village; a small inline script, no files from elsewhere; printed, every
+    village shows), each household id linking to its card.
 
     Parameters
     ----------
@@ -99,6 +130,8 @@ def county_guide_html(
         The run table ``recommendations``: the county's rows are its "What to do".
     as_whole_allowance
         The scenario's ``microsim.as_whole_allowance`` (share), for the targets' footnote.
+    cards
+        Folder of the household cards relative to the guide (``None``: ids without links).
     """
     tasks = guide.reduction_tasks
     lowest = None
@@ -119,54 +152,9 @@ def county_guide_html(
         links=links or {},
         facts=_guide_facts(guide),
         lowest=lowest,
-        tables=_guide_tables(guide, required_confidence),
+        tables=_guide_tables(guide, required_confidence, cards),
         n_households=len(guide.households),
         todo=what_to_do(recommendations, guide.county_id),
         as_whole_note=AS_WHOLE_NOTE.format(allowance=as_whole_allowance),
-    )
-
-
-def announcement_html(
-    items: Sequence[CountyAnnouncement],
-    *,
-    scenario: str = "",
-    period: str = "2015-2017",
-) -> str:
-    """The public announcement (§17): targets, funds and projects by county and village.
-
-    Printable: A4 pages, one county per page, table headers repeated, links hidden in print.
-    Only counts and money are shown, never individual households.
-
-    Parameters
-    ----------
-    items
-        :func:`fupinsim.assess.announcement` output.
-    scenario
-        Scenario id (the announcement is of a plan scenario).
-    period
-        Plan period in the title.
-    """
-    counties = [
-        {
-            "county": item.county,
-            "county_zh": item.county_zh,
-            "targets": table_html(item.targets, ANNOUNCE_TARGET_COLS),
-            "money": money_table(item.money),
-            "projects": table_html(item.village_projects, ANNOUNCE_PROJECT_COLS)
-            if len(item.village_projects)
-            else "",
-            "works": table_html(item.village_works, ANNOUNCE_WORK_COLS)
-            if len(item.village_works)
-            else "",
-        }
-        for item in items
-    ]
-    return render(
-        "announcement.html",
-        title=f"Announcement — {scenario}",
-        css=stylesheet(),
-        extra_css=stylesheet("print.css"),
-        scenario=scenario,
-        period=period,
-        counties=counties,
+        household_script=inline_asset("guide_households.js"),
     )

@@ -26,8 +26,16 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from fupinsim import __version__
+from fupinsim.assess.labels import bilingual
 
-__all__ = ["figure_data_uri", "figure_html", "png_data_uri", "render", "stylesheet"]
+__all__ = [
+    "figure_data_uri",
+    "figure_html",
+    "inline_asset",
+    "png_data_uri",
+    "render",
+    "stylesheet",
+]
 
 #: Screen size of a figure inch in the HTML pages (CSS pixels), so that every figure's text
 #: shows at the same size whatever the figure's size (wide figures shrink to the page).
@@ -59,6 +67,13 @@ def _pct(value: Any, decimals: int = 0) -> str:
     return f"{float(value):.{decimals}%}"
 
 
+def _words(code: Any, section: str) -> str:
+    """A code of ``labels.yaml``'s ``section`` in words, Chinese and English (``—`` if none)."""
+    if code is None or code == "":
+        return "—"
+    return str(bilingual(section, code))
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -67,17 +82,25 @@ def _environment() -> Environment:
         extensions=[JoinLines],
         finalize=_finalize,
         keep_trailing_newline=False,
+        auto_reload=False,  # package data: never changes while a process runs (no stat per page)
     )
     env.filters["num"] = _num
     env.filters["pct"] = _pct
     env.filters["yesno"] = lambda value: "yes" if value else "no"
+    env.filters["words"] = _words
     env.globals["version"] = __version__
     return env
 
 
-@cache
 def stylesheet(name: str = "fupinsim.css") -> Markup:
     """A stylesheet of ``fupinsim/templates`` without its heading comment, as pages inline it."""
+    return inline_asset(name)
+
+
+@cache
+def inline_asset(name: str) -> Markup:
+    """A stylesheet or script of ``fupinsim/templates`` without its heading comment, as pages
+    inline it (our own file: not escaped)."""
     text = resources.files("fupinsim").joinpath("templates", name).read_text(encoding="utf-8")
     if text.startswith("/*"):
         text = text[text.index("*/\n") + 3 :]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -12,6 +13,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from fupinsim.assess import ScenarioSummary
+from fupinsim.assess.labels import label_en, zh_words
 from fupinsim.data import load_raw
 from fupinsim.report.columns import ASSESSMENT_COLS, COMPARISON_COLS
 from fupinsim.report.formats import TABLE_SPECS, Col, is_missing
@@ -163,6 +165,15 @@ def _shortfall(
     ]
     missed["binds"] = [binds_sentence(r) for r in missed.to_dict("records")]
     return table_html(missed, _SHORTFALL_COLS)
+
+
+def _resource_words(message: Any) -> Any:
+    """A shortfall's explanation with capacity codes (``greenhouse_builds``) in words."""
+    if not isinstance(message, str):
+        return message
+    codes = zh_words("binding_resources")
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(codes, key=len)[::-1])) + r")\b")
+    return pattern.sub(lambda m: label_en("binding_resources", m.group(1)), message)
 
 
 def _meta(manifest: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -15,6 +15,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from fupinsim.assess import CITY_ID, county_label
+from fupinsim.assess.labels import label_zh, zh_words
 from fupinsim.report.formats import TABLE_SPECS, Col, format_value, is_missing
 from fupinsim.report.render import render
 
@@ -34,13 +35,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class HeadCell:
-    """A header cell: text, optional unit (shown under it), row and column span, class."""
+    """A header cell: text, optional unit (shown under it), row and column span, class, and
+    the Chinese header (shown first, the English ``text`` under it)."""
 
     text: Any
     unit: str | None = None
     rowspan: int | None = None
     colspan: int | None = None
     css: str = ""
+    zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,16 @@ class Table:
     body: Sequence[Row] = field(default_factory=list)
     css: str = ""
     caption: str = ""
+
+
+def column_zh(name: str) -> str:
+    """Chinese header of a column (``labels.yaml`` ``zh.columns``), ``""`` if it has none."""
+    return zh_words("columns").get(name, "")
+
+
+def head_cell(c: Col, **kwargs: Any) -> HeadCell:
+    """The header cell of a column: English header, unit and the Chinese header."""
+    return HeadCell(c.header, zh=column_zh(c.name), **kwargs)
 
 
 def render_table(table: Table) -> Markup:
@@ -102,7 +115,7 @@ def _low_class(value: Any, low: float) -> list[str]:
 
 def _cell_classes(c: Col, value: Any, first: bool, low: float | None, low_column: str) -> list[str]:
     classes = []
-    if c.kind not in ("text", "group", "bool"):
+    if c.kind not in ("text", "group", "bool", "html") and not c.kind.startswith("code:"):
         classes.append("num")
     if low is not None and c.name == low_column and not is_missing(value):
         classes += _low_class(value, low)
@@ -123,6 +136,8 @@ def table_html(
     units: bool = True,
     low: float | None = None,
     low_column: str = "p_met",
+    lang: str = "bi",
+    css: str = "",
 ) -> Markup:
     """A DataFrame as an HTML table with headers, a units row and formatted numbers.
 
@@ -140,9 +155,14 @@ def table_html(
         Cells of ``low_column`` below this are highlighted (e.g. the required confidence).
     low_column
         Column checked against ``low``.
+    lang
+        Language of words in cells (``bi``, ``zh``, ``en``; see :func:`format_value`).
+        Headers are always Chinese (where ``labels.yaml`` has one) over English.
+    css
+        Class of the table.
     """
     cols = [c for c in columns if c.name in frame.columns]
-    head = [Row([HeadCell(c.header) for c in cols])]
+    head = [Row([head_cell(c) for c in cols])]
     if units and any(c.unit for c in cols):
         head.append(Row([HeadCell(c.unit) for c in cols], "units"))
     totals = (
@@ -154,21 +174,23 @@ def table_html(
     for position, (_, row) in enumerate(frame.iterrows()):
         cells = [
             Cell(
-                format_value(row[c.name], c.kind),
+                format_value(row[c.name], c.kind, lang),
                 " ".join(_cell_classes(c, row[c.name], c is cols[0], low, low_column)),
             )
             for c in cols
         ]
         body.append(Row(cells, "total" if bool(totals[position]) else ""))
-    return render_table(Table(head, body, caption=caption))
+    return render_table(Table(head, body, css=css, caption=caption))
 
 
 def group_text(county_id: str, villages: str) -> str:
-    """``'Guazhou 瓜州县 · immigrant villages'``; the city row ``'Jiuquan 酒泉市 (total)'``."""
+    """``'瓜州县 Guazhou · 移民村 immigrant villages'``; the city ``'酒泉市 Jiuquan (total)'``."""
     if county_id == CITY_ID:
-        return f"Jiuquan {county_label(CITY_ID, chinese=True)} (total)"
-    name = f"{county_label(county_id, short=True)} {county_label(county_id, chinese=True)}"
-    return name if villages == "all" else f"{name} · {villages} villages"
+        return f"{county_label(CITY_ID, chinese=True)} Jiuquan (total)"
+    name = f"{county_label(county_id, chinese=True)} {county_label(county_id, short=True)}"
+    if villages == "all":
+        return name
+    return f"{name} · {label_zh('village_groups', villages)} {villages} villages"
 
 
 def _year_cells(
@@ -233,11 +255,11 @@ def wide_table_html(
         )
     )
     top = [
-        HeadCell("Target group", rowspan=2),
-        *[HeadCell(c.header, unit=c.unit, rowspan=2) for c in leading],
+        HeadCell("Target group", rowspan=2, zh=column_zh("group")),
+        *[head_cell(c, unit=c.unit, rowspan=2) for c in leading],
         *[HeadCell(y, colspan=len(per_year), css="year") for y in years],
     ]
-    second = [HeadCell(c.header, unit=c.unit) for _ in years for c in per_year]
+    second = [head_cell(c, unit=c.unit) for _ in years for c in per_year]
     body = []
     for county, villages in keys:
         part = frame[
@@ -254,14 +276,16 @@ def wide_table_html(
 
 
 def simple_table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], num: Sequence[bool]
+    headers: Sequence[str | tuple[str, str]], rows: Sequence[Sequence[Any]], num: Sequence[bool]
 ) -> Markup:
-    """Rows of ready values under plain headers; ``num`` marks the right-aligned columns."""
+    """Rows of ready values under plain headers (English, or ``(English, Chinese)``); ``num``
+    marks the right-aligned columns."""
     body = [
         Row([Cell(v, "num" if is_num else "") for v, is_num in zip(row, num, strict=True)])
         for row in rows
     ]
-    return render_table(Table([Row([HeadCell(h) for h in headers])], body))
+    head = [HeadCell(h) if isinstance(h, str) else HeadCell(h[0], zh=h[1]) for h in headers]
+    return render_table(Table([Row(head)], body))
 
 
 def money_table(money: pd.DataFrame) -> Markup:
@@ -273,7 +297,7 @@ def money_table(money: pd.DataFrame) -> Markup:
     frame["total"] = frame.sum(axis=1)
     frame = frame[frame["total"] != 0].reset_index()  # sources with no money: left out
     total_row = frame.drop(columns="source").sum().to_dict()
-    total_row["source"] = "Total"
+    total_row["source"] = f"{zh_words('words')['total']} Total"
     frame = pd.concat([frame, pd.DataFrame([total_row])], ignore_index=True)
     cols = [Col("source", "Source", "", "text")] + [
         Col(c, c if c != "total" else "All years", "wan yuan", "wan")

@@ -202,7 +202,8 @@ def test_village_file_html_has_the_five_things(tables) -> None:
     )
     root = parse(report.village_file_html(file))
     headings = ["".join(h.itertext()) for h in root.iter("h2")]
-    assert headings == [f"{i}. {h}" for i, (_k, h) in enumerate(assess.FIVE_THINGS, start=1)]
+    zh = assess.labels.FIVE_THINGS_ZH  # bilingual headings: English, then Chinese
+    assert headings == [f"{i}. {h} {zh[k]}" for i, (k, h) in enumerate(assess.FIVE_THINGS, start=1)]
 
 
 def test_county_guide_lists_responsible_units_and_time_limits(tables, three) -> None:
@@ -240,9 +241,12 @@ def test_announcement_is_printable_and_per_county(tables) -> None:
     text = report.announcement_html(items, scenario="plan_2015")
     root = parse(text)
     assert "@media print" in text and "@page" in text and "break-before: page" in text
-    sections = [s for s in root.iter("section") if s.get("class") == "county"]
+    sections = [s for s in root.iter("section") if "county" in (s.get("class") or "").split()]
     assert len(sections) == 7
     assert "§17" in text
+    # For villagers: Chinese first (the county names and headings), English under it.
+    assert root.get("lang") == "zh-CN"
+    assert "".join(sections[0].find("h2").itertext()).startswith("肃州区")
 
 
 def test_comparison_html(tables, summary) -> None:

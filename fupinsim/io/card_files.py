@@ -1,0 +1,168 @@
+"""Household cards in bulk: every registered household's card of a county (or of all counties)
+written in one run, as ``<folder>/household_<id>.html``.
+
+The cards' content is computed for all the households at once (:func:`fupinsim.assess.
+household_cards`: each table selected and grouped once), the templates are compiled once, and
+only the rendering of each card's page runs per household. With ``workers > 1`` the households
+are split into that many contiguous parts, each rendered and written by a forked process (the
+tables are inherited, not copied or re-read); the files are the same whatever the number of
+workers. Each file is written next to its place and renamed into it, so a reader never sees half
+a card and an interrupted run leaves the cards written before it intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from fupinsim import assess, report
+from fupinsim.data import COUNTY_IDS
+from fupinsim.errors import InputError
+from fupinsim.report.naming import card_name
+
+__all__ = [
+    "CARD_TABLES",
+    "CardsWritten",
+    "card_name",
+    "household_card_ids",
+    "write_household_cards",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The run tables a card reads (``outputs/<scenario>/tables/<name>``).
+CARD_TABLES = (
+    "households",
+    "villages",
+    "household_plans",
+    "exit_targets",
+    "household_paths",
+    "household_cadres",
+)
+
+
+@dataclass(frozen=True)
+class CardsWritten:
+    """What :func:`write_household_cards` wrote: the folder, the number of cards and seconds."""
+
+    folder: Path
+    n_cards: int
+    seconds: float
+
+
+def household_card_ids(households: pd.DataFrame, county: str | None = None) -> list[int]:
+    """Registered households of a county (all counties for ``None``), in village order.
+
+    Raises
+    ------
+    InputError
+        ``county`` is not one of the seven county ids.
+    """
+    if county is not None and county not in COUNTY_IDS:
+        raise InputError.single(
+            "card --county", county, f"must be a county id: {', '.join(COUNTY_IDS)} (or all)"
+        )
+    chosen = households[households["is_registered"].astype(bool)]
+    if county is not None:
+        chosen = chosen[chosen["county_id"].astype(str) == county]
+    chosen = chosen.sort_values(["village_id", "household_id"], kind="stable")
+    return [int(x) for x in chosen["household_id"]]
+
+
+#: Fewest households worth a worker of their own.
+_MIN_PART = 50
+
+# The tables a forked worker inherits (set in the parent just before the fork).
+_SHARED: dict[str, object] = {}
+
+
+def _write_part(ids: Sequence[int]) -> int:
+    """Render and write the cards of ``ids`` (in a worker, or in the parent with one worker)."""
+    tables: Mapping[str, pd.DataFrame] = _SHARED["tables"]  # type: ignore[assignment]
+    folder = Path(str(_SHARED["folder"]))
+    scenario = str(_SHARED["scenario"])
+    labels: Mapping[str, str] | None = _SHARED.get("labels")  # type: ignore[assignment]
+    cards = assess.household_cards(
+        ids,
+        households=tables["households"],
+        villages=tables.get("villages"),
+        household_plans=tables.get("household_plans"),
+        exit_targets=tables.get("exit_targets"),
+        household_results=tables.get("household_paths", tables.get("household")),
+        package_labels=labels,
+        household_cadres=tables.get("household_cadres"),
+    )
+    n = 0
+    for card in cards:
+        path = folder / card_name(card.household_id)
+        partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        partial.write_text(report.household_card_html(card, scenario=scenario), encoding="utf-8")
+        os.replace(partial, path)
+        n += 1
+    return n
+
+
+def write_household_cards(
+    tables: Mapping[str, pd.DataFrame],
+    folder: str | Path,
+    *,
+    county: str | None = None,
+    scenario_id: str = "",
+    package_labels: Mapping[str, str] | None = None,
+    workers: int = 1,
+) -> CardsWritten:
+    """Write the card of every registered household of ``county`` (all for ``None``).
+
+    Parameters
+    ----------
+    tables
+        Run tables by name: ``households`` (needed), ``villages``, ``household_plans``,
+        ``exit_targets``, ``household_paths``, ``household_cadres`` (used when present).
+    folder
+        Folder of the cards (created).
+    county
+        County id, or ``None`` for every county.
+    scenario_id
+        Scenario id shown on each card.
+    package_labels
+        Readable package names (default: the catalogue's).
+    workers
+        Processes rendering the cards (forked; ``1`` renders in this process). The files do
+        not depend on it.
+
+    Returns
+    -------
+    CardsWritten
+        The folder, the number of cards and the seconds taken.
+    """
+    start = time.perf_counter()
+    if tables.get("households") is None:
+        raise InputError.single("cards: tables", None, "must include the households table")
+    ids = household_card_ids(tables["households"], county)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    _SHARED.update(tables=tables, folder=str(out), scenario=scenario_id, labels=package_labels)
+    try:
+        workers = max(1, min(int(workers), len(ids) // _MIN_PART or 1))
+        if workers == 1:
+            n = _write_part(ids)
+        else:
+            size = -(-len(ids) // workers)
+            parts = [ids[i : i + size] for i in range(0, len(ids), size)]
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                n = sum(pool.map(_write_part, parts))
+    finally:
+        _SHARED.clear()
+    seconds = time.perf_counter() - start
+    logger.info("%d household cards written to %s in %.1f s", n, out, seconds)
+    return CardsWritten(out, n, seconds)
