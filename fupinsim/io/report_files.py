@@ -418,15 +418,9 @@ def write_card(
     out
         Folder to write into instead of ``outputs/<scenario>/cards``.
 
-    Returns
-    -------
-    Path
-        ``outputs/<scenario>/cards/household_<id>.html`` or ``…/village_<id>.html``.
-
-    Raises
-    ------
-    InputError
-        No finished run, both or neither id, or an id not in the registry.
+    Returns the path written, ``outputs/<scenario>/cards/household_<id>.html`` (or
+    ``village_<id>.html``); raises :class:`InputError` for no finished run, both or neither id,
+    or an id not in the registry.
     """
     if (household_id is None) == (village_id is None):
         raise InputError.single(
