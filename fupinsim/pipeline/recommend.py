@@ -186,7 +186,8 @@ def _money_rows(
     if moved is not None:
         funding, names = moved
         changed = ctx.resolve(replace(ctx.first.inputs, funding=funding))
-        if changed is not None:
+        # A move that only shifts the gap to the donors' targets gains nothing: not advised.
+        if changed is not None and _net_gain(ctx.base, changed) > 0:
             rows.append(
                 _row(
                     key,
@@ -204,7 +205,7 @@ def _money_rows(
             )
     funding = _add_money(ctx.first.inputs.funding, county, when, needed)
     changed = ctx.resolve(replace(ctx.first.inputs, funding=funding))
-    if changed is not None:
+    if changed is not None and _net_gain(ctx.base, changed) > 0:
         rows.append(
             _row(
                 key,

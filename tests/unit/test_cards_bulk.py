@@ -56,6 +56,7 @@ def test_bulk_cards_are_the_single_cards(tmp_path, tables) -> None:
         household_plans=tables["household_plans"],
         exit_targets=tables["exit_targets"],
         household_results=tables["household_paths"],
+        household_cadres=tables.get("household_cadres"),
     )
     single = report.household_card_html(card, scenario="plan_2015")
     bulk = (tmp_path / f"household_{KNOWN_HOUSEHOLD_ID}.html").read_text(encoding="utf-8")
