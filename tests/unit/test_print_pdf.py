@@ -175,7 +175,7 @@ def test_report_prints_on_a4_without_cut_columns(tables, tmp_path) -> None:
     text = pdf_text(pdf)
     for year in ("2015", "2016", "2017"):  # the year blocks of Table 3
         assert year in text
-    assert "Explanation" in text and "Why" in text  # the explanation columns
+    assert "What binds" in text and "Why" in text  # the wide text columns (shortfall, rating)
     assert_nothing_cut(html, pdf)
 
 
