@@ -1,7 +1,7 @@
 """A real browser on the what-if notebook: JupyterLab + headless Chromium (issue 13, item 4).
 
 Starts JupyterLab on 127.0.0.1 (a free port, a token, ``--allow-root`` as root) on a temporary
-copy of ``notebooks/05_what_if.ipynb``, opens it in Debian's ``chromium`` driven by Playwright
+copy of ``notebooks/06_what_if.ipynb``, opens it in Debian's ``chromium`` driven by Playwright
 (its pip wheel ships only the driver; no browser is downloaded), runs every cell, drags the
 *County earmark* slider and checks that the re-planned summary table changed. Screenshots
 before and after go to the test's temporary folder; their paths are printed.
@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "05_what_if.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "06_what_if.ipynb"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
