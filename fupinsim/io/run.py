@@ -10,6 +10,13 @@ the hidden work folder that :mod:`fupinsim.io.outputs` renames into place on suc
     The allocation LP, for anyone to re-solve (HiGHS, CBC, …).
 ``report.html``, ``three_tables.xlsx``, ``figures/``, ``guide/``, ``announcement.html``
     The planner's reports (:func:`fupinsim.io.report_files.write_report_bundle`).
+``run_info.json``
+    What the run was computed from (scenario hash, replications, code version) and the run's
+    manifest facts and step timings, so that :func:`load_run` gives back the same
+    :class:`~fupinsim.pipeline.RunTables` as the run in memory.
+
+:func:`load_run` reads a run folder back as :class:`~fupinsim.pipeline.RunTables`;
+:func:`ensure_run` (the notebooks' entry point) reads it or computes it first.
 """
 
 from __future__ import annotations
@@ -24,10 +31,23 @@ import pandas as pd
 
 from fupinsim.allocate import write_mps
 from fupinsim.errors import InputError
-from fupinsim.io.outputs import atomic_output_dir, code_version, write_tables
+from fupinsim.io.outputs import (
+    atomic_output_dir,
+    code_version,
+    format_manifest,
+    read_manifest,
+    write_tables,
+)
 from fupinsim.io.registry_files import registry_for_run
 from fupinsim.io.report_files import write_report_bundle
-from fupinsim.pipeline import PipelineResult, run_pipeline, step_names
+from fupinsim.pipeline import (
+    OPTIONAL_TABLES,
+    TABLE_NAMES,
+    PipelineResult,
+    RunTables,
+    run_pipeline,
+    step_names,
+)
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario, load_scenario
 
@@ -62,9 +82,14 @@ def pipeline_stages(scenario: Scenario) -> tuple[str, ...]:
 
 
 def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:
-    """Write a finished pipeline run into ``folder``; returns the manifest fields."""
+    """Write a finished pipeline run into ``folder``; returns the manifest fields.
+
+    ``run_info.json`` carries the run's manifest facts and timings besides what it was
+    computed from, so that :func:`load_run` restores them. The report's P(all targets met) is
+    the manifest's (the final projection's, as its P(met) is: issue 14, one number).
+    """
     folder = Path(folder)
-    tables = {"households": result.registry.households, **result.tables}
+    tables = result.as_dict()
     write_tables(tables, folder)
     write_mps(result.model, folder / "allocation_model.mps")
     info = {
@@ -72,17 +97,12 @@ def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:
         "scenario_hash": result.scenario.hash,
         "replications": result.manifest["pipeline_replications"],
         "code_version": code_version(),
+        "manifest": dict(result.manifest),
+        "timings": dict(result.timings),
     }
-    (folder / RUN_INFO).write_text(json.dumps(info, indent=2, sort_keys=True), encoding="utf-8")
-    bundle_tables = {**tables, "household": result.tables["household_paths"]}
-    p_all = result.tables["factor_comparison"].set_index("method").get("p_all_targets_met")
-    write_report_bundle(
-        bundle_tables,
-        folder,
-        scenario=result.scenario,
-        manifest=result.manifest,
-        p_all_targets_met=float(p_all["optimised"]) if p_all is not None else None,
-    )
+    (folder / RUN_INFO).write_text(format_manifest(info), encoding="utf-8")
+    bundle_tables = {**tables, "household": result.household_paths}
+    write_report_bundle(bundle_tables, folder, scenario=result.scenario, manifest=result.manifest)
     return {
         **result.manifest,
         "pipeline_timings_s": {k: round(v, 3) for k, v in result.timings.items()},
@@ -137,10 +157,54 @@ def _matching_run(folder: Path, scenario: Scenario, replications: int) -> bool:
     )
 
 
-def load_run(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """Every table of a finished run folder (Parquet), by name."""
-    tables = Path(folder) / "tables"
-    return {p.stem: pd.read_parquet(p) for p in sorted(tables.glob("*.parquet"))}
+def _read_info(folder: Path) -> dict[str, Any]:
+    path = folder / RUN_INFO
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError.single(
+            str(path),
+            None,
+            f"is not valid JSON ({exc.msg}, line {exc.lineno})",
+            fix="run the scenario again (fupinsim run) to rewrite the folder",
+        ) from exc
+    return info if isinstance(info, dict) else {}
+
+
+def load_run(folder: str | Path) -> RunTables:
+    """A finished run folder as :class:`~fupinsim.pipeline.RunTables`.
+
+    The tables are read from ``tables/*.parquet``; the manifest facts and step timings (s)
+    from ``run_info.json`` (written by :func:`write_run`), else from the batch's
+    ``manifest.json`` (its ``pipeline_timings_s``). Files in ``tables/`` that are not run
+    tables are skipped.
+
+    Raises
+    ------
+    InputError
+        The folder lacks a run table (an older or unfinished run), naming the tables.
+    """
+    folder = Path(folder)
+    paths = {p.stem: p for p in sorted((folder / "tables").glob("*.parquet"))}
+    missing = [n for n in TABLE_NAMES if n not in paths and n not in OPTIONAL_TABLES]
+    if missing:
+        raise InputError.single(
+            str(folder / "tables"),
+            ", ".join(missing),
+            "must hold every run table (docs/contracts.md); these are missing",
+            fix="run the scenario again (fupinsim run) with this version of fupinsim",
+        )
+    tables = {name: pd.read_parquet(path) for name, path in paths.items() if name in TABLE_NAMES}
+    info = _read_info(folder)
+    manifest = info.get("manifest")
+    timings = info.get("timings")
+    if manifest is None or timings is None:
+        batch = read_manifest(folder) or {}
+        manifest = batch if manifest is None else manifest
+        timings = batch.get("pipeline_timings_s", {}) if timings is None else timings
+    return RunTables.from_dict(tables, manifest=manifest, timings=timings)
 
 
 def ensure_run(
@@ -150,13 +214,18 @@ def ensure_run(
     replications: int | None = None,
     seed: int | None = None,
     workers: int = 1,
-) -> tuple[Scenario, dict[str, pd.DataFrame]]:
+) -> tuple[Scenario, RunTables]:
     """The tables of ``scenario``'s run in ``output_dir``, computing them if they are missing.
 
     A notebook's entry point: when ``output_dir`` holds a run of the same scenario content,
     replications and code version (``run_info.json``), its tables are read; otherwise the
     pipeline runs and writes them there (atomically: a failed run leaves the folder as it was).
     ``seed`` overrides the scenario's seed.
+
+    Returns
+    -------
+    tuple of Scenario and RunTables
+        The scenario as run (its seed applied) and the run (:func:`load_run`).
     """
     loaded = load_scenario(scenario)
     if seed is not None and seed != loaded.seed:

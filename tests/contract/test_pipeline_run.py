@@ -191,7 +191,8 @@ def test_strict_exits_3_when_targets_cannot_be_met(runs) -> None:
 @pytest.mark.slow
 def test_a_real_run_and_the_test_fake_have_the_same_tables_and_columns(runs) -> None:
     target, _ = runs["plan_2015"]
-    real = load_run(target)
+    loaded = load_run(target)  # a run folder loads into the typed hand-off
+    real = loaded.as_dict()
     fake = fake_tables()
     assert sorted(real) == sorted(TABLE_NAMES)  # the plan's registry has identification
     assert sorted(fake) == sorted(TABLE_NAMES)
@@ -201,8 +202,13 @@ def test_a_real_run_and_the_test_fake_have_the_same_tables_and_columns(runs) -> 
         if set(real[name].columns) != set(fake[name].columns)
     }
     assert differing == {}
-    loaded = RunTables.from_dict(real)  # a run folder loads into the typed hand-off
+    assert isinstance(loaded, RunTables)
     assert list(loaded.county_year.columns) == list(real["county_year"].columns)
+    # The manifest facts come back with the tables (run_info.json), as the run had them.
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    for key in ("pipeline_replications", "p_all_targets_met", "targets_missed", "objective"):
+        assert loaded.manifest[key] == manifest[key], key
+    assert set(loaded.timings) == set(manifest["pipeline_timings_s"])
 
 
 def test_run_tables_give_each_table_by_attribute_and_by_name() -> None:
@@ -452,8 +458,8 @@ def test_a_registry_file_with_some_counties_is_used_by_run_to_directory(
     scenario = type(small).model_validate(data)
     run_to_directory(scenario, tmp_path / "run", replications=2)
     tables = load_run(tmp_path / "run")
-    assert set(tables["households"]["county_id"].astype(str)) == keep
-    targets = tables["exit_targets"]
+    assert set(tables.households["county_id"].astype(str)) == keep
+    targets = tables.exit_targets
     assert set(targets["county_id"]) == keep
     registered = households[households["is_registered"]].groupby("county_id", observed=True).size()
     for county in keep:
