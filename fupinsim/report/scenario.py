@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -13,8 +12,8 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from fupinsim.assess import ScenarioSummary
+from fupinsim.assess.display import binds_sentence, shortfall_rows
 from fupinsim.assess.labels import label_en, zh_words
-from fupinsim.data import load_raw
 from fupinsim.report.columns import ASSESSMENT_COLS, COMPARISON_COLS
 from fupinsim.report.formats import TABLE_SPECS, Col, is_missing
 from fupinsim.report.render import figure_html, render, stylesheet
@@ -107,63 +106,17 @@ _SHORTFALL_COLS = (
 )
 
 
-def binds_sentence(row: Mapping[Any, Any]) -> str:
-    """What binds a missed target, in a planner's words: households, year, resource."""
-    who = group_text(str(row["county_id"]), str(row["villages"]))
-    year, binding = int(row["year"]), str(row.get("binding_resource", "") or "")
-    missing, planned = float(row["missing_exits"]), float(row["projected_exits"])
-    short = f"{missing:,.0f} of the {float(row['target_exits']):,.0f} households due by {year}"
-    if binding == "money":
-        return f"Money: {who} lacks the money to lift {short} out of poverty in time."
-    if binding in ("exit_yield", ""):
-        return (
-            f"What the packages achieve: even with every household of {who} on its best "
-            f"package, only {planned:,.0f} are expected out of poverty by {year}, so {short} "
-            "stay behind."
-        )
-    resources = " and ".join(_capacity_words(r.strip()) for r in binding.split(","))
-    return f"Capacity: {who} cannot reach {short} without more {resources}."
-
-
-@cache
-def _capacity_descriptions() -> dict[str, str]:
-    """Capacity id → its description in the catalogue (``capacities`` of interventions.yaml)."""
-    raw = load_raw("interventions").get("capacities", {})
-    return {str(k): str(v.get("description", "")) for k, v in raw.items()}
-
-
-def _capacity_words(resource: str) -> str:
-    """``greenhouse_builds`` → "new solar (Gobi) greenhouses that can be built"."""
-    text = _capacity_descriptions().get(resource, "") or resource.replace("_", " ")
-    return text.rstrip(".")[:1].lower() + text.rstrip(".")[1:]
-
-
 def _shortfall(
     shortfall: pd.DataFrame | None,
     exit_targets: pd.DataFrame | None = None,
     recommendations: pd.DataFrame | None = None,
 ) -> Markup | None:
     """The targets the allocation misses: both numbers of the target, what binds (one planner
-    sentence per row) and the first recommendation for it."""
-    if shortfall is None or not len(shortfall) or "missing_exits" not in shortfall:
-        return None
-    missed = shortfall[shortfall["missing_exits"] > 0].copy()
+    sentence per row) and the first recommendation for it (:func:`shortfall_rows`, the table
+    the notebooks show too)."""
+    missed = shortfall_rows(shortfall, exit_targets, recommendations)
     if not len(missed):
         return None
-    keys = ["county_id", "villages", "year"]
-    if exit_targets is not None and "target_exits" in exit_targets:
-        plan = exit_targets[[*keys, "target_exits"]].rename(
-            columns={"target_exits": "plan_target_exits"}
-        )
-        missed = missed.merge(plan, on=keys, how="left")
-    if recommendations is not None and len(recommendations):
-        first = recommendations.drop_duplicates(keys)[[*keys, "action"]]
-        missed = missed.merge(first.rename(columns={"action": "todo"}), on=keys, how="left")
-    missed["group"] = [
-        group_text(str(c), str(v))
-        for c, v in zip(missed["county_id"], missed["villages"], strict=True)
-    ]
-    missed["binds"] = [binds_sentence(r) for r in missed.to_dict("records")]
     return table_html(missed, _SHORTFALL_COLS)
 
 

@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
-from fupinsim.assess import CITY_ID, county_label
-from fupinsim.assess.labels import label_zh, zh_words
+from fupinsim.assess import CITY_ID
+from fupinsim.assess.display import group_text
+from fupinsim.assess.labels import zh_words
 from fupinsim.report.formats import TABLE_SPECS, Col, format_value, is_missing
 from fupinsim.report.render import render
 
@@ -181,16 +182,6 @@ def table_html(
         ]
         body.append(Row(cells, "total" if bool(totals[position]) else ""))
     return render_table(Table(head, body, css=css, caption=caption))
-
-
-def group_text(county_id: str, villages: str) -> str:
-    """``'瓜州县 Guazhou · 移民村 immigrant villages'``; the city ``'酒泉市 Jiuquan (total)'``."""
-    if county_id == CITY_ID:
-        return f"{county_label(CITY_ID, chinese=True)} Jiuquan (total)"
-    name = f"{county_label(county_id, chinese=True)} {county_label(county_id, short=True)}"
-    if villages == "all":
-        return name
-    return f"{name} · {label_zh('village_groups', villages)} {villages} villages"
 
 
 def _year_cells(
