@@ -150,6 +150,38 @@ def test_notebook_paths_work_from_the_notebooks_folder_and_the_root(
     assert resolve_path(plan) == plan
 
 
+#: The planner notebooks that read a run (02-04) or the registry (01) through the package.
+PLANNER = [p for p in NOTEBOOKS if p.stem[:2] in ("01", "02", "03", "04")]
+#: Lookups by name into the run's tables: the notebooks use RunTables attributes instead.
+NAME_LOOKUP = re.compile(r"\b(tables|run)\[\s*[\"']")
+#: The plan comparison's tables: only for tables and charts labelled as the comparison.
+COMPARISON_TABLES = re.compile(
+    r"\b(target_probability_plans|county_year_plans|factor_comparison)\b"
+)
+
+
+@pytest.mark.parametrize("path", PLANNER, ids=_ids(PLANNER))
+def test_planner_notebooks_use_run_attributes_and_the_display_module(path: Path) -> None:
+    """Issue 9: no ``tables["…"]`` lookups and no table-building of their own (each table is
+    one :mod:`fupinsim.assess.display` call); issue 14: the report's numbers (P(all targets
+    met)) come from the run's manifest, the plan comparison only where it is labelled so."""
+    code = "\n".join(_source(cell) for cell in _code_cells(_load(path)))
+    assert not NAME_LOOKUP.search(code), f'{path.name}: use run.<table>, not run["<table>"]'
+    assert "pivot_table(" not in code and ".rename(" not in code, (
+        f"{path.name}: build display tables in fupinsim.assess.display, not in the notebook"
+    )
+    if path.stem != "01_registry":
+        assert "from fupinsim.assess import display as views" in code
+    assert "factor_comparison" not in code or path.stem == "03_allocation", path.name
+    if path.stem == "04_assessment":
+        assert 'run.manifest["p_all_targets_met"]' in code
+    markdown = "\n".join(
+        _source(cell) for cell in _load(path)["cells"] if cell["cell_type"] == "markdown"
+    )
+    if COMPARISON_TABLES.search(code):
+        assert "plan comparison" in markdown, f"{path.name}: label the plan comparison as such"
+
+
 @pytest.mark.slow
 def test_nbval_fails_when_a_stored_headline_number_changes(tmp_path: Path) -> None:
     """nbval over two copies of 01_registry: the intact one passes, the edited one fails."""

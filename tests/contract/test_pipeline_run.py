@@ -18,10 +18,11 @@ import pytest
 from click.testing import CliRunner
 from helpers.fake_results import fake_run_tables, fake_tables
 
+from fupinsim.assess.labels import group_label
 from fupinsim.cli import cli
 from fupinsim.io.registry_files import write_registry
 from fupinsim.io.report_files import write_card
-from fupinsim.io.run import load_run, run_to_directory
+from fupinsim.io.run import ensure_run, load_run, run_to_directory
 from fupinsim.microsim import load_catalogue, reference_plan, simulate
 from fupinsim.pipeline import STAGES, TABLE_NAMES, PlanSimulator, RunTables, run_pipeline
 from fupinsim.registry import Registry, generate_registry
@@ -382,6 +383,87 @@ def test_a_target_and_its_p_met_are_the_same_in_every_output(runs) -> None:
     final = plans[plans["plan"] == "final"].drop(columns="plan").reset_index(drop=True)
     pd.testing.assert_frame_equal(final, tp.reset_index(drop=True), check_dtype=False)
     assert f"{manifest['p_all_targets_met']:.0%}" in report
+
+
+#: The run folder notebooks 02-04 read with their default parameters (``output_dir = None``).
+NOTEBOOK_RUN = ROOT / "outputs" / "notebook_runs" / "plan_2015"
+
+
+def _notebook_defaults(name: str) -> dict[str, object]:
+    """The values of a notebook's ``parameters`` cell."""
+    notebook = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
+    cell = next(c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", []))
+    values: dict[str, object] = {}
+    exec("".join(cell["source"]), {}, values)  # the notebook's own defaults, plain literals
+    return values
+
+
+def _stored_texts(name: str) -> list[str]:
+    """Every stored text output (streams and text/plain) of a notebook, in cell order."""
+    notebook = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
+    texts = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                texts.append("".join(output["text"]))
+            elif "text/plain" in output.get("data", {}):
+                texts.append("".join(output["data"]["text/plain"]))
+    return texts
+
+
+def _stored_p_met(text: str) -> dict[tuple[str, int], int]:
+    """(target, year) → P(target met) % from a stored ``display_p_met`` table."""
+    lines = text.splitlines()
+    years = [int(y) for y in lines[0].split()[-3:]]
+    out = {}
+    for line in lines[2:]:
+        label, *values = line.rsplit(None, len(years))
+        out.update({(label.strip(), y): int(v) for y, v in zip(years, values, strict=True)})
+    return out
+
+
+@pytest.mark.slow
+def test_the_notebooks_stored_figures_are_the_reports() -> None:
+    """Issue 14 ("one source for every number"), for the notebooks: notebook 02's stored
+    P(target met) table and notebook 04's stored P(all targets met) are the figures of
+    ``report.html`` of the run they read — ``outputs/notebook_runs/plan_2015`` with their default
+    parameters, computed here as the notebooks compute it (or reused, then nbval reuses it).
+    nbval checks that the stored outputs are what the notebooks compute; this checks that what
+    they compute is the report's number, not the plan comparison's."""
+    defaults = _notebook_defaults("02_projection.ipynb")
+    assert defaults == _notebook_defaults("04_assessment.ipynb")
+    replications, seed = defaults["replications"], defaults["seed"]
+    assert isinstance(replications, int) and (seed is None or isinstance(seed, int))
+    _, run = ensure_run(
+        ROOT / str(defaults["scenario"]), NOTEBOOK_RUN, replications=replications, seed=seed
+    )
+    report = (NOTEBOOK_RUN / "report.html").read_text(encoding="utf-8")
+    tp = run.target_probability
+    tp = tp[tp["year"].between(2015, 2017)]
+    expected = {
+        (group_label(c, v), int(y)): round(float(p) * 100)
+        for c, v, y, p in tp[["county_id", "villages", "year", "p_met"]].itertuples(index=False)
+    }
+    tables = [
+        t
+        for t in _stored_texts("02_projection.ipynb")
+        if t.startswith("P(target met), %") and "plan comparison" not in t.splitlines()[0]
+    ]
+    assert len(tables) == 1, "notebook 02 shows the run's P(target met) table once"
+    assert _stored_p_met(tables[0]) == expected
+    for county, name in (("dunhuang", "Dunhuang"), ("suzhou", "Suzhou")):  # issue 14's examples
+        p_met = float(tp.loc[(tp["county_id"] == county) & (tp["year"] == 2016), "p_met"].iloc[0])
+        assert format_value(p_met, "share") in _row_of(report, "Table 3.", name)
+    # Notebook 04's headline: the manifest's P(all targets met), the report's headline tile.
+    p_all = f"{run.manifest['p_all_targets_met']:.0%}"
+    headline = next(t for t in _stored_texts("04_assessment.ipynb") if "P(all targets met):" in t)
+    stored = re.search(r"P\(all targets met\): (\d+%)", headline)
+    assert stored is not None and stored.group(1) == p_all
+    tile = re.search(
+        r'P\(all targets met\)</div><div class="value"><span class="\w*">(?:≈ )?(\d+%)</span>',
+        report,
+    )
+    assert tile is not None and tile.group(1) == p_all
 
 
 def test_household_money_is_what_households_can_bear(runs) -> None:
