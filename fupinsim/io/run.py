@@ -74,10 +74,9 @@ def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:
         "code_version": code_version(),
     }
     (folder / RUN_INFO).write_text(json.dumps(info, indent=2, sort_keys=True), encoding="utf-8")
-    bundle_tables = {**tables, "household": result.tables["household_paths"]}
-    p_all = result.tables["factor_comparison"].set_index("method").get("p_all_targets_met")
+    p_all = result.factor_comparison.set_index("method").get("p_all_targets_met")
     write_report_bundle(
-        bundle_tables,
+        result,
         folder,
         scenario=result.scenario,
         manifest=result.manifest,
