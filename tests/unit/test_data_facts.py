@@ -84,3 +84,19 @@ def test_poverty_line_of_the_base_year() -> None:
     assert data.poverty_line(2016) == 2_952
     with pytest.raises(KeyError, match="no poverty line for 2031"):
         data.poverty_line(2031)
+
+
+def test_the_county_ids_are_defined_once_in_the_data() -> None:
+    """``counties.yaml`` is the one definition: the scenario's ``CountyId`` Literal (validation
+    and JSON schema) and the figures' county colours follow it, in its order."""
+    from typing import get_args
+
+    from fupinsim.plots import COUNTY_COLORS
+    from fupinsim.scenario import COUNTY_IDS, CountyId
+
+    ids = tuple(str(r["id"]) for r in data.load_raw("counties")["records"])
+    assert ids == data.COUNTY_IDS
+    assert COUNTY_IDS is data.COUNTY_IDS
+    assert get_args(CountyId) == ids
+    assert tuple(COUNTY_COLORS) == ids
+    assert len(set(COUNTY_COLORS.values())) == len(ids)
