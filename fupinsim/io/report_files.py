@@ -180,17 +180,7 @@ def _write_guides(
     present = set(tables.villages["county_id"].astype(str))
     for county in [c for c in COUNTY_IDS if c in present]:
         guide = assess.county_guide(
-            county,
-            households=tables.households,
-            villages=tables.villages,
-            tables=three,
-            household_plans=tables.household_plans,
-            allocation=tables.allocation,
-            funding=tables.funding,
-            village_year=tables.village_year,
-            assessment=assessment,
-            package_labels=package_labels,
-            village_works=tables.village_works,
+            county, tables, tables=three, assessment=assessment, package_labels=package_labels
         )
         page = report.county_guide_html(
             guide,
@@ -212,16 +202,7 @@ def _write_announcement(
     scenario_id: str,
     package_labels: Mapping[str, str] | None,
 ) -> Path:
-    items = assess.announcement(
-        households=tables.households,
-        villages=tables.villages,
-        target_probability=tables.target_probability,
-        household_plans=tables.household_plans,
-        allocation=tables.allocation,
-        funding=tables.funding,
-        package_labels=package_labels,
-        village_works=tables.village_works,
-    )
+    items = assess.announcement(tables, package_labels=package_labels)
     return _write_text(
         out / "announcement.html", report.announcement_html(items, scenario=scenario_id)
     )
@@ -276,14 +257,7 @@ def write_report_bundle(
     stitle = title if title is not None else stitle
     manifest = dict((manifest if manifest is not None else read_manifest(folder)) or {})
     out = Path(folder)
-    three = assess.three_tables(
-        households=tables.households,
-        villages=tables.villages,
-        county_year=tables.county_year,
-        target_probability=tables.target_probability,
-        exit_targets=tables.exit_targets,
-        shortfall=tables.shortfall,
-    )
+    three = assess.three_tables(tables)
     written = _write_three_tables(three, out, f"{sid} — {stitle}" if stitle else sid)
     assessment = tables.assessment
     if not len(assessment):
@@ -315,12 +289,9 @@ def write_report_bundle(
         tables, out, scenario_id=sid, package_labels=package_labels
     )
     summary = assess.scenario_summary(
+        tables,
         scenario_id=sid,
         title=stitle,
-        target_probability=tables.target_probability,
-        funding=tables.funding,
-        allocation=tables.allocation,
-        shortfall=tables.shortfall,
         required_confidence=required,
         p_all_targets_met=_p_all_targets_met(p_all_targets_met, manifest, tables.factor_comparison),
     )

@@ -192,14 +192,7 @@ def test_reduction_tasks_in_year_and_totals(tables) -> None:
 
 
 def test_three_tables_names_and_columns(tables) -> None:
-    three = assess.three_tables(
-        households=tables.households,
-        villages=tables.villages,
-        county_year=tables.county_year,
-        target_probability=tables.target_probability,
-        exit_targets=tables.exit_targets,
-        shortfall=tables.shortfall,
-    )
+    three = assess.three_tables(tables)
     assert list(three) == ["poor_distribution", "income_targets", "reduction_tasks"]
     for frame in three.values():
         assert {"county_id", "county", "county_zh", "villages"} <= set(frame.columns)
@@ -542,3 +535,63 @@ def test_income_targets_drop_groups_that_repeat_the_county(tables) -> None:
     assert set(suzhou["villages"]) == {"all"}
     yumen = incomes[incomes["county_id"] == "yumen"]
     assert set(yumen["villages"]) == {"all", "immigrant", "old"}
+
+
+def test_the_run_form_gives_what_the_tables_by_keyword_give(tables) -> None:
+    """``f(run, ...)`` (issue 9's typed hand-off) equals the same tables passed by keyword, and a
+    table given by keyword wins over the run's."""
+    by_run = assess.three_tables(tables)
+    by_name = assess.three_tables(
+        households=tables.households,
+        villages=tables.villages,
+        county_year=tables.county_year,
+        target_probability=tables.target_probability,
+        exit_targets=tables.exit_targets,
+        shortfall=tables.shortfall,
+    )
+    for name, frame in by_run.items():
+        pd.testing.assert_frame_equal(frame, by_name[name], obj=name)
+    summary = assess.scenario_summary(tables, scenario_id="x")
+    assert summary == assess.scenario_summary(
+        scenario_id="x",
+        target_probability=tables.target_probability,
+        funding=tables.funding,
+        allocation=tables.allocation,
+        shortfall=tables.shortfall,
+    )
+    assert summary.money_missing_yuan > 0
+    none_missing = tables.shortfall.assign(missing_exits=0.0, extra_yuan_to_close=0.0)
+    assert (
+        assess.scenario_summary(tables, scenario_id="x", shortfall=none_missing).money_missing_yuan
+        == 0
+    )
+    guide = assess.county_guide("guazhou", tables, tables=by_run)
+    keyword = assess.county_guide(
+        "guazhou",
+        households=tables.households,
+        villages=tables.villages,
+        tables=by_run,
+        household_plans=tables.household_plans,
+        allocation=tables.allocation,
+        funding=tables.funding,
+        village_year=tables.village_year,
+        assessment=tables.assessment,
+        village_works=tables.village_works,
+    )
+    for name in ("villages", "households", "measures", "money", "works", "assessment"):
+        pd.testing.assert_frame_equal(getattr(guide, name), getattr(keyword, name), obj=name)
+    items = assess.announcement(tables)
+    assert [i.county_id for i in items] == list(assess.COUNTY_IDS)
+    keyword_items = assess.announcement(
+        households=tables.households,
+        villages=tables.villages,
+        target_probability=tables.target_probability,
+        household_plans=tables.household_plans,
+        allocation=tables.allocation,
+        funding=tables.funding,
+        village_works=tables.village_works,
+    )
+    for a, b in zip(items, keyword_items, strict=True):
+        pd.testing.assert_frame_equal(a.village_projects, b.village_projects)
+    with pytest.raises(TypeError, match="needs a RunTables or the households table"):
+        assess.announcement(villages=tables.villages)

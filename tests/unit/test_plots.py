@@ -22,13 +22,10 @@ def tables() -> RunTables:
     return fake_run_tables()
 
 
-def _comparison(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _comparison(tables: RunTables) -> pd.DataFrame:
     summary = assess.scenario_summary(
+        tables,
         scenario_id="plan_2015",
-        target_probability=tables.target_probability,
-        funding=tables.funding,
-        allocation=tables.allocation,
-        shortfall=tables.shortfall,
     )
     other = dict(summary, scenario_id="revenue_stagnation", p_all_targets_met=0.2)
     return assess.compare_scenarios([summary, other])

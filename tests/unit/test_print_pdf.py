@@ -147,14 +147,7 @@ def tables() -> RunTables:
 
 
 def test_report_prints_on_a4_without_cut_columns(tables, tmp_path) -> None:
-    three = assess.three_tables(
-        households=tables.households,
-        villages=tables.villages,
-        county_year=tables.county_year,
-        target_probability=tables.target_probability,
-        exit_targets=tables.exit_targets,
-        shortfall=tables.shortfall,
-    )
+    three = assess.three_tables(tables)
     summary = assess.scenario_summary(
         scenario_id="plan_2015",
         title="The plan as written",

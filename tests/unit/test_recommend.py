@@ -48,14 +48,7 @@ def test_what_to_do_comes_first_in_the_report_and_the_guide() -> None:
     tables = fake_run_tables()
     recs = tables.recommendations
     assert list(recs.columns) == list(RECOMMENDATION_COLUMNS)
-    three = assess.three_tables(
-        households=tables.households,
-        villages=tables.villages,
-        county_year=tables.county_year,
-        target_probability=tables.target_probability,
-        exit_targets=tables.exit_targets,
-        shortfall=tables.shortfall,
-    )
+    three = assess.three_tables(tables)
     summary = assess.scenario_summary(scenario_id="x", target_probability=tables.target_probability)
     text = report.report_html(
         summary=summary,

@@ -30,14 +30,7 @@ def tables() -> RunTables:
 
 @pytest.fixture(scope="module")
 def three(tables) -> dict[str, pd.DataFrame]:
-    return assess.three_tables(
-        households=tables.households,
-        villages=tables.villages,
-        county_year=tables.county_year,
-        target_probability=tables.target_probability,
-        exit_targets=tables.exit_targets,
-        shortfall=tables.shortfall,
-    )
+    return assess.three_tables(tables)
 
 
 @pytest.fixture(scope="module")
