@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from fupinsim import __version__
+from fupinsim.cli_options import out_option
 from fupinsim.cli_sensitivity import sensitivity
 from fupinsim.errors import FupinsimError, InputError, TargetsNotMetError
 
@@ -131,12 +132,10 @@ def schema() -> None:
 
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
-@click.option(
-    "--out",
-    "out",
+@out_option(
+    "Registry file to write: .parquet, .csv or .xlsx (villages beside it).",
+    file=True,
     required=True,
-    type=click.Path(dir_okay=False, path_type=str),
-    help="Registry file to write: .parquet, .csv or .xlsx (villages beside it).",
 )
 @planner_errors
 def registry(scenario: str, out: str) -> None:
@@ -186,13 +185,7 @@ def registry(scenario: str, out: str) -> None:
     help="Households per chunk, rounded up to whole blocks (bounds memory; results "
     "do not depend on it).",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder for the tables (default outputs/<scenario>/simulate).",
-)
+@out_option("Folder for the tables (default outputs/<scenario>/simulate).")
 @click.option(
     "--scheduler",
     default=None,
@@ -342,13 +335,7 @@ def _simulate_national(
     default=None,
     help="Allocation objective (default: the scenario's).",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Output folder (default outputs/<scenario>); replaced only on success.",
-)
+@out_option("Output folder (default outputs/<scenario>); replaced only on success.")
 @click.option(
     "--registry",
     "registry_path",
@@ -521,13 +508,7 @@ def _stage_bar(description: str, stages: Sequence[str]) -> Iterator[Callable[[st
     default=None,
     help="Write the cards of every registered household of this county (or 'all') at once.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Folder of the cards (default OUTPUTS/<scenario>/cards).",
-)
+@out_option("Folder of the cards (default OUTPUTS/<scenario>/cards).", dest="out_dir")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),

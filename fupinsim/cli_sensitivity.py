@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from fupinsim.cli_options import out_option
 from fupinsim.errors import FupinsimError, InputError
 
 if TYPE_CHECKING:
@@ -112,13 +113,7 @@ def _saved_tables(scenario: Scenario, folder: Path) -> dict[str, pd.DataFrame] |
     default="",
     help="Comma-separated parameter ids (or their starts, e.g. sheep_30) to analyse; default all.",
 )
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Output folder (default outputs/<scenario>/sensitivity); replaced only on success.",
-)
+@out_option("Output folder (default outputs/<scenario>/sensitivity); replaced only on success.")
 @_planner_errors
 def sensitivity(
     scenario: str,

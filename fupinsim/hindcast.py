@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from fupinsim import data
+from fupinsim.pipeline.results import RunTables
 
 __all__ = ["COLUMNS", "MEASURES", "VERDICTS", "ModelValue", "compare_to_observed"]
 
@@ -75,8 +76,8 @@ def _missing(reason: str) -> ModelValue:
     return ModelValue(reason=reason)
 
 
-def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
-    frame = tables.get(name)
+def _table(frames: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
+    frame = frames.get(name)
     return frame if isinstance(frame, pd.DataFrame) and not frame.empty else None
 
 
@@ -261,7 +262,7 @@ def _compare_one(fact: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) ->
 
 
 def compare_to_observed(
-    facts: Sequence[Mapping[str, Any]], tables: Mapping[str, pd.DataFrame]
+    facts: Sequence[Mapping[str, Any]], tables: RunTables | Mapping[str, pd.DataFrame]
 ) -> pd.DataFrame:
     """Compare a run's projection with the observed facts, one row per fact.
 
@@ -271,8 +272,8 @@ def compare_to_observed(
         Records as in ``fupinsim/data/hindcast.yaml`` (``fupinsim.data.hindcast_facts()``):
         ``id, geography, quantity, year, observed, band, maps_to`` and optional ``notes``.
     tables
-        A run's tables by name (``county_year``, ``village_year``, ``villages``, …, as in
-        ``PipelineResult.tables`` or the files of ``outputs/<scenario>/tables/``).
+        A run's tables (:class:`~fupinsim.pipeline.RunTables`), or some of them by file stem
+        (``county_year``, ``village_year``, ``villages``, … of ``outputs/<scenario>/tables/``).
 
     Returns
     -------
@@ -283,6 +284,7 @@ def compare_to_observed(
         ``model_low`` or ``not_comparable`` when the run has no value, e.g. a year after its
         horizon); and ``note``, the data file's reason where the model disagrees.
     """
-    rows = [_compare_one(fact, tables) for fact in facts]
+    frames = tables.as_dict() if isinstance(tables, RunTables) else tables
+    rows = [_compare_one(fact, frames) for fact in facts]
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return frame.astype({"year": "int64"})

@@ -192,6 +192,10 @@ class PlanModel:
         }
 
 
+#: The tables of a finished run that :func:`plan_model` reads (file stems).
+_PLAN_TABLES = ("households", "household_plans", "village_works")
+
+
 def plan_model(
     scenario: Scenario,
     *,
@@ -214,15 +218,16 @@ def plan_model(
             replications=pipeline_replications or replications,
             workers=workers,
         )
-        tables = {"households": result.registry.households, **result.tables}
-    households = tables["households"]
+        households, plans, works = result.households, result.household_plans, result.village_works
+    else:  # the saved tables of a finished run, by file stem
+        households, plans, works = (tables[n] for n in _PLAN_TABLES)
     registered = households[households["is_registered"].to_numpy(dtype=bool)]
     columns = ["household_id", "package_id", "start_year"]
     return PlanModel(
         scenario=scenario,
         households=registered.reset_index(drop=True),
-        plan=tables["household_plans"][columns].reset_index(drop=True),
-        village_plan=tables["village_works"][["village_id", "package_id", "start_year"]]
+        plan=plans[columns].reset_index(drop=True),
+        village_plan=works[["village_id", "package_id", "start_year"]]
         .reset_index(drop=True)
         .copy(),
         replications=replications,

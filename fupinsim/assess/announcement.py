@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from fupinsim.assess.guides import county_money
 from fupinsim.assess.labels import county_label, county_order
+from fupinsim.assess.lookup import from_run, required_from_run
 from fupinsim.assess.measures import package_label
 from fupinsim.assess.tables import reduction_tasks
 from fupinsim.assess.types import CountyAnnouncement
@@ -17,14 +19,19 @@ from fupinsim.assess.villages import (
     village_summary,
 )
 
+if TYPE_CHECKING:  # the pipeline imports assess: only the type, no import at run time
+    from fupinsim.pipeline.results import RunTables
+
 __all__ = ["announcement"]
 
 
 def announcement(
+    run: RunTables | None = None,
+    /,
     *,
-    households: pd.DataFrame,
-    villages: pd.DataFrame,
-    target_probability: pd.DataFrame,
+    households: pd.DataFrame | None = None,
+    villages: pd.DataFrame | None = None,
+    target_probability: pd.DataFrame | None = None,
     household_plans: pd.DataFrame | None = None,
     allocation: pd.DataFrame | None = None,
     funding: pd.DataFrame | None = None,
@@ -37,6 +44,10 @@ def announcement(
 
     Parameters
     ----------
+    run
+        The run's tables: every table below comes from it (a table given by keyword instead
+        wins; without ``run``, ``households``, ``villages`` and ``target_probability`` are
+        needed).
     households, villages
         Registry tables.
     target_probability
@@ -59,6 +70,15 @@ def announcement(
         planned works: ``village_name, works, due_year, cost_yuan``), and the same projects
         and works one row per package or work (``village_packages``, ``village_work_items``).
     """
+    households = required_from_run(run, "households", households, "announcement")
+    villages = required_from_run(run, "villages", villages, "announcement")
+    target_probability = required_from_run(
+        run, "target_probability", target_probability, "announcement"
+    )
+    household_plans = from_run(run, "household_plans", household_plans)
+    allocation = from_run(run, "allocation", allocation)
+    funding = from_run(run, "funding", funding)
+    village_works = from_run(run, "village_works", village_works)
     out = []
     tasks = reduction_tasks(target_probability)
     packs = (

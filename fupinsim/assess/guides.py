@@ -4,15 +4,19 @@ the announcement."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from fupinsim.assess.labels import FUNDING_SOURCES, cause_words, county_label, label_zh, zh_words
-from fupinsim.assess.lookup import exit_year_column
+from fupinsim.assess.lookup import exit_year_column, from_run, required_from_run
 from fupinsim.assess.measures import package_label, package_sections, plan_measures
 from fupinsim.assess.types import CountyGuide
 from fupinsim.assess.villages import village_infrastructure_works, village_summary
 from fupinsim.data import counties
+
+if TYPE_CHECKING:  # the pipeline imports assess: only the type, no import at run time
+    from fupinsim.pipeline.results import RunTables
 
 __all__ = ["county_guide", "county_money"]
 
@@ -111,9 +115,11 @@ def _county_rows(frame: pd.DataFrame | None, county_id: str) -> pd.DataFrame:
 
 def county_guide(
     county_id: str,
+    run: RunTables | None = None,
+    /,
     *,
-    households: pd.DataFrame,
-    villages: pd.DataFrame,
+    households: pd.DataFrame | None = None,
+    villages: pd.DataFrame | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
     household_plans: pd.DataFrame | None = None,
     allocation: pd.DataFrame | None = None,
@@ -129,6 +135,10 @@ def county_guide(
     ----------
     county_id
         The county.
+    run
+        The run's tables: the registry, ``household_plans``, ``allocation``, ``funding``,
+        ``village_year``, ``assessment`` and ``village_works`` come from it (a table given by
+        keyword instead wins; without ``run``, ``households`` and ``villages`` are needed).
     households, villages
         Registry tables.
     tables
@@ -146,10 +156,41 @@ def county_guide(
     CountyGuide
         The county's facts and its tables (see :class:`~fupinsim.assess.types.CountyGuide`).
     """
+    households = required_from_run(run, "households", households, "county_guide")
+    villages = required_from_run(run, "villages", villages, "county_guide")
+    return _county_guide(
+        county_id,
+        households,
+        villages,
+        tables or {},
+        household_plans=from_run(run, "household_plans", household_plans),
+        allocation=from_run(run, "allocation", allocation),
+        funding=from_run(run, "funding", funding),
+        village_year=from_run(run, "village_year", village_year),
+        assessment=from_run(run, "assessment", assessment),
+        package_labels=package_labels,
+        village_works=from_run(run, "village_works", village_works),
+    )
+
+
+def _county_guide(
+    county_id: str,
+    households: pd.DataFrame,
+    villages: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    household_plans: pd.DataFrame | None,
+    allocation: pd.DataFrame | None,
+    funding: pd.DataFrame | None,
+    village_year: pd.DataFrame | None,
+    assessment: pd.DataFrame | None,
+    package_labels: Mapping[str, str] | None,
+    village_works: pd.DataFrame | None,
+) -> CountyGuide:
+    """:func:`county_guide` with every table resolved (``tables``: the three tables)."""
     info = counties().loc[county_id]
     hh = households[households["county_id"].astype(str) == county_id]
     vil = villages[villages["county_id"].astype(str) == county_id]
-    tables = tables or {}
     listing = _guide_households(hh, vil, household_plans, package_labels)
     works = village_infrastructure_works(vil, village_works)
     works = works[works["planned"]].merge(vil[["village_id", "village_name"]], on="village_id")

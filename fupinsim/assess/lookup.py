@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from fupinsim.data import exit_schedule
 from fupinsim.errors import InputError
 
+if TYPE_CHECKING:  # the pipeline imports assess: only the type, no import at run time
+    from fupinsim.pipeline.results import RunTables
+
 __all__ = [
     "deadline_year",
     "exit_year_column",
+    "from_run",
     "int_or_none",
     "is_true",
+    "required_from_run",
     "row_of",
     "schedule",
     "target_group",
 ]
+
+
+def from_run(run: RunTables | None, name: str, given: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Table ``name`` of a run: ``given`` when a caller passes it, else the run's, else ``None``.
+
+    The assess functions take a :class:`~fupinsim.pipeline.RunTables` (``scenario_summary(run,
+    ...)``); a table given by keyword (the older form, which notebooks still use) wins over the
+    run's.
+    """
+    if given is not None:
+        return given
+    return getattr(run, name) if run is not None else None
+
+
+def required_from_run(
+    run: RunTables | None, name: str, given: pd.DataFrame | None, function: str
+) -> pd.DataFrame:
+    """Like :func:`from_run` for a table the function needs; ``TypeError`` (a programming
+    error, not a planner's) when neither the run nor the keyword gives it."""
+    table = from_run(run, name, given)
+    if table is None:
+        raise TypeError(f"{function}() needs a RunTables or the {name} table")
+    return table
 
 
 def row_of(frame: pd.DataFrame, column: str, value: int, table: str) -> dict[str, Any]:

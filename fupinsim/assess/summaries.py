@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from fupinsim.assess.labels import CITY_ID, group_label
+from fupinsim.assess.lookup import from_run, required_from_run
 from fupinsim.assess.types import AtRisk, ScenarioSummary
+
+if TYPE_CHECKING:  # the pipeline imports assess: only the type, no import at run time
+    from fupinsim.pipeline.results import RunTables
 
 __all__ = ["compare_scenarios", "scenario_summary"]
 
 
 def scenario_summary(
+    run: RunTables | None = None,
+    /,
     *,
     scenario_id: str,
-    target_probability: pd.DataFrame,
+    target_probability: pd.DataFrame | None = None,
     funding: pd.DataFrame | None = None,
     allocation: pd.DataFrame | None = None,
     shortfall: pd.DataFrame | None = None,
@@ -31,6 +37,10 @@ def scenario_summary(
 
     Parameters
     ----------
+    run
+        The run's tables: ``target_probability``, ``funding``, ``allocation`` and
+        ``shortfall`` come from it (a table given by keyword instead wins; without ``run``,
+        ``target_probability`` is needed).
     scenario_id, title
         Scenario id and one-line title.
     target_probability
@@ -60,7 +70,35 @@ def scenario_summary(
         ``money_missing_yuan`` sums, over target groups, the largest ``extra_yuan_to_close``
         of any year (closing the worst year's cumulative gap closes the others).
     """
-    tp = _county_targets(target_probability)
+    target_probability = required_from_run(
+        run, "target_probability", target_probability, "scenario_summary"
+    )
+    return _summary(
+        _county_targets(target_probability),
+        from_run(run, "funding", funding),
+        from_run(run, "allocation", allocation),
+        from_run(run, "shortfall", shortfall),
+        scenario_id=scenario_id,
+        title=title,
+        required_confidence=required_confidence,
+        final_year=final_year,
+        p_all_targets_met=p_all_targets_met,
+    )
+
+
+def _summary(
+    tp: pd.DataFrame,
+    funding: pd.DataFrame | None,
+    allocation: pd.DataFrame | None,
+    shortfall: pd.DataFrame | None,
+    *,
+    scenario_id: str,
+    title: str,
+    required_confidence: float,
+    final_year: int | None,
+    p_all_targets_met: float | None,
+) -> ScenarioSummary:
+    """:func:`scenario_summary` of the counties' target rows ``tp`` and the other tables."""
     final = int(tp["year"].max()) if final_year is None else int(final_year)
     last = tp[tp["year"] == final]
     target = float(last["target_exits"].sum())

@@ -7,14 +7,18 @@ per person per year (``_pc``).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from fupinsim.assess.labels import CITY_ID, add_names, county_order, sort_groups, villages_of
+from fupinsim.assess.lookup import from_run, required_from_run
 from fupinsim.data import immigrant_income_goal, poverty_line
 from fupinsim.units import BASE_YEAR
+
+if TYPE_CHECKING:  # the pipeline imports assess: only the type, no import at run time
+    from fupinsim.pipeline.results import RunTables
 
 __all__ = ["income_targets", "poor_distribution", "reduction_tasks", "three_tables"]
 
@@ -345,16 +349,21 @@ def reduction_tasks(
 
 
 def three_tables(
+    run: RunTables | None = None,
+    /,
     *,
-    households: pd.DataFrame,
-    villages: pd.DataFrame,
-    county_year: pd.DataFrame,
-    target_probability: pd.DataFrame,
+    households: pd.DataFrame | None = None,
+    villages: pd.DataFrame | None = None,
+    county_year: pd.DataFrame | None = None,
+    target_probability: pd.DataFrame | None = None,
     exit_targets: pd.DataFrame | None = None,
     shortfall: pd.DataFrame | None = None,
     base_year: int = BASE_YEAR,
 ) -> dict[str, pd.DataFrame]:
     """The plan's three tables (§26) for one scenario.
+
+    The tables come from ``run`` (a :class:`~fupinsim.pipeline.RunTables`); a table given by
+    keyword instead wins (without ``run``, the first four are needed).
 
     Returns
     -------
@@ -362,6 +371,14 @@ def three_tables(
         ``poor_distribution`` (:func:`poor_distribution`), ``income_targets``
         (:func:`income_targets`), ``reduction_tasks`` (:func:`reduction_tasks`).
     """
+    households = required_from_run(run, "households", households, "three_tables")
+    villages = required_from_run(run, "villages", villages, "three_tables")
+    county_year = required_from_run(run, "county_year", county_year, "three_tables")
+    target_probability = required_from_run(
+        run, "target_probability", target_probability, "three_tables"
+    )
+    exit_targets = from_run(run, "exit_targets", exit_targets)
+    shortfall = from_run(run, "shortfall", shortfall)
     return {
         "poor_distribution": poor_distribution(households, villages),
         "income_targets": income_targets(county_year, households=households, base_year=base_year),

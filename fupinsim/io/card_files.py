@@ -27,6 +27,7 @@ import pandas as pd
 from fupinsim import assess, report
 from fupinsim.data import COUNTY_IDS
 from fupinsim.errors import InputError
+from fupinsim.pipeline import RunTables
 from fupinsim.report.naming import card_name
 
 __all__ = [
@@ -85,21 +86,28 @@ _MIN_PART = 50
 _SHARED: dict[str, object] = {}
 
 
+def _card_frames(tables: RunTables | Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables of :data:`CARD_TABLES` that ``tables`` has, by name."""
+    if isinstance(tables, RunTables):
+        return {name: getattr(tables, name) for name in CARD_TABLES}
+    return {name: tables[name] for name in CARD_TABLES if name in tables}
+
+
 def _write_part(ids: Sequence[int]) -> int:
     """Render and write the cards of ``ids`` (in a worker, or in the parent with one worker)."""
-    tables: Mapping[str, pd.DataFrame] = _SHARED["tables"]  # type: ignore[assignment]
+    frames: Mapping[str, pd.DataFrame] = _SHARED["frames"]  # type: ignore[assignment]
     folder = Path(str(_SHARED["folder"]))
     scenario = str(_SHARED["scenario"])
     labels: Mapping[str, str] | None = _SHARED.get("labels")  # type: ignore[assignment]
     cards = assess.household_cards(
         ids,
-        households=tables["households"],
-        villages=tables.get("villages"),
-        household_plans=tables.get("household_plans"),
-        exit_targets=tables.get("exit_targets"),
-        household_results=tables.get("household_paths", tables.get("household")),
+        households=frames["households"],
+        villages=frames.get("villages"),
+        household_plans=frames.get("household_plans"),
+        exit_targets=frames.get("exit_targets"),
+        household_results=frames.get("household_paths", frames.get("household")),
         package_labels=labels,
-        household_cadres=tables.get("household_cadres"),
+        household_cadres=frames.get("household_cadres"),
     )
     n = 0
     for card in cards:
@@ -112,7 +120,7 @@ def _write_part(ids: Sequence[int]) -> int:
 
 
 def write_household_cards(
-    tables: Mapping[str, pd.DataFrame],
+    tables: RunTables | Mapping[str, pd.DataFrame],
     folder: str | Path,
     *,
     county: str | None = None,
@@ -125,8 +133,9 @@ def write_household_cards(
     Parameters
     ----------
     tables
-        Run tables by name: ``households`` (needed), ``villages``, ``household_plans``,
-        ``exit_targets``, ``household_paths``, ``household_cadres`` (used when present).
+        The run's tables, or those of :data:`CARD_TABLES` read from a run folder by name:
+        ``households`` (needed), ``villages``, ``household_plans``, ``exit_targets``,
+        ``household_paths``, ``household_cadres`` (used when present).
     folder
         Folder of the cards (created).
     county
@@ -145,12 +154,13 @@ def write_household_cards(
         The folder, the number of cards and the seconds taken.
     """
     start = time.perf_counter()
-    if tables.get("households") is None:
+    frames = _card_frames(tables)
+    if frames.get("households") is None:
         raise InputError.single("cards: tables", None, "must include the households table")
-    ids = household_card_ids(tables["households"], county)
+    ids = household_card_ids(frames["households"], county)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    _SHARED.update(tables=tables, folder=str(out), scenario=scenario_id, labels=package_labels)
+    _SHARED.update(frames=frames, folder=str(out), scenario=scenario_id, labels=package_labels)
     try:
         workers = max(1, min(int(workers), len(ids) // _MIN_PART or 1))
         if workers == 1:

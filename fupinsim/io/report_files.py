@@ -43,6 +43,7 @@ from fupinsim.errors import InputError
 from fupinsim.io.card_files import CARD_TABLES, CardsWritten, write_household_cards
 from fupinsim.io.outputs import read_manifest
 from fupinsim.io.streamed import card_tables
+from fupinsim.pipeline import RunTables
 from fupinsim.scenario import AssessmentSettings, MicrosimSettings, Scenario
 
 __all__ = [
@@ -121,7 +122,7 @@ def _allowance(scenario: Scenario | None) -> float:
 
 
 def _p_all_targets_met(
-    given: float | None, manifest: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]
+    given: float | None, manifest: Mapping[str, Any], comparison: pd.DataFrame | None
 ) -> float | None:
     """P(all targets met) as the pipeline reports it: the argument, else the manifest, else the
     chosen plan's row of ``factor_comparison``; ``None`` lets the summary approximate it."""
@@ -129,7 +130,6 @@ def _p_all_targets_met(
         return float(given)
     if manifest.get("p_all_targets_met") is not None:
         return float(manifest["p_all_targets_met"])
-    comparison = tables.get("factor_comparison")
     if comparison is not None and {"method", "p_all_targets_met"} <= set(comparison.columns):
         row = comparison[comparison["method"].astype(str) == _CHOSEN_PLAN]
         if len(row) and pd.notna(row["p_all_targets_met"].iloc[0]):
@@ -165,7 +165,7 @@ def _write_figures(
 
 
 def _write_guides(
-    tables: Mapping[str, pd.DataFrame],
+    tables: RunTables,
     three: Mapping[str, pd.DataFrame],
     assessment: pd.DataFrame,
     out: Path,
@@ -177,26 +177,16 @@ def _write_guides(
 ) -> tuple[dict[str, Path], dict[str, str]]:
     written: dict[str, Path] = {}
     links: dict[str, str] = {}
-    present = set(tables["villages"]["county_id"].astype(str))
+    present = set(tables.villages["county_id"].astype(str))
     for county in [c for c in COUNTY_IDS if c in present]:
         guide = assess.county_guide(
-            county,
-            households=tables["households"],
-            villages=tables["villages"],
-            tables=three,
-            household_plans=tables.get("household_plans"),
-            allocation=tables.get("allocation"),
-            funding=tables.get("funding"),
-            village_year=tables.get("village_year"),
-            assessment=assessment,
-            package_labels=package_labels,
-            village_works=tables.get("village_works"),
+            county, tables, tables=three, assessment=assessment, package_labels=package_labels
         )
         page = report.county_guide_html(
             guide,
             scenario=scenario_id,
             required_confidence=required,
-            recommendations=tables.get("recommendations"),
+            recommendations=tables.recommendations,
             as_whole_allowance=allowance,
             links={"← Scenario report": "../report.html", "Announcement": "../announcement.html"},
         )
@@ -206,29 +196,20 @@ def _write_guides(
 
 
 def _write_announcement(
-    tables: Mapping[str, pd.DataFrame],
+    tables: RunTables,
     out: Path,
     *,
     scenario_id: str,
     package_labels: Mapping[str, str] | None,
 ) -> Path:
-    items = assess.announcement(
-        households=tables["households"],
-        villages=tables["villages"],
-        target_probability=tables["target_probability"],
-        household_plans=tables.get("household_plans"),
-        allocation=tables.get("allocation"),
-        funding=tables.get("funding"),
-        package_labels=package_labels,
-        village_works=tables.get("village_works"),
-    )
+    items = assess.announcement(tables, package_labels=package_labels)
     return _write_text(
         out / "announcement.html", report.announcement_html(items, scenario=scenario_id)
     )
 
 
 def write_report_bundle(
-    tables: Mapping[str, pd.DataFrame],
+    tables: RunTables,
     folder: str | Path,
     *,
     scenario: Scenario | None = None,
@@ -244,12 +225,9 @@ def write_report_bundle(
     Parameters
     ----------
     tables
-        Pipeline tables by name (``docs/contracts.md``). Needed: ``households``, ``villages``,
-        ``county_year``, ``target_probability``; used when present: ``exit_targets``,
-        ``shortfall``, ``funding``, ``allocation``, ``household_plans``, ``immigrant_income``,
-        ``village_year``, ``village_works``, ``factor_comparison`` (P(all targets met) of the
-        ``optimised`` plan) and ``assessment`` (computed with the scenario's settings if
-        absent).
+        The run's tables (``docs/contracts.md``; a :class:`~fupinsim.pipeline.PipelineResult`
+        is one). ``factor_comparison`` gives P(all targets met) of the ``optimised`` plan;
+        an empty ``assessment`` is computed with the scenario's settings.
     folder
         The run folder (normally the work folder of :func:`fupinsim.io.outputs.atomic_output_dir`).
     scenario
@@ -274,32 +252,17 @@ def write_report_bundle(
         What was written: ``report``, ``workbook``, ``announcement``, ``csv:<name>``,
         ``figure:<stem>.png|svg``, ``guide:<county_id>``, ``cards`` (the folder).
     """
-    needed = ("households", "villages", "county_year", "target_probability")
-    missing = [n for n in needed if tables.get(n) is None]
-    if missing:
-        raise InputError.single(
-            "write_report_bundle: tables",
-            ", ".join(missing),
-            "must include households, villages, county_year and target_probability",
-        )
     sid, stitle, settings, required = _settings(scenario)
     sid = scenario_id or sid or "scenario"
     stitle = title if title is not None else stitle
     manifest = dict((manifest if manifest is not None else read_manifest(folder)) or {})
     out = Path(folder)
-    three = assess.three_tables(
-        households=tables["households"],
-        villages=tables["villages"],
-        county_year=tables["county_year"],
-        target_probability=tables["target_probability"],
-        exit_targets=tables.get("exit_targets"),
-        shortfall=tables.get("shortfall"),
-    )
+    three = assess.three_tables(tables)
     written = _write_three_tables(three, out, f"{sid} — {stitle}" if stitle else sid)
-    assessment = tables.get("assessment")
-    if assessment is None or not len(assessment):
+    assessment = tables.assessment
+    if not len(assessment):
         assessment = assess.county_assessment(
-            tables["county_year"], tables["target_probability"], settings
+            tables.county_year, tables.target_probability, settings
         )
     if figures is None:
         figures = plots.report_figures(
@@ -326,14 +289,11 @@ def write_report_bundle(
         tables, out, scenario_id=sid, package_labels=package_labels
     )
     summary = assess.scenario_summary(
+        tables,
         scenario_id=sid,
         title=stitle,
-        target_probability=tables["target_probability"],
-        funding=tables.get("funding"),
-        allocation=tables.get("allocation"),
-        shortfall=tables.get("shortfall"),
         required_confidence=required,
-        p_all_targets_met=_p_all_targets_met(p_all_targets_met, manifest, tables),
+        p_all_targets_met=_p_all_targets_met(p_all_targets_met, manifest, tables.factor_comparison),
     )
     if manifest and manifest.get("p_final_targets_met") is not None:
         summary = replace(summary, p_final_targets_met=float(manifest["p_final_targets_met"]))
@@ -351,9 +311,9 @@ def write_report_bundle(
         links=links,
         guide_links=guide_links,
         manifest=manifest,
-        shortfall=tables.get("shortfall"),
-        recommendations=tables.get("recommendations"),
-        exit_targets=tables.get("exit_targets"),
+        shortfall=tables.shortfall,
+        recommendations=tables.recommendations,
+        exit_targets=tables.exit_targets,
         as_whole_allowance=_allowance(scenario),
     )
     written["report"] = _write_text(out / "report.html", page)
@@ -432,9 +392,9 @@ def write_card(
     cards = Path(out) if out is not None else folder / "cards"
     # Only the rows of this household or village (filtered Parquet reads): as fast at 29 M
     # households as at Jiuquan's 100 k.
-    tables = card_tables(folder, household_id=household_id, village_id=village_id)
+    frames = card_tables(folder, household_id=household_id, village_id=village_id)
     for name in ("households", "villages"):
-        if name not in tables:
+        if name not in frames:
             raise InputError.single(
                 str(folder / "tables" / f"{name}.parquet"),
                 None,
@@ -443,13 +403,13 @@ def write_card(
     if household_id is not None:
         card = assess.household_card(
             int(household_id),
-            households=tables["households"],
-            villages=tables["villages"],
-            household_plans=tables.get("household_plans"),
-            exit_targets=tables.get("exit_targets"),
-            household_results=tables.get("household_paths", tables.get("household")),
+            households=frames["households"],
+            villages=frames["villages"],
+            household_plans=frames.get("household_plans"),
+            exit_targets=frames.get("exit_targets"),
+            household_results=frames.get("household_paths", frames.get("household")),
             package_labels=package_labels,
-            household_cadres=tables.get("household_cadres"),
+            household_cadres=frames.get("household_cadres"),
         )
         page = report.household_card_html(card, scenario=scenario_id)
         path = cards / f"household_{int(household_id)}.html"
@@ -457,14 +417,14 @@ def write_card(
         assert village_id is not None
         file = assess.village_file(
             int(village_id),
-            households=tables["households"],
-            villages=tables["villages"],
-            household_plans=tables.get("household_plans"),
-            village_year=tables.get("village_year"),
-            exit_targets=tables.get("exit_targets"),
+            households=frames["households"],
+            villages=frames["villages"],
+            household_plans=frames.get("household_plans"),
+            village_year=frames.get("village_year"),
+            exit_targets=frames.get("exit_targets"),
             package_labels=package_labels,
-            village_works=tables.get("village_works"),
-            household_cadres=tables.get("household_cadres"),
+            village_works=frames.get("village_works"),
+            household_cadres=frames.get("household_cadres"),
         )
         page = report.village_file_html(file, scenario=scenario_id)
         path = cards / f"village_{int(village_id)}.html"
@@ -502,9 +462,9 @@ def write_county_cards(
         No finished run, an unknown county, or no households table.
     """
     folder = _scenario_folder(outputs_dir, scenario_id)
-    tables = read_result_tables(folder, CARD_TABLES)
+    frames = read_result_tables(folder, CARD_TABLES)
     return write_household_cards(
-        tables,
+        frames,
         Path(out) if out is not None else folder / "cards",
         county=county,
         scenario_id=scenario_id,
@@ -529,10 +489,10 @@ def _is_scenario_folder(path: Path) -> bool:
 
 
 def _summary_of(folder: Path) -> assess.ScenarioSummary | None:
-    tables = read_result_tables(
+    frames = read_result_tables(
         folder, ("target_probability", "funding", "allocation", "shortfall", "factor_comparison")
     )
-    if "target_probability" not in tables:
+    if "target_probability" not in frames:
         return None
     manifest = read_manifest(folder) or {}
     info = manifest.get("scenario")
@@ -542,12 +502,12 @@ def _summary_of(folder: Path) -> assess.ScenarioSummary | None:
     summary = assess.scenario_summary(
         scenario_id=folder.name,
         title=title,
-        target_probability=tables["target_probability"],
-        funding=tables.get("funding"),
-        allocation=tables.get("allocation"),
-        shortfall=tables.get("shortfall"),
+        target_probability=frames["target_probability"],
+        funding=frames.get("funding"),
+        allocation=frames.get("allocation"),
+        shortfall=frames.get("shortfall"),
         required_confidence=float(required),
-        p_all_targets_met=_p_all_targets_met(None, manifest, tables),
+        p_all_targets_met=_p_all_targets_met(None, manifest, frames.get("factor_comparison")),
     )
     p_final = manifest.get("p_final_targets_met")
     return summary if p_final is None else replace(summary, p_final_targets_met=float(p_final))

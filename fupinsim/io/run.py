@@ -101,8 +101,7 @@ def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:
         "timings": dict(result.timings),
     }
     (folder / RUN_INFO).write_text(format_manifest(info), encoding="utf-8")
-    bundle_tables = {**tables, "household": result.household_paths}
-    write_report_bundle(bundle_tables, folder, scenario=result.scenario, manifest=result.manifest)
+    write_report_bundle(result, folder, scenario=result.scenario, manifest=result.manifest)
     return {
         **result.manifest,
         "pipeline_timings_s": {k: round(v, 3) for k, v in result.timings.items()},

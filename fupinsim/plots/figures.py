@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import pandas as pd
 from matplotlib.figure import Figure
 
+from fupinsim.pipeline import RunTables
 from fupinsim.plots.fans import fan_chart_remaining, immigrant_income_chart
 from fupinsim.plots.heatmaps import p_met_heatmap
 from fupinsim.plots.maps import industrial_map, infrastructure_map
@@ -19,7 +19,7 @@ __all__ = ["report_figures"]
 
 
 def report_figures(
-    tables: Mapping[str, pd.DataFrame],
+    tables: RunTables,
     *,
     required_confidence: float = 0.9,
     package_labels: Mapping[str, str] | None = None,
@@ -29,8 +29,8 @@ def report_figures(
     Parameters
     ----------
     tables
-        Pipeline tables by name (``docs/contracts.md``). A figure whose tables are missing is
-        left out.
+        The run's tables (``docs/contracts.md``). A figure whose tables are empty is left out
+        (the shortfall chart says when there is no shortfall).
     required_confidence
         Scenario ``allocation.required_confidence``.
     package_labels
@@ -44,38 +44,33 @@ def report_figures(
         ``infrastructure_map``.
     """
     out: dict[str, Figure] = {}
-
-    def has(*names: str) -> bool:
-        return all(tables.get(n) is not None and len(tables[n]) for n in names)
-
-    if has("county_year"):
+    if len(tables.county_year):
         out["fan_remaining"] = fan_chart_remaining(
-            tables["county_year"],
-            tables.get("exit_targets"),
-            target_probability=tables.get("target_probability"),
+            tables.county_year,
+            tables.exit_targets,
+            target_probability=tables.target_probability,
             required_confidence=required_confidence,
         )
-    if has("target_probability"):
+    if len(tables.target_probability):
         out["p_met_heatmap"] = p_met_heatmap(
-            tables["target_probability"], required_confidence=required_confidence
+            tables.target_probability, required_confidence=required_confidence
         )
-    if has("immigrant_income"):
-        out["immigrant_income"] = immigrant_income_chart(tables["immigrant_income"])
-    if has("funding"):
-        out["funding"] = funding_chart(tables["funding"], allocation=tables.get("allocation"))
-    if has("allocation"):
-        out["allocation"] = allocation_chart(tables["allocation"], package_labels=package_labels)
-    if tables.get("shortfall") is not None:
-        out["shortfalls"] = shortfall_chart(tables["shortfall"])
-    if has("households", "villages", "household_plans"):
+    if len(tables.immigrant_income):
+        out["immigrant_income"] = immigrant_income_chart(tables.immigrant_income)
+    if len(tables.funding):
+        out["funding"] = funding_chart(tables.funding, allocation=tables.allocation)
+    if len(tables.allocation):
+        out["allocation"] = allocation_chart(tables.allocation, package_labels=package_labels)
+    out["shortfalls"] = shortfall_chart(tables.shortfall)
+    if len(tables.households) and len(tables.villages) and len(tables.household_plans):
         out["industrial_map"] = industrial_map(
-            tables["households"],
-            tables["villages"],
-            tables["household_plans"],
+            tables.households,
+            tables.villages,
+            tables.household_plans,
             package_labels=package_labels,
         )
-    if has("villages"):
+    if len(tables.villages):
         out["infrastructure_map"] = infrastructure_map(
-            tables["villages"], tables.get("households"), village_works=tables.get("village_works")
+            tables.villages, tables.households, village_works=tables.village_works
         )
     return out

@@ -75,15 +75,14 @@ def use_cjk_font() -> str:
 use_cjk_font()
 
 
-COUNTY_COLORS: dict[str, str] = {
-    "suzhou": "#0072B2",
-    "yumen": "#D55E00",
-    "dunhuang": "#CC79A7",
-    "guazhou": "#E69F00",
-    "jinta": "#009E73",
-    "subei": "#56B4E9",
-    "aksai": "#8C6D31",
-}
+def _county_colours() -> dict[str, str]:
+    """County id → colour (``county_colours.yaml``), in the order of :data:`COUNTY_IDS`."""
+    colours = {str(k): str(plain(v)) for k, v in load_raw("county_colours")["colours"].items()}
+    return {c: colours[c] for c in COUNTY_IDS}
+
+
+#: Colour of each county in every figure (``fupinsim/data/county_colours.yaml``).
+COUNTY_COLORS: dict[str, str] = _county_colours()
 # Package colours: the ten tab10 colours first (distinct even for neighbouring ids, such as the
 # variants of one package), then their light tab20 partners.
 _PACKAGE_PALETTE: tuple[str, ...] = (

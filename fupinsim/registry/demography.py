@@ -24,10 +24,17 @@ __all__ = ["CAUSE_CODES", "MAX_MEMBERS", "calibration_arrays", "draw_households"
 MAX_MEMBERS = 12
 #: Code of each of the registry's 13 causes of poverty (position in ``data.CAUSES``).
 CAUSE_CODES = {name: i for i, name in enumerate(data.CAUSES)}
-#: Students by stage: primary, junior, senior, vocational, tertiary (shares of students).
-#: ESTIMATE: rounded guesses of rural enrolment by stage, kept from the first generator; no
-#: source yet (a candidate for registry_calibration.yaml once one is found).
-_STAGE_SHARES = np.array([0.40, 0.22, 0.14, 0.09, 0.15])
+
+
+def _stage_shares() -> np.ndarray:
+    """Shares of students by stage, in the order of :data:`fupinsim.data.STUDENT_COLUMNS`."""
+    shares = data.plain(data.load_raw("student_stages")["shares"])
+    return np.array([float(shares[column]) for column in data.STUDENT_COLUMNS])
+
+
+#: Students by stage: primary, junior, senior, vocational, tertiary (shares of students;
+#: ``fupinsim/data/student_stages.yaml``, ESTIMATE with how it was made).
+_STAGE_SHARES = _stage_shares()
 
 
 def calibration_arrays() -> dict[str, np.ndarray]:

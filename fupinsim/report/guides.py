@@ -78,7 +78,7 @@ def _household_pages(households: pd.DataFrame, cards: str | None) -> list[dict[s
 def _guide_tables(g: CountyGuide, required: float, cards: str | None) -> dict[str, Any]:
     tasks, assessment = g.reduction_tasks, g.assessment
     leading = (Col("n_registered", "Registered", "households 2014", "int"),)
-    tables = {
+    html = {
         "tasks": wide_table_html(
             with_target_text(tasks), leading=leading, per_year=GUIDE_TASK_WIDE, low=required
         )
@@ -96,8 +96,8 @@ def _guide_tables(g: CountyGuide, required: float, cards: str | None) -> dict[st
     }
     if assessment is not None and len(assessment):
         columns = (Col("year", "Year", "", "year"), *ASSESSMENT_COLS[2:])
-        tables["assessment"] = table_html(assessment, columns)
-    return tables
+        html["assessment"] = table_html(assessment, columns)
+    return html
 
 
 def county_guide_html(

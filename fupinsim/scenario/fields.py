@@ -3,15 +3,23 @@ shared value types, and the error a section validator raises about one field."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from fupinsim.data import COUNTY_IDS
+
 __all__ = ["COUNTY_IDS", "CountyId", "Section", "Share", "Year", "field", "invalid_field"]
 
-COUNTY_IDS = ("suzhou", "yumen", "dunhuang", "guazhou", "jinta", "subei", "aksai")
-CountyId = Literal["suzhou", "yumen", "dunhuang", "guazhou", "jinta", "subei", "aksai"]
+if TYPE_CHECKING:
+    #: A county id: one of :data:`fupinsim.data.COUNTY_IDS` (``counties.yaml``).
+    CountyId = str
+else:
+    # The Literal of the county ids of counties.yaml, the one place they are defined: pydantic
+    # validates and documents (JSON schema ``enum``) exactly those. mypy cannot read a Literal
+    # built at run time, so for it a county id is a str.
+    CountyId = Literal[COUNTY_IDS]
 Year = Annotated[int, Field(ge=2010, le=2030)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from fupinsim.data import load_raw, plain
 from fupinsim.scenario.fields import Section, Share, Year, field
 
 __all__ = ["FundingSettings"]
+
+
+@cache
+def _defaults() -> dict[str, Any]:
+    """The section's default tables (``fupinsim/data/funding_defaults.yaml``), plain values."""
+    return {k: v for k, v in plain(load_raw("funding_defaults")).items() if k != "description"}
+
+
+def _default(name: str) -> Callable[[], Any]:
+    """A ``default_factory``: a fresh copy of the default table ``name`` (by level or year)."""
+    return lambda: copy.deepcopy(_defaults()[name])
 
 
 class FundingSettings(Section):
     """Money: fiscal revenue, earmarks and other pools (plan §19)."""
 
     revenue_2014_wan: dict[str, float] = field(
-        default_factory=lambda: {
-            "city": 120_000.0,
-            "suzhou": 80_000.0,
-            "yumen": 60_000.0,
-            "dunhuang": 45_000.0,
-            "guazhou": 30_000.0,
-            "jinta": 25_000.0,
-            "subei": 25_000.0,
-            "aksai": 15_000.0,
-        },
+        default_factory=_default("revenue_2014_wan"),
         description="Local general public budget revenue in 2014 by level ('city' = municipal "
         "level, otherwise county ids).",
         unit="wan yuan (10,000 yuan)",
@@ -28,9 +36,7 @@ class FundingSettings(Section):
         "city 30% and counties by 2014 GDP weight (Suzhou largest, Subei/Aksai small)",
     )
     revenue_growth: dict[str, dict[int, float]] = field(
-        default_factory=lambda: {
-            "all": {2015: 0.05, 2016: 0.04, 2017: 0.06, 2018: 0.06, 2019: 0.06, 2020: 0.05}
-        },
+        default_factory=_default("revenue_growth"),
         description="Yearly growth of local revenue by level and year; key 'all' applies to every "
         "level without its own entry.",
         unit="share per year",
@@ -50,15 +56,7 @@ class FundingSettings(Section):
         source="PLAN §19: ≥15%",
     )
     integrated_agriculture_wan: dict[str, float] = field(
-        default_factory=lambda: {
-            "suzhou": 294.0,
-            "yumen": 594.0,
-            "dunhuang": 108.0,
-            "guazhou": 834.0,
-            "jinta": 234.0,
-            "subei": 45.0,
-            "aksai": 39.0,
-        },
+        default_factory=_default("integrated_agriculture_wan"),
         description="Agriculture-related and sector funds (house renovation, drinking water) "
         "integrated into each county's poverty pool every year.",
         unit="wan yuan per year",
@@ -67,16 +65,7 @@ class FundingSettings(Section):
         "programmes run as parts of the targeted campaign (§7)",
     )
     idle_stock_wan: dict[str, float] = field(
-        default_factory=lambda: {
-            "city": 3_000.0,
-            "suzhou": 800.0,
-            "yumen": 700.0,
-            "dunhuang": 400.0,
-            "guazhou": 600.0,
-            "jinta": 400.0,
-            "subei": 200.0,
-            "aksai": 150.0,
-        },
+        default_factory=_default("idle_stock_wan"),
         description="Stock of idle fiscal funds that can be recovered, by level (2015).",
         unit="wan yuan",
         source="ESTIMATE: about 1-2% of a year's revenue",
@@ -88,7 +77,7 @@ class FundingSettings(Section):
         source="PLAN §19: recover more than 50% in the year",
     )
     provincial_transfer_wan: dict[int, float] = field(
-        default_factory=lambda: {2015: 2_000.0, 2016: 2_000.0, 2017: 2_000.0},
+        default_factory=_default("provincial_transfer_wan"),
         description="Provincial and central special poverty transfers to the city, by year "
         "(split to counties by the factor method).",
         unit="wan yuan per year",
@@ -96,7 +85,7 @@ class FundingSettings(Section):
         "are not national key poverty counties, so they get a small share of Gansu's funds",
     )
     pairing_donations_wan: dict[int, float] = field(
-        default_factory=lambda: {2015: 300.0, 2016: 300.0, 2017: 300.0},
+        default_factory=_default("pairing_donations_wan"),
         description="Enterprise pairing and donations (plan §13), city pool, by year.",
         unit="wan yuan per year",
         source="ESTIMATE: a few million yuan a year from the '10.17' poverty day and pairing "

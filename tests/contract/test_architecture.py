@@ -32,8 +32,6 @@ LONG_MODULES: dict[str, str] = {
     "200 lines) is the next move, into allocate/shortfalls.py",
     "cli.py": "every command's options and messages; simulate/run/card are to move into a "
     "cli/ package by command family",
-    "io/report_files.py": "the scenario bundle's writers; the card and village-file writers "
-    "are the next move, into io/card_files.py",
     "io/outputs.py": "atomic folders, tables and manifests share their temp-and-rename helpers; "
     "the run-environment block is the next move",
 }

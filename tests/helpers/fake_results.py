@@ -450,6 +450,7 @@ def _allocation(plans: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
         .rename(columns={"start_year": "year"})
     )
+    out["households"] = out["households"].astype(float)  # the LP's, not a count
     out["pool_city_yuan"] = out["fiscal_yuan"] * 0.4
     out["pool_county_yuan"] = out["fiscal_yuan"] * 0.6
     return out
@@ -457,7 +458,8 @@ def _allocation(plans: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
 
 def _shortfall(target_probability: pd.DataFrame) -> pd.DataFrame:
     out = target_probability[["county_id", "villages", "year", "target_exits"]].copy()
-    missing = np.zeros(len(out), dtype=np.int64)
+    out["target_exits"] = out["target_exits"].astype(float)  # the pipeline's are expected values
+    missing = np.zeros(len(out), dtype=float)
     risky = (out["county_id"] == "guazhou") & (out["villages"] == "immigrant")
     missing[(risky & (out["year"] == 2016)).to_numpy()] = 3
     missing[(risky & (out["year"] == 2017)).to_numpy()] = 2
@@ -854,11 +856,11 @@ def _closed_loop(target_probability: pd.DataFrame, allocation: pd.DataFrame) -> 
         {
             "round": [0, 1],
             "targets_below_confidence": [len(unsafe), 1],
-            "lowest_p_met": [float(unsafe["p_met"].min()), 0.45],
-            "fiscal_yuan": [fiscal * 0.97, fiscal],
             "targets_secured": [20, 26],
             "securable_below_confidence": [len(unsafe), 1],
+            "lowest_p_met": [float(unsafe["p_met"].min()), 0.45],
             "p_all_targets_met": [0.0, 0.35],
+            "fiscal_yuan": [fiscal * 0.97, fiscal],
             "penalty_yuan": [6.0e7, 5.0e7],
             "expected_missing_exits": [6.0, 5.0],
             "raised_targets": ["", ", ".join(names)],
@@ -874,12 +876,12 @@ def _with_burden(plans: pd.DataFrame, households: pd.DataFrame) -> pd.DataFrame:
     income = households.set_index("household_id")
     income = (income["income_pc"] * income["n_members"]).reindex(out["household_id"]).to_numpy()
     own = np.minimum(out["cost_household_yuan"].to_numpy(dtype=float), 0.25 * income)
-    out["option_id"] = out["package_id"]
     out["household_income_yuan"] = income
     out["own_cash_yuan"] = own
     out["credit_yuan"] = out["cost_credit_yuan"]
     out["pools_topup_yuan"] = out["cost_household_yuan"].to_numpy(dtype=float) - own
     out["term_income_yuan"] = np.where(out["cost_credit_yuan"] > 0, 60_000.0, 0.0)
+    out["option_id"] = out["package_id"]
     out["own_cash_share_of_income"] = own / income
     out["cost_household_yuan"] = own
     out["support_note"] = ""
@@ -989,6 +991,9 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     income_2017 = household[household["year"] == 2017].set_index("household_id")
     plans["expected_income_pc_2017"] = plans["household_id"].map(income_2017["income_pc_mean"])
     plans = _with_burden(plans, households)
+    # The pipeline adds the projection's columns last.
+    projected = ["simulated_exit_year", "expected_income_pc_2017"]
+    plans = plans[[c for c in plans.columns if c not in projected] + projected]
     county_year = _county_year(households, target_probability)
     county_year = pd.concat([county_year, _city_rows(county_year, households)], ignore_index=True)
     revenue = _revenue()

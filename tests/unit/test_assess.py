@@ -7,16 +7,17 @@ import math
 
 import pandas as pd
 import pytest
-from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_tables
+from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_run_tables
 
 from fupinsim import assess
 from fupinsim.errors import InputError
+from fupinsim.pipeline import RunTables
 from fupinsim.scenario import AssessmentSettings
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict[str, pd.DataFrame]:
-    return fake_tables()
+def tables() -> RunTables:
+    return fake_run_tables()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -174,9 +175,9 @@ def test_income_targets_goal_path() -> None:
 
 def test_reduction_tasks_in_year_and_totals(tables) -> None:
     result = assess.reduction_tasks(
-        tables["target_probability"],
-        exit_targets=tables["exit_targets"],
-        shortfall=tables["shortfall"],
+        tables.target_probability,
+        exit_targets=tables.exit_targets,
+        shortfall=tables.shortfall,
     )
     suzhou = result[result["county_id"] == "suzhou"].set_index("year")
     assert suzhou["target_exits"].tolist() == [13, 18, 18]
@@ -185,20 +186,13 @@ def test_reduction_tasks_in_year_and_totals(tables) -> None:
     assert guazhou.set_index("year").loc[2016, "missing_exits"] == 3
     assert guazhou.set_index("year").loc[2016, "planned_exits"] == 45
     city = result[result["county_id"] == assess.CITY_ID].set_index("year")
-    expected = tables["exit_targets"].groupby("year")["target_exits"].sum()
+    expected = tables.exit_targets.groupby("year")["target_exits"].sum()
     assert city["target_exits"].to_dict() == expected.to_dict()
     assert city["p_met"].isna().all()
 
 
 def test_three_tables_names_and_columns(tables) -> None:
-    three = assess.three_tables(
-        households=tables["households"],
-        villages=tables["villages"],
-        county_year=tables["county_year"],
-        target_probability=tables["target_probability"],
-        exit_targets=tables["exit_targets"],
-        shortfall=tables["shortfall"],
-    )
+    three = assess.three_tables(tables)
     assert list(three) == ["poor_distribution", "income_targets", "reduction_tasks"]
     for frame in three.values():
         assert {"county_id", "county", "county_zh", "villages"} <= set(frame.columns)
@@ -376,11 +370,11 @@ def test_plan_content_is_read_from_the_packaged_data() -> None:
 def test_household_card_five_clarifications(tables) -> None:
     card = assess.household_card(
         KNOWN_HOUSEHOLD_ID,
-        households=tables["households"],
-        villages=tables["villages"],
-        household_plans=tables["household_plans"],
-        exit_targets=tables["exit_targets"],
-        household_results=tables["household_paths"],
+        households=tables.households,
+        villages=tables.villages,
+        household_plans=tables.household_plans,
+        exit_targets=tables.exit_targets,
+        household_results=tables.household_paths,
     )
     for key, _en, _zh in assess.FIVE_CLARIFICATIONS:
         assert key in card
@@ -414,9 +408,9 @@ def test_household_card_five_clarifications(tables) -> None:
 def test_results_are_frozen_typed_and_read_like_the_dicts_they_replaced(tables) -> None:
     card = assess.household_card(
         KNOWN_HOUSEHOLD_ID,
-        households=tables["households"],
-        villages=tables["villages"],
-        household_plans=tables["household_plans"],
+        households=tables.households,
+        villages=tables.villages,
+        household_plans=tables.household_plans,
     )
     assert isinstance(card, assess.HouseholdCard)
     assert card.numbers.n_members == card["numbers"]["n_members"] == 4
@@ -426,9 +420,7 @@ def test_results_are_frozen_typed_and_read_like_the_dicts_they_replaced(tables) 
         card.household_id = 1  # type: ignore[misc]
     with pytest.raises(KeyError):
         card["no_such_field"]
-    summary = assess.scenario_summary(
-        scenario_id="s", target_probability=tables["target_probability"]
-    )
+    summary = assess.scenario_summary(scenario_id="s", target_probability=tables.target_probability)
     assert isinstance(summary, assess.ScenarioSummary)
     assert dict(summary, title="T")["title"] == "T"  # reads as a mapping
     assert all(isinstance(r, assess.AtRisk) for r in summary.at_risk)
@@ -436,21 +428,21 @@ def test_results_are_frozen_typed_and_read_like_the_dicts_they_replaced(tables) 
 
 def test_household_card_unknown_id_is_a_planner_error(tables) -> None:
     with pytest.raises(InputError, match="households table"):
-        assess.household_card(999_999, households=tables["households"])
+        assess.household_card(999_999, households=tables.households)
 
 
 def test_village_file_five_things(tables) -> None:
     file = assess.village_file(
         4,
-        households=tables["households"],
-        villages=tables["villages"],
-        household_plans=tables["household_plans"],
-        village_year=tables["village_year"],
-        exit_targets=tables["exit_targets"],
+        households=tables.households,
+        villages=tables.villages,
+        household_plans=tables.household_plans,
+        village_year=tables.village_year,
+        exit_targets=tables.exit_targets,
     )
     for key, _heading in assess.FIVE_THINGS:
         assert key in file
-    hh = tables["households"]
+    hh = tables.households
     own = hh[hh["village_id"] == 4]
     assert file["situation"]["n_households"] == len(own)
     assert file["situation"]["n_poor_households"] == int(own["is_registered"].sum())
@@ -464,41 +456,41 @@ def test_village_file_five_things(tables) -> None:
 def test_county_guide_and_announcement(tables) -> None:
     guide = assess.county_guide(
         "guazhou",
-        households=tables["households"],
-        villages=tables["villages"],
-        household_plans=tables["household_plans"],
-        allocation=tables["allocation"],
-        funding=tables["funding"],
-        village_year=tables["village_year"],
+        households=tables.households,
+        villages=tables.villages,
+        household_plans=tables.household_plans,
+        allocation=tables.allocation,
+        funding=tables.funding,
+        village_year=tables.village_year,
     )
     assert len(guide["villages"]) == 4
-    alloc = tables["allocation"]
+    alloc = tables.allocation
     assert (
         guide["measures"]["households"].sum()
         == alloc[alloc["county_id"] == "guazhou"]["households"].sum()
     )
     assert "16" in set(guide["measure_units"]["section"])
     money = guide["money"]
-    own = tables["funding"]
+    own = tables.funding
     expected = own.loc[own["pool"] == "guazhou", "amount_yuan"].sum()
     assert money.filter(like="County pool", axis=0).to_numpy().sum() == pytest.approx(expected)
     items = assess.announcement(
-        households=tables["households"],
-        villages=tables["villages"],
-        target_probability=tables["target_probability"],
-        household_plans=tables["household_plans"],
-        allocation=tables["allocation"],
-        funding=tables["funding"],
+        households=tables.households,
+        villages=tables.villages,
+        target_probability=tables.target_probability,
+        household_plans=tables.household_plans,
+        allocation=tables.allocation,
+        funding=tables.funding,
     )
     assert [i["county_id"] for i in items] == list(assess.COUNTY_IDS)
     assert "household_id" not in items[0]["village_projects"].columns  # no personal data
 
 
 def test_pipeline_village_works_are_modelled(tables) -> None:
-    works = assess.village_infrastructure_works(tables["villages"], tables["village_works"])
+    works = assess.village_infrastructure_works(tables.villages, tables.village_works)
     modelled = works[works["modelled"]]
-    assert len(modelled) == len(tables["village_works"])
-    road = tables["village_works"].query("package_id == 'village_road'").iloc[0]
+    assert len(modelled) == len(tables.village_works)
+    road = tables.village_works.query("package_id == 'village_road'").iloc[0]
     row = modelled[
         (modelled["village_id"] == road["village_id"]) & (modelled["flag"] == "has_paved_road")
     ].iloc[0]
@@ -510,8 +502,8 @@ def test_pipeline_village_works_are_modelled(tables) -> None:
 def test_summary_counts_gaps_money_cannot_close(tables) -> None:
     s = assess.scenario_summary(
         scenario_id="x",
-        target_probability=tables["target_probability"],
-        shortfall=tables["shortfall"],
+        target_probability=tables.target_probability,
+        shortfall=tables.shortfall,
     )
     assert s["targets_missed_by_plan"] == 2
     assert s["targets_money_cannot_close"] == 1
@@ -519,17 +511,17 @@ def test_summary_counts_gaps_money_cannot_close(tables) -> None:
 
 
 def test_city_rows_of_the_simulation_are_not_a_county(tables) -> None:
-    result = assess.county_assessment(tables["county_year"], tables["target_probability"])
+    result = assess.county_assessment(tables.county_year, tables.target_probability)
     assert set(result["county_id"]) == set(assess.COUNTY_IDS)
-    incomes = assess.income_targets(tables["county_year"])
+    incomes = assess.income_targets(tables.county_year)
     assert (incomes["county_id"] == assess.CITY_ID).any()
     assert incomes.loc[incomes["county_id"] == assess.CITY_ID, "county"].iloc[0] == (
         "Jiuquan City (total)"
     )
     tp = pd.concat(
         [
-            tables["target_probability"],
-            tables["target_probability"].head(1).assign(county_id="city"),
+            tables.target_probability,
+            tables.target_probability.head(1).assign(county_id="city"),
         ],
         ignore_index=True,
     )
@@ -538,8 +530,68 @@ def test_city_rows_of_the_simulation_are_not_a_county(tables) -> None:
 
 
 def test_income_targets_drop_groups_that_repeat_the_county(tables) -> None:
-    incomes = assess.income_targets(tables["county_year"])
+    incomes = assess.income_targets(tables.county_year)
     suzhou = incomes[incomes["county_id"] == "suzhou"]
     assert set(suzhou["villages"]) == {"all"}
     yumen = incomes[incomes["county_id"] == "yumen"]
     assert set(yumen["villages"]) == {"all", "immigrant", "old"}
+
+
+def test_the_run_form_gives_what_the_tables_by_keyword_give(tables) -> None:
+    """``f(run, ...)`` (issue 9's typed hand-off) equals the same tables passed by keyword, and a
+    table given by keyword wins over the run's."""
+    by_run = assess.three_tables(tables)
+    by_name = assess.three_tables(
+        households=tables.households,
+        villages=tables.villages,
+        county_year=tables.county_year,
+        target_probability=tables.target_probability,
+        exit_targets=tables.exit_targets,
+        shortfall=tables.shortfall,
+    )
+    for name, frame in by_run.items():
+        pd.testing.assert_frame_equal(frame, by_name[name], obj=name)
+    summary = assess.scenario_summary(tables, scenario_id="x")
+    assert summary == assess.scenario_summary(
+        scenario_id="x",
+        target_probability=tables.target_probability,
+        funding=tables.funding,
+        allocation=tables.allocation,
+        shortfall=tables.shortfall,
+    )
+    assert summary.money_missing_yuan > 0
+    none_missing = tables.shortfall.assign(missing_exits=0.0, extra_yuan_to_close=0.0)
+    assert (
+        assess.scenario_summary(tables, scenario_id="x", shortfall=none_missing).money_missing_yuan
+        == 0
+    )
+    guide = assess.county_guide("guazhou", tables, tables=by_run)
+    keyword = assess.county_guide(
+        "guazhou",
+        households=tables.households,
+        villages=tables.villages,
+        tables=by_run,
+        household_plans=tables.household_plans,
+        allocation=tables.allocation,
+        funding=tables.funding,
+        village_year=tables.village_year,
+        assessment=tables.assessment,
+        village_works=tables.village_works,
+    )
+    for name in ("villages", "households", "measures", "money", "works", "assessment"):
+        pd.testing.assert_frame_equal(getattr(guide, name), getattr(keyword, name), obj=name)
+    items = assess.announcement(tables)
+    assert [i.county_id for i in items] == list(assess.COUNTY_IDS)
+    keyword_items = assess.announcement(
+        households=tables.households,
+        villages=tables.villages,
+        target_probability=tables.target_probability,
+        household_plans=tables.household_plans,
+        allocation=tables.allocation,
+        funding=tables.funding,
+        village_works=tables.village_works,
+    )
+    for a, b in zip(items, keyword_items, strict=True):
+        pd.testing.assert_frame_equal(a.village_projects, b.village_projects)
+    with pytest.raises(TypeError, match="needs a RunTables or the households table"):
+        assess.announcement(villages=tables.villages)

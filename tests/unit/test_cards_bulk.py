@@ -8,10 +8,9 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
-from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_tables
+from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_run_tables
 
 from fupinsim import assess, report
 from fupinsim.cli import cli
@@ -19,27 +18,28 @@ from fupinsim.errors import InputError
 from fupinsim.io.card_files import household_card_ids, write_household_cards
 from fupinsim.io.outputs import write_manifest, write_tables
 from fupinsim.io.report_files import write_card, write_county_cards
+from fupinsim.pipeline import RunTables
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict[str, pd.DataFrame]:
-    return fake_tables()
+def tables() -> RunTables:
+    return fake_run_tables()
 
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory, tables) -> Path:
     """A finished run folder ``outputs/plan_2015`` with its tables (no report bundle)."""
     root = tmp_path_factory.mktemp("outputs")
-    write_tables(tables, root / "plan_2015")
+    write_tables(tables.as_dict(), root / "plan_2015")
     write_manifest({"scenario_hash": "abc"}, root / "plan_2015")
     return root
 
 
 def test_every_registered_household_of_a_county_gets_its_card(tmp_path, tables) -> None:
     done = write_household_cards(tables, tmp_path, county="suzhou", scenario_id="plan_2015")
-    hh = tables["households"]
+    hh = tables.households
     expected = hh[hh["is_registered"] & (hh["county_id"].astype(str) == "suzhou")]
     assert done.n_cards == len(expected) > 0
     names = sorted(p.name for p in tmp_path.iterdir())
@@ -51,12 +51,12 @@ def test_bulk_cards_are_the_single_cards(tmp_path, tables) -> None:
     write_household_cards(tables, tmp_path, scenario_id="plan_2015")
     card = assess.household_card(
         KNOWN_HOUSEHOLD_ID,
-        households=tables["households"],
-        villages=tables["villages"],
-        household_plans=tables["household_plans"],
-        exit_targets=tables["exit_targets"],
-        household_results=tables["household_paths"],
-        household_cadres=tables.get("household_cadres"),
+        households=tables.households,
+        villages=tables.villages,
+        household_plans=tables.household_plans,
+        exit_targets=tables.exit_targets,
+        household_results=tables.household_paths,
+        household_cadres=tables.household_cadres,
     )
     single = report.household_card_html(card, scenario="plan_2015")
     bulk = (tmp_path / f"household_{KNOWN_HOUSEHOLD_ID}.html").read_text(encoding="utf-8")
@@ -67,7 +67,7 @@ def test_bulk_cards_are_the_single_cards(tmp_path, tables) -> None:
 def test_cards_do_not_depend_on_the_number_of_workers(tmp_path, tables) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     write_household_cards(tables, one, scenario_id="s", workers=1)
-    ids = household_card_ids(tables["households"])
+    ids = household_card_ids(tables.households)
     assert len(ids) >= 100  # two parts of at least 50 households: two forked workers
     done = write_household_cards(tables, two, scenario_id="s", workers=2)
     assert done.n_cards == len(ids)
@@ -84,9 +84,9 @@ def test_guide_rows_link_to_cards_that_exist(tmp_path, tables) -> None:
     write_household_cards(tables, tmp_path / "cards", county="guazhou")
     guide = assess.county_guide(
         "guazhou",
-        households=tables["households"],
-        villages=tables["villages"],
-        household_plans=tables["household_plans"],
+        households=tables.households,
+        villages=tables.villages,
+        household_plans=tables.household_plans,
     )
     page = report.county_guide_html(guide, scenario="plan_2015")
     root = ET.fromstring(page)

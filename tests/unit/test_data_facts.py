@@ -84,3 +84,37 @@ def test_poverty_line_of_the_base_year() -> None:
     assert data.poverty_line(2016) == 2_952
     with pytest.raises(KeyError, match="no poverty line for 2031"):
         data.poverty_line(2031)
+
+
+def test_the_county_ids_are_defined_once_in_the_data() -> None:
+    """``counties.yaml`` is the one definition: the scenario's ``CountyId`` Literal (validation
+    and JSON schema) and the figures' county colours follow it, in its order."""
+    from typing import get_args
+
+    from fupinsim.plots import COUNTY_COLORS
+    from fupinsim.scenario import COUNTY_IDS, CountyId
+
+    ids = tuple(str(r["id"]) for r in data.load_raw("counties")["records"])
+    assert ids == data.COUNTY_IDS
+    assert COUNTY_IDS is data.COUNTY_IDS
+    assert get_args(CountyId) == ids
+    assert tuple(COUNTY_COLORS) == ids
+    assert len(set(COUNTY_COLORS.values())) == len(ids)
+
+
+def test_the_funding_defaults_come_from_the_data() -> None:
+    """The funding section's per-level and per-year defaults are ``funding_defaults.yaml``'s,
+    and each per-level table names the city and every county."""
+    from fupinsim.scenario import FundingSettings
+
+    defaults = data.plain(data.load_raw("funding_defaults"))
+    settings = FundingSettings()
+    for name in ("revenue_2014_wan", "idle_stock_wan", "integrated_agriculture_wan"):
+        assert getattr(settings, name) == defaults[name]
+        levels = set(defaults[name])
+        assert levels - {"city"} == set(data.COUNTY_IDS), name
+    assert settings.revenue_growth == defaults["revenue_growth"]
+    assert settings.provincial_transfer_wan == defaults["provincial_transfer_wan"]
+    assert settings.pairing_donations_wan == defaults["pairing_donations_wan"]
+    settings.idle_stock_wan["city"] = 0.0  # each scenario gets its own copy
+    assert FundingSettings().idle_stock_wan["city"] == defaults["idle_stock_wan"]["city"]

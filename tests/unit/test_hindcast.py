@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers.fake_results import fake_tables
+from helpers.fake_results import fake_run_tables
 
 from fupinsim import data
 from fupinsim.hindcast import COLUMNS, MEASURES, VERDICTS, compare_to_observed
@@ -74,7 +74,7 @@ def test_the_loader_returns_a_fresh_copy() -> None:
 
 
 def test_the_comparison_on_fake_results_gives_one_row_per_fact() -> None:
-    out = compare_to_observed(FACTS, fake_tables())
+    out = compare_to_observed(FACTS, fake_run_tables())
     assert list(out.columns) == list(COLUMNS)
     assert out["fact_id"].tolist() == [f["id"] for f in FACTS]
     assert set(out["verdict"]) <= set(VERDICTS)
@@ -286,7 +286,7 @@ def test_the_warning_triggers_for_20_replications_at_90_percent() -> None:
 
 
 def test_mc_error_columns_on_the_target_table() -> None:
-    table = fake_tables()["target_probability"]
+    table = fake_run_tables().target_probability
     table.loc[table.index[0], "p_met"] = float("nan")
     out = add_mc_error(table, 200)
     assert {"p_met_se", "p_met_low", "p_met_high"} <= set(out.columns)

@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_tables
+from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_run_tables
 
 from fupinsim import assess, report
 from fupinsim.assess.labels import LABEL_SECTIONS, _labels, bilingual, zh_words
@@ -92,25 +92,25 @@ def _visible_text(page: str) -> str:
 
 @pytest.fixture(scope="module")
 def pages() -> dict[str, str]:
-    tables = fake_tables()
-    hh, vil = tables["households"], tables["villages"]
+    tables = fake_run_tables()
+    hh, vil = tables.households, tables.villages
     three = assess.three_tables(
         households=hh,
         villages=vil,
-        county_year=tables["county_year"],
-        target_probability=tables["target_probability"],
-        exit_targets=tables["exit_targets"],
-        shortfall=tables["shortfall"],
+        county_year=tables.county_year,
+        target_probability=tables.target_probability,
+        exit_targets=tables.exit_targets,
+        shortfall=tables.shortfall,
     )
     summary = assess.scenario_summary(
         scenario_id="plan_2015",
         title="The plan",
-        target_probability=tables["target_probability"],
-        funding=tables["funding"],
-        allocation=tables["allocation"],
-        shortfall=tables["shortfall"],
+        target_probability=tables.target_probability,
+        funding=tables.funding,
+        allocation=tables.allocation,
+        shortfall=tables.shortfall,
     )
-    shortfall = tables["shortfall"].copy()
+    shortfall = tables.shortfall.copy()
     shortfall["binding_resource"] = shortfall["binding_resource"].where(
         shortfall["missing_exits"] <= 0, "exit_yield"
     )
@@ -119,18 +119,18 @@ def pages() -> dict[str, str]:
             summary=summary,
             tables=three,
             figures={},
-            assessment=tables["assessment"],
+            assessment=tables.assessment,
             shortfall=shortfall,
         ),
         "announcement": report.announcement_html(
             assess.announcement(
                 households=hh,
                 villages=vil,
-                target_probability=tables["target_probability"],
-                household_plans=tables["household_plans"],
-                allocation=tables["allocation"],
-                funding=tables["funding"],
-                village_works=tables["village_works"],
+                target_probability=tables.target_probability,
+                household_plans=tables.household_plans,
+                allocation=tables.allocation,
+                funding=tables.funding,
+                village_works=tables.village_works,
             )
         ),
     }
@@ -140,11 +140,11 @@ def pages() -> dict[str, str]:
             households=hh,
             villages=vil,
             tables=three,
-            household_plans=tables["household_plans"],
-            allocation=tables["allocation"],
-            funding=tables["funding"],
-            village_year=tables["village_year"],
-            village_works=tables["village_works"],
+            household_plans=tables.household_plans,
+            allocation=tables.allocation,
+            funding=tables.funding,
+            village_year=tables.village_year,
+            village_works=tables.village_works,
         )
         out[f"guide:{county}"] = report.county_guide_html(guide)
     social = hh[hh["support_class"].astype(str) == "social_security"]["household_id"]
@@ -153,17 +153,17 @@ def pages() -> dict[str, str]:
             hid,
             households=hh,
             villages=vil,
-            household_plans=tables["household_plans"],
-            household_results=tables["household_paths"],
+            household_plans=tables.household_plans,
+            household_results=tables.household_paths,
         )
         out[f"card:{hid}"] = report.household_card_html(card)
     file = assess.village_file(
         int(vil["village_id"].iloc[0]),
         households=hh,
         villages=vil,
-        household_plans=tables["household_plans"],
-        village_year=tables["village_year"],
-        village_works=tables["village_works"],
+        household_plans=tables.household_plans,
+        village_year=tables.village_year,
+        village_works=tables.village_works,
     )
     out["village"] = report.village_file_html(file)
     return out

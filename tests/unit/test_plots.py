@@ -4,47 +4,44 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
-from helpers.fake_results import fake_tables
+from helpers.fake_results import fake_run_tables
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from fupinsim import assess, plots, report
+from fupinsim.pipeline import RunTables
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict[str, pd.DataFrame]:
-    return fake_tables()
+def tables() -> RunTables:
+    return fake_run_tables()
 
 
-def _comparison(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _comparison(tables: RunTables) -> pd.DataFrame:
     summary = assess.scenario_summary(
+        tables,
         scenario_id="plan_2015",
-        target_probability=tables["target_probability"],
-        funding=tables["funding"],
-        allocation=tables["allocation"],
-        shortfall=tables["shortfall"],
     )
     other = dict(summary, scenario_id="revenue_stagnation", p_all_targets_met=0.2)
     return assess.compare_scenarios([summary, other])
 
 
-FIGURES: dict[str, Callable[[dict[str, pd.DataFrame]], Figure]] = {
+FIGURES: dict[str, Callable[[RunTables], Figure]] = {
     "fan_remaining": lambda t: plots.fan_chart_remaining(
-        t["county_year"], t["exit_targets"], target_probability=t["target_probability"]
+        t.county_year, t.exit_targets, target_probability=t.target_probability
     ),
-    "p_met_heatmap": lambda t: plots.p_met_heatmap(t["target_probability"]),
-    "immigrant_income": lambda t: plots.immigrant_income_chart(t["immigrant_income"]),
-    "funding": lambda t: plots.funding_chart(t["funding"], allocation=t["allocation"]),
-    "allocation": lambda t: plots.allocation_chart(t["allocation"]),
-    "shortfalls": lambda t: plots.shortfall_chart(t["shortfall"]),
-    "industrial_map": lambda t: plots.industrial_map(
-        t["households"], t["villages"], t["household_plans"]
-    ),
-    "infrastructure_map": lambda t: plots.infrastructure_map(t["villages"], t["households"]),
+    "p_met_heatmap": lambda t: plots.p_met_heatmap(t.target_probability),
+    "immigrant_income": lambda t: plots.immigrant_income_chart(t.immigrant_income),
+    "funding": lambda t: plots.funding_chart(t.funding, allocation=t.allocation),
+    "allocation": lambda t: plots.allocation_chart(t.allocation),
+    "shortfalls": lambda t: plots.shortfall_chart(t.shortfall),
+    "industrial_map": lambda t: plots.industrial_map(t.households, t.villages, t.household_plans),
+    "infrastructure_map": lambda t: plots.infrastructure_map(t.villages, t.households),
     "comparison": lambda t: plots.scenario_comparison_chart(_comparison(t)),
 }
 
@@ -86,7 +83,8 @@ def test_report_figures_has_every_figure(tables) -> None:
         "industrial_map",
         "infrastructure_map",
     ]
-    assert "industrial_map" not in plots.report_figures({"villages": tables["villages"]})
+    no_plans = replace(tables, household_plans=tables.household_plans.iloc[0:0])
+    assert "industrial_map" not in plots.report_figures(no_plans)  # an empty table: no figure
 
 
 def _texts(fig: Figure) -> str:
@@ -108,19 +106,19 @@ def test_fan_chart_flags_counties_at_risk(tables) -> None:
 
 
 def test_shortfall_chart_without_shortfall(tables) -> None:
-    none = tables["shortfall"].assign(missing_exits=0, extra_yuan_to_close=0.0)
+    none = tables.shortfall.assign(missing_exits=0, extra_yuan_to_close=0.0)
     fig = plots.shortfall_chart(none)
     assert "No shortfall" in _texts(fig)
 
 
 def test_village_positions_are_deterministic_and_near_the_seat(tables) -> None:
-    first = plots.village_positions(tables["villages"])
-    second = plots.village_positions(tables["villages"].sample(frac=1.0, random_state=1))
+    first = plots.village_positions(tables.villages)
+    second = plots.village_positions(tables.villages.sample(frac=1.0, random_state=1))
     merged = first.merge(second, on="village_id", suffixes=("", "_again"))
     assert (merged["lon"] == merged["lon_again"]).all()
-    assert len(first) == len(tables["villages"])
+    assert len(first) == len(tables.villages)
     seats = assess.counties()
-    joined = first.merge(tables["villages"][["village_id", "county_id"]], on="village_id")
+    joined = first.merge(tables.villages[["village_id", "county_id"]], on="village_id")
     for row in joined.itertuples(index=False):
         seat = seats.loc[str(row.county_id)]
         assert abs(row.lat - seat["seat_lat"]) < 0.3
@@ -201,12 +199,12 @@ def test_package_colours_are_the_catalogues_whatever_the_scenario() -> None:
 
 
 def test_map_legend_fits_in_the_figure(tables) -> None:
-    plans = tables["household_plans"].copy()
+    plans = tables.household_plans.copy()
     from fupinsim.data import load_raw
 
     catalogue = list(load_raw("interventions")["packages"])
     plans["package_id"] = [catalogue[i % len(catalogue)] for i in range(len(plans))]
-    fig = plots.industrial_map(tables["households"], tables["villages"], plans)
+    fig = plots.industrial_map(tables.households, tables.villages, plans)
     renderer = _renderer(fig)
     page = fig.bbox
     legends = list(fig.findobj(match=lambda a: type(a).__name__ == "Legend"))
@@ -217,7 +215,7 @@ def test_map_legend_fits_in_the_figure(tables) -> None:
 
 
 def test_shortfall_chart_has_no_empty_money_panel_when_money_cannot_help(tables) -> None:
-    sf = tables["shortfall"].copy()
+    sf = tables.shortfall.copy()
     sf["extra_yuan_to_close"] = sf["extra_yuan_to_close"].where(sf["missing_exits"] == 0)
     fig = plots.shortfall_chart(sf)
     axes = _data_axes(fig)

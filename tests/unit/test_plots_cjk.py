@@ -10,7 +10,7 @@ from pathlib import Path
 
 import matplotlib as mpl
 import pytest
-from helpers.fake_results import fake_tables
+from helpers.fake_results import fake_run_tables
 from matplotlib.figure import Figure
 
 from fupinsim import plots
@@ -57,8 +57,8 @@ def test_without_the_cjk_font_the_check_fails() -> None:
 
 
 def test_the_fan_chart_titles_name_the_counties_in_chinese(caplog) -> None:
-    tables = fake_tables()
-    fig = plots.fan_chart_remaining(tables["county_year"], tables["exit_targets"])
+    tables = fake_run_tables()
+    fig = plots.fan_chart_remaining(tables.county_year, tables.exit_targets)
     with caplog.at_level(logging.WARNING, logger="matplotlib"), warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         _draw(fig)

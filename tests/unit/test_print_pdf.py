@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.fake_results import _exit_targets, _funding, _target_probability, fake_tables
+from helpers.fake_results import _exit_targets, _funding, _target_probability, fake_run_tables
 
 from fupinsim import assess, report
 from fupinsim.data import COUNTY_IDS
+from fupinsim.pipeline import RunTables
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
@@ -141,33 +142,26 @@ def assert_nothing_cut(html: str, pdf: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict[str, pd.DataFrame]:
-    return fake_tables()
+def tables() -> RunTables:
+    return fake_run_tables()
 
 
 def test_report_prints_on_a4_without_cut_columns(tables, tmp_path) -> None:
-    three = assess.three_tables(
-        households=tables["households"],
-        villages=tables["villages"],
-        county_year=tables["county_year"],
-        target_probability=tables["target_probability"],
-        exit_targets=tables["exit_targets"],
-        shortfall=tables["shortfall"],
-    )
+    three = assess.three_tables(tables)
     summary = assess.scenario_summary(
         scenario_id="plan_2015",
         title="The plan as written",
-        target_probability=tables["target_probability"],
-        funding=tables["funding"],
-        allocation=tables["allocation"],
-        shortfall=tables["shortfall"],
+        target_probability=tables.target_probability,
+        funding=tables.funding,
+        allocation=tables.allocation,
+        shortfall=tables.shortfall,
     )
     html = report.report_html(
         summary=summary,
         tables=three,
         figures={},
-        assessment=tables["assessment"],
-        shortfall=tables["shortfall"],
+        assessment=tables.assessment,
+        shortfall=tables.shortfall,
     )
     pdf = print_pdf(html, tmp_path, "report")
     info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from allocation_toy import SHORT_MONEY, toy_inputs
-from helpers.fake_results import fake_tables
+from helpers.fake_results import fake_run_tables
 
 from fupinsim import assess, report
 from fupinsim.allocate import ModelSettings, SolveSettings
@@ -45,27 +45,18 @@ def test_re_solve_closes_the_toy_shortfall_with_the_money_it_names() -> None:
 
 
 def test_what_to_do_comes_first_in_the_report_and_the_guide() -> None:
-    tables = fake_tables()
-    recs = tables["recommendations"]
+    tables = fake_run_tables()
+    recs = tables.recommendations
     assert list(recs.columns) == list(RECOMMENDATION_COLUMNS)
-    three = assess.three_tables(
-        households=tables["households"],
-        villages=tables["villages"],
-        county_year=tables["county_year"],
-        target_probability=tables["target_probability"],
-        exit_targets=tables["exit_targets"],
-        shortfall=tables["shortfall"],
-    )
-    summary = assess.scenario_summary(
-        scenario_id="x", target_probability=tables["target_probability"]
-    )
+    three = assess.three_tables(tables)
+    summary = assess.scenario_summary(scenario_id="x", target_probability=tables.target_probability)
     text = report.report_html(
         summary=summary,
         tables=three,
         figures={},
-        shortfall=tables["shortfall"],
+        shortfall=tables.shortfall,
         recommendations=recs,
-        exit_targets=tables["exit_targets"],
+        exit_targets=tables.exit_targets,
     )
     body = text[text.index("<body") :]
     assert body.index("What to do") < body.index('class="headline')
@@ -74,10 +65,10 @@ def test_what_to_do_comes_first_in_the_report_and_the_guide() -> None:
     assert "3% of its registered households" in text  # the footnote of "Counts as met"
     guide = assess.county_guide(
         "guazhou",
-        households=tables["households"],
-        villages=tables["villages"],
+        households=tables.households,
+        villages=tables.villages,
         tables=three,
-        household_plans=tables["household_plans"],
+        household_plans=tables.household_plans,
     )
     page = report.county_guide_html(guide, recommendations=recs)
     guazhou = recs[recs["county_id"] == "guazhou"]
@@ -92,7 +83,7 @@ def test_headline_names_the_years_whose_targets_fail() -> None:
     assert failing_years(summary, shortfall) == [2015, 2016]
     text = report.report_html(summary=summary, tables={}, figures={}, shortfall=None)
     assert "the 2017 targets will probably" in text  # nothing known to fail: the final year
-    rows = fake_tables()["shortfall"]
+    rows = fake_run_tables().shortfall
     text = report.report_html(
         summary={**summary, "scenario_id": "x"}, tables={}, figures={}, shortfall=rows
     )

@@ -11,32 +11,26 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_tables
+from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_run_tables
 from openpyxl import load_workbook
 
 from fupinsim import assess, plots, report
 from fupinsim.errors import InputError
 from fupinsim.io.outputs import write_manifest, write_tables
 from fupinsim.io.report_files import write_card, write_comparison, write_report_bundle
+from fupinsim.pipeline import RunTables
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict[str, pd.DataFrame]:
-    return fake_tables()
+def tables() -> RunTables:
+    return fake_run_tables()
 
 
 @pytest.fixture(scope="module")
 def three(tables) -> dict[str, pd.DataFrame]:
-    return assess.three_tables(
-        households=tables["households"],
-        villages=tables["villages"],
-        county_year=tables["county_year"],
-        target_probability=tables["target_probability"],
-        exit_targets=tables["exit_targets"],
-        shortfall=tables["shortfall"],
-    )
+    return assess.three_tables(tables)
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +38,10 @@ def summary(tables) -> dict:
     return assess.scenario_summary(
         scenario_id="plan_2015",
         title="The plan as written",
-        target_probability=tables["target_probability"],
-        funding=tables["funding"],
-        allocation=tables["allocation"],
-        shortfall=tables["shortfall"],
+        target_probability=tables.target_probability,
+        funding=tables.funding,
+        allocation=tables.allocation,
+        shortfall=tables.shortfall,
     )
 
 
@@ -124,10 +118,8 @@ def test_workbook_values_and_units(three) -> None:
 
 
 def test_report_html_headline_first_and_self_contained(tables, three, summary) -> None:
-    figures = {
-        "fan_remaining": plots.fan_chart_remaining(tables["county_year"], tables["exit_targets"])
-    }
-    assessment = assess.county_assessment(tables["county_year"], tables["target_probability"])
+    figures = {"fan_remaining": plots.fan_chart_remaining(tables.county_year, tables.exit_targets)}
+    assessment = assess.county_assessment(tables.county_year, tables.target_probability)
     text = report.report_html(
         summary=summary,
         tables=three,
@@ -151,7 +143,7 @@ def test_report_html_headline_first_and_self_contained(tables, three, summary) -
 
 
 def test_report_html_embeds_prerendered_png(three, summary) -> None:
-    fig = plots.p_met_heatmap(fake_tables()["target_probability"])
+    fig = plots.p_met_heatmap(fake_run_tables().target_probability)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=50)
     text = report.report_html(
@@ -166,10 +158,10 @@ def test_report_html_embeds_prerendered_png(three, summary) -> None:
 def test_household_card_html_has_the_five_headings_and_numbers(tables) -> None:
     card = assess.household_card(
         KNOWN_HOUSEHOLD_ID,
-        households=tables["households"],
-        villages=tables["villages"],
-        household_plans=tables["household_plans"],
-        household_results=tables["household_paths"],
+        households=tables.households,
+        villages=tables.villages,
+        household_plans=tables.household_plans,
+        household_results=tables.household_paths,
     )
     text = report.household_card_html(card, scenario="plan_2015")
     root = parse(text)
@@ -195,10 +187,10 @@ def test_household_card_html_has_the_five_headings_and_numbers(tables) -> None:
 def test_village_file_html_has_the_five_things(tables) -> None:
     file = assess.village_file(
         4,
-        households=tables["households"],
-        villages=tables["villages"],
-        household_plans=tables["household_plans"],
-        village_year=tables["village_year"],
+        households=tables.households,
+        villages=tables.villages,
+        household_plans=tables.household_plans,
+        village_year=tables.village_year,
     )
     root = parse(report.village_file_html(file))
     headings = ["".join(h.itertext()) for h in root.iter("h2")]
@@ -209,12 +201,12 @@ def test_village_file_html_has_the_five_things(tables) -> None:
 def test_county_guide_lists_responsible_units_and_time_limits(tables, three) -> None:
     guide = assess.county_guide(
         "yumen",
-        households=tables["households"],
-        villages=tables["villages"],
+        households=tables.households,
+        villages=tables.villages,
         tables=three,
-        household_plans=tables["household_plans"],
-        allocation=tables["allocation"],
-        funding=tables["funding"],
+        household_plans=tables.household_plans,
+        allocation=tables.allocation,
+        funding=tables.funding,
     )
     text = report.county_guide_html(guide, scenario="plan_2015")
     root = parse(text)
@@ -222,21 +214,21 @@ def test_county_guide_lists_responsible_units_and_time_limits(tables, three) -> 
     assert "Municipal Human Resources and Social Security Bureau" in text  # §6(1)-(2)
     assert "Organise and implement 2015-2017" in text
     assert "Completed by mid-June 2015" in text  # §3-5 in the full list
-    for name in tables["villages"].query("county_id == 'yumen'")["village_name"]:
+    for name in tables.villages.query("county_id == 'yumen'")["village_name"]:
         assert name in text
-    n_registered = int(tables["households"].query("county_id == 'yumen'")["is_registered"].sum())
+    n_registered = int(tables.households.query("county_id == 'yumen'")["is_registered"].sum())
     assert f"Poor households ({n_registered})" in text
     assert not list(root.iter("img"))
 
 
 def test_announcement_is_printable_and_per_county(tables) -> None:
     items = assess.announcement(
-        households=tables["households"],
-        villages=tables["villages"],
-        target_probability=tables["target_probability"],
-        household_plans=tables["household_plans"],
-        allocation=tables["allocation"],
-        funding=tables["funding"],
+        households=tables.households,
+        villages=tables.villages,
+        target_probability=tables.target_probability,
+        household_plans=tables.household_plans,
+        allocation=tables.allocation,
+        funding=tables.funding,
     )
     text = report.announcement_html(items, scenario="plan_2015")
     root = parse(text)
@@ -270,7 +262,7 @@ def test_every_page_inlines_the_one_stylesheet_with_print_rules(tables, three, s
     css = str(stylesheet())
     assert "@media print" in css and "thead { display: table-header-group; }" in css
     card = assess.household_card(
-        KNOWN_HOUSEHOLD_ID, households=tables["households"], villages=tables["villages"]
+        KNOWN_HOUSEHOLD_ID, households=tables.households, villages=tables.villages
     )
     pages = [
         report.report_html(summary=summary, tables=three, figures={}),
@@ -299,7 +291,7 @@ def test_tables_go_through_one_template_and_escape_their_cells() -> None:
 def test_write_report_bundle_card_and_comparison(tmp_path: Path, tables) -> None:
     outputs = tmp_path / "outputs"
     run = outputs / "plan_2015"
-    write_tables(tables, run)
+    write_tables(tables.as_dict(), run)
     write_manifest({"scenario_hash": "abc", "p_all_targets_met": 0.42}, run)
     written = write_report_bundle(tables, run, scenario_id="plan_2015", title="Plan")
     for name in (
@@ -333,9 +325,9 @@ def test_write_report_bundle_card_and_comparison(tmp_path: Path, tables) -> None
         write_card(outputs, "missing_scenario", household_id=1)
 
     # A second scenario, a failed run and a run in progress: only finished runs are compared.
-    write_tables(tables, outputs / "revenue_stagnation")
-    write_tables(tables, outputs / "broken.failed")
-    write_tables(tables, outputs / ".plan_2015.tmp-00000000-1-00000000")
+    write_tables(tables.as_dict(), outputs / "revenue_stagnation")
+    write_tables(tables.as_dict(), outputs / "broken.failed")
+    write_tables(tables.as_dict(), outputs / ".plan_2015.tmp-00000000-1-00000000")
     files = write_comparison(outputs)
     table = pd.read_csv(files["csv"], encoding="utf-8-sig")
     assert table["scenario_id"].tolist() == ["plan_2015", "revenue_stagnation"]
@@ -353,12 +345,10 @@ def test_write_comparison_without_runs(tmp_path: Path) -> None:
 def test_report_lists_shortfalls_and_what_money_cannot_fix(tables, three) -> None:
     summary = assess.scenario_summary(
         scenario_id="x",
-        target_probability=tables["target_probability"],
-        shortfall=tables["shortfall"],
+        target_probability=tables.target_probability,
+        shortfall=tables.shortfall,
     )
-    text = report.report_html(
-        summary=summary, tables=three, figures={}, shortfall=tables["shortfall"]
-    )
+    text = report.report_html(summary=summary, tables=three, figures={}, shortfall=tables.shortfall)
     parse(text)
     assert "cannot be met with more money alone" in text
     assert "Targets the allocation misses" in text
@@ -370,17 +360,18 @@ def test_report_lists_shortfalls_and_what_money_cannot_fix(tables, three) -> Non
 def test_p_all_targets_met_sources(tables) -> None:
     from fupinsim.io.report_files import _p_all_targets_met
 
-    assert _p_all_targets_met(0.3, {"p_all_targets_met": 0.5}, tables) == 0.3
-    assert _p_all_targets_met(None, {"p_all_targets_met": 0.5}, tables) == 0.5
-    assert _p_all_targets_met(None, {}, tables) == 0.41  # factor_comparison, optimised plan
-    assert _p_all_targets_met(None, {}, {}) is None
+    comparison = tables.factor_comparison
+    assert _p_all_targets_met(0.3, {"p_all_targets_met": 0.5}, comparison) == 0.3
+    assert _p_all_targets_met(None, {"p_all_targets_met": 0.5}, comparison) == 0.5
+    assert _p_all_targets_met(None, {}, comparison) == 0.41  # factor_comparison, optimised plan
+    assert _p_all_targets_met(None, {}, None) is None
 
 
 def test_card_says_where_the_exit_year_comes_from(tables) -> None:
     card = assess.household_card(
         KNOWN_HOUSEHOLD_ID,
-        households=tables["households"],
-        household_plans=tables["household_plans"],
+        households=tables.households,
+        household_plans=tables.household_plans,
     )
     text = report.household_card_html(card)
     assert "2015 (simulation of the plan" in text

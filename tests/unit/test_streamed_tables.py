@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_tables
+from helpers.fake_results import KNOWN_HOUSEHOLD_ID, fake_run_tables
 
 from fupinsim.io.outputs import write_tables
 from fupinsim.io.streamed import StreamedTable, card_tables, read_rows
@@ -57,8 +57,8 @@ def test_read_rows_filters_rows_and_selects_columns(tmp_path: Path) -> None:
 
 
 def test_card_tables_hold_only_the_household_and_its_village(tmp_path: Path) -> None:
-    tables = fake_tables()
-    write_tables(tables, tmp_path)
+    tables = fake_run_tables()
+    write_tables(tables.as_dict(), tmp_path)
     got = card_tables(tmp_path, household_id=KNOWN_HOUSEHOLD_ID)
     assert got["households"]["household_id"].tolist() == [KNOWN_HOUSEHOLD_ID]
     village = int(got["households"]["village_id"].iloc[0])
@@ -66,4 +66,4 @@ def test_card_tables_hold_only_the_household_and_its_village(tmp_path: Path) -> 
     for name in ("household_plans", "household_paths"):
         if name in got:
             assert set(got[name]["household_id"]) <= {KNOWN_HOUSEHOLD_ID}
-    assert len(got["exit_targets"]) == len(tables["exit_targets"])
+    assert len(got["exit_targets"]) == len(tables.exit_targets)
