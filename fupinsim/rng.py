@@ -18,8 +18,11 @@ the generator behind Java's ``SplittableRandom``; it passes BigCrush) over
 ``(seed, stream, replication, household id)``, and draw ``c`` of that key is
 ``mix64(key + (c + 1) × γ)`` — the SplitMix64 sequence started at the key. The counter ``c``
 encodes the year and the draw within the year (:func:`year_counter`). Uniforms take the top 53
-bits; normals are the inverse normal CDF of a uniform (Acklam's rational approximation,
-relative error below 1.2e-9). :func:`counter_uniform` and :func:`counter_normal` are the NumPy
+bits; normals come from the same 64-bit word by Marsaglia & Tsang's ziggurat
+(:func:`ziggurat_normal`: a table look-up and one comparison for ≈ 99 % of words; the rest
+draw further words from that one, so a normal still depends only on its key and counter).
+:func:`inverse_normal_cdf` (Acklam's approximation) is kept for quantiles.
+:func:`counter_uniform` and :func:`counter_normal` are the NumPy
 reference implementations; :mod:`fupinsim.microsim.draws` compiles the same arithmetic with
 numba for the engine.
 """
@@ -39,11 +42,13 @@ __all__ = [
     "counter_uniform",
     "generator",
     "mix64",
+    "next_bits",
     "replication_keys",
     "seed_sequence",
     "stream_id",
     "sub_keys",
     "year_counter",
+    "ziggurat_normal",
 ]
 
 #: The streams in use, with what they drive. A new stream needs only a new name.
@@ -194,6 +199,87 @@ def inverse_normal_cdf(p: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Layers of the normal ziggurat (Marsaglia & Tsang 2000, "The ziggurat method for generating
+#: random variables", J. Stat. Softw. 5(8)): 256 layers of equal area ``ZIGGURAT_V`` under the
+#: half density f(x) = exp(−x²/2), the base layer ending in the tail beyond ``ZIGGURAT_R``.
+ZIGGURAT_LAYERS = 256
+ZIGGURAT_R = 3.6541528853610088
+ZIGGURAT_V = 0.00492867323399
+
+
+def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Right edges ``x[0..256]`` of the layers (decreasing; ``x[0]`` the base layer's width
+    V / f(R), ``x[1]`` = R, ``x[256]`` = 0) and ``f(x)`` at them."""
+    r, v = ZIGGURAT_R, ZIGGURAT_V
+    x = np.zeros(ZIGGURAT_LAYERS + 1)
+    x[0] = v / np.exp(-0.5 * r * r)
+    x[1] = r
+    for i in range(1, ZIGGURAT_LAYERS - 1):
+        x[i + 1] = np.sqrt(-2.0 * np.log(v / x[i] + np.exp(-0.5 * x[i] * x[i])))
+    return x, np.exp(-0.5 * x * x)
+
+
+ZIGGURAT_X, ZIGGURAT_F = _ziggurat_tables()
+
+
+def next_bits(bits: Any) -> Any:
+    """The next 64 bits after ``bits`` of a ziggurat draw that needs more (``mix64(bits + γ)``)."""
+    return mix64(np.asarray(bits, dtype=_U64) + _U64(GAMMA))
+
+
+def _unit(bits: np.ndarray) -> np.ndarray:
+    return ((bits >> _U64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+
+def ziggurat_normal(bits: np.ndarray) -> np.ndarray:
+    """Standard normals from 64-bit words by the ziggurat (the reference of the kernel's).
+
+    Per word ``b``: layer ``b & 255``, sign bit 8, and ``x = u × X[layer]`` with ``u`` the top
+    53 bits on [0, 1). Inside the layer's rectangle (≈ 99 % of words) ``x`` is the draw;
+    otherwise ``b`` moves on (:func:`next_bits`) and the base layer draws from the tail
+    (Marsaglia 1964: ``R + t``, ``t = −log(u1)/R`` accepted if ``−2 log(u2) > t²``) and the
+    other layers accept ``x`` if a uniform height under the layer is below f(x), else start
+    again from the next word. The NumPy version runs the same steps on the words still drawing.
+    """
+    x_edge, f_edge = ZIGGURAT_X, ZIGGURAT_F
+    b = np.array(bits, dtype=_U64).ravel()
+    sign = np.where((b >> _U64(8)) & _U64(1), -1.0, 1.0)
+    out = np.empty(b.size)
+    todo = np.arange(b.size)
+    while todo.size:
+        w = b[todo]
+        layer = (w & _U64(255)).astype(np.intp)
+        x = (w >> _U64(11)).astype(np.float64) * 2.0**-53 * x_edge[layer]
+        fast = x < x_edge[layer + 1]
+        out[todo[fast]] = x[fast]
+        slow, w, layer, x = todo[~fast], next_bits(w[~fast]), layer[~fast], x[~fast]
+        tail = layer == 0
+        out[slow[tail]] = _tail(w[tail])
+        wedge, w, layer, x = slow[~tail], w[~tail], layer[~tail], x[~tail]
+        height = f_edge[layer] + _unit(w) * (f_edge[layer + 1] - f_edge[layer])
+        ok = height < np.exp(-0.5 * x * x)
+        out[wedge[ok]] = x[ok]
+        b[wedge[~ok]] = next_bits(w[~ok])
+        todo = wedge[~ok]
+    return (sign * out).reshape(np.shape(bits))
+
+
+def _tail(w: np.ndarray) -> np.ndarray:
+    """Draws beyond ``ZIGGURAT_R`` from the words ``w`` (each tried until accepted)."""
+    out = np.empty(w.size)
+    todo = np.arange(w.size)
+    while todo.size:
+        u1 = _unit(w)
+        w2 = next_bits(w)
+        u2 = _unit(w2)
+        t = -np.log(u1) / ZIGGURAT_R
+        ok = -2.0 * np.log(u2) > t * t
+        out[todo[ok]] = ZIGGURAT_R + t[ok]
+        todo, w = todo[~ok], next_bits(w2[~ok])
+    return out
+
+
 def counter_normal(key: np.ndarray | int, counters: np.ndarray | int) -> np.ndarray:
-    """Standard normals of the given counters of ``key`` (inverse CDF of the uniforms)."""
-    return inverse_normal_cdf(counter_uniform(key, counters))
+    """Standard normals of the given counters of ``key`` (:func:`ziggurat_normal` of the
+    counters' 64-bit words, the words :func:`counter_uniform` takes its uniforms from)."""
+    return ziggurat_normal(_bits(key, np.atleast_1d(counters)))

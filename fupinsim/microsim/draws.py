@@ -1,8 +1,9 @@
 """The counter-based generator of :mod:`fupinsim.rng`, compiled with numba for the kernel.
 
 Same arithmetic as :func:`fupinsim.rng.counter_uniform` / :func:`fupinsim.rng.counter_normal`
-(tests check they agree bit for bit): a draw is a pure function of ``(key, counter)``, so the
-kernel can draw any household's numbers in any order, on any thread, in any chunk.
+(tests check they agree: uniforms bit for bit, normals — the ziggurat — to rounding): a draw is
+a pure function of ``(key, counter)``, so the kernel can draw any household's numbers in any
+order, on any thread, in any chunk.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _GAMMA = np.uint64(rng.GAMMA)
 _ONE = np.uint64(1)
 _S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
-_A, _B, _C, _D = rng.ACKLAM_A, rng.ACKLAM_B, rng.ACKLAM_C, rng.ACKLAM_D
-_LOW = rng.ACKLAM_LOW
+_X = rng.ZIGGURAT_X
+_F = rng.ZIGGURAT_F
+_R = rng.ZIGGURAT_R
+_S8, _255 = np.uint64(8), np.uint64(255)
 
 
 @njit(**_JIT, inline="always")
@@ -52,34 +55,54 @@ def household_key(replication_key: np.uint64, household_id: np.int64) -> np.uint
 
 
 @njit(**_JIT, inline="always")
-def uniform(key: np.uint64, counter: np.int64) -> float:
-    """Uniform on (0, 1) of draw ``counter`` of ``key``."""
-    bits = mix64(key + (np.uint64(counter) + _ONE) * _GAMMA)
+def _bits(key: np.uint64, counter: np.int64) -> np.uint64:
+    return mix64(key + (np.uint64(counter) + _ONE) * _GAMMA)
+
+
+@njit(**_JIT, inline="always")
+def _unit(bits: np.uint64) -> float:
     return (float(bits >> _S11) + 0.5) * 1.1102230246251565e-16  # 2**-53
 
 
 @njit(**_JIT, inline="always")
-def _quantile(p: float) -> float:
-    if p < _LOW or p > 1.0 - _LOW:
-        tail = p if p < _LOW else 1.0 - p
-        q = math.sqrt(-2.0 * math.log(tail))
-        x = (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]) / (
-            (((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0
-        )
-        return x if p < _LOW else -x
-    q = p - 0.5
-    r = q * q
-    return (
-        (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5])
-        * q
-        / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0)
-    )
+def uniform(key: np.uint64, counter: np.int64) -> float:
+    """Uniform on (0, 1) of draw ``counter`` of ``key``."""
+    return _unit(_bits(key, counter))
+
+
+@njit(**_JIT)
+def _slow(b: np.uint64, layer: np.int64, x: float) -> float:
+    """The ziggurat's rare steps (tail or wedge) from the word ``b`` that missed its rectangle
+    (:func:`fupinsim.rng.ziggurat_normal`, same order of words)."""
+    while True:
+        b = mix64(b + _GAMMA)
+        if layer == 0:
+            while True:
+                u1 = _unit(b)
+                b = mix64(b + _GAMMA)
+                t = -math.log(u1) / _R
+                if -2.0 * math.log(_unit(b)) > t * t:
+                    return _R + t
+                b = mix64(b + _GAMMA)
+        height = _F[layer] + _unit(b) * (_F[layer + 1] - _F[layer])
+        if height < math.exp(-0.5 * x * x):
+            return x
+        b = mix64(b + _GAMMA)
+        layer = np.int64(b & _255)
+        x = float(b >> _S11) * 1.1102230246251565e-16 * _X[layer]
+        if x < _X[layer + 1]:
+            return x
 
 
 @njit(**_JIT, inline="always")
 def normal(key: np.uint64, counter: np.int64) -> float:
-    """Standard normal of draw ``counter`` of ``key`` (inverse CDF of its uniform)."""
-    return _quantile(uniform(key, counter))
+    """Standard normal of draw ``counter`` of ``key`` (ziggurat of its 64-bit word)."""
+    b = _bits(key, counter)
+    layer = np.int64(b & _255)
+    x = float(b >> _S11) * 1.1102230246251565e-16 * _X[layer]
+    if not x < _X[layer + 1]:
+        x = _slow(b, layer, x)
+    return -x if (b >> _S8) & _ONE else x
 
 
 @njit(**_JIT)

@@ -351,7 +351,7 @@ def _accumulate(acc, t, members, registered, remaining, exits, exited, returns, 
 
 @njit(**_JIT, inline="always")
 def _income(i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor, price, plan,
-            mult, eff, enrolled_base, other):  # fmt: skip
+            mult, eff, enrolled_base, other, inv_members):  # fmt: skip
     """Household ``i``'s net income in year index ``t`` of replication ``r``.
 
     Returns ``(income, market_net, out_of_pocket, enrolled_base, other_transfers)``; the last
@@ -377,22 +377,23 @@ def _income(i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor
     fixed = _fixed_income(i, t, hh, fl, yr, p)
     before = market_net + fixed + eff[Source.TRANSFERS]
     members = hh[i, Field.MEMBERS]
+    before_pc = before * inv_members
     standard = yr[YearRow.DIBAO_STANDARD, t]
     wubao = fl[i, Flag.IS_WUBAO] != 0
     share = p[Param.MIN_PAYMENT_SHARE]
     if t == 0:
         # Dibao as recorded; weak households eligible but not enrolled declined (take-up).
         enrolled = fl[i, Flag.IS_DIBAO] != 0 and not wubao
-        if fl[i, Flag.WEAK] and not enrolled and before / members < standard:
+        if fl[i, Flag.WEAK] and not enrolled and before_pc < standard:
             enrolled_base = False
-        dibao = _dibao(before / members, members, standard, enrolled, share)
+        dibao = _dibao(before_pc, members, standard, enrolled, share)
         # Recorded transfers the rules do not explain: kept in yuan every year.
         other = hh[i, Field.TRANSFERS] - fixed - dibao
         income = before + dibao + other
     else:
         before += other
         cover = plan_from[i, PlanFrom.DIBAO] <= t and not wubao
-        dibao = _dibao(before / members, members, standard, enrolled_base or cover, share)
+        dibao = _dibao(before * inv_members, members, standard, enrolled_base or cover, share)
         income = before + dibao
     oop = 0.0
     if ill:
@@ -453,7 +454,7 @@ def _household(i, r, hh, fl, yr, p, keys, crop_factor, price, plan, acc, village
         year = np.int64(yr[YearRow.CALENDAR_YEAR, t])
         income, market_net, oop, enrolled, other = _income(
             i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor, price,
-            plan, mult, eff, enrolled, other,
+            plan, mult, eff, enrolled, other, inv_members,
         )  # fmt: skip
         income_pc = income * inv_members
         line = yr[YearRow.LINE, t]
