@@ -16,6 +16,7 @@ from fupinsim.assess.labels import (
     STUDENT_COLUMNS,
     county_label,
     group_label,
+    zh_words,
 )
 from fupinsim.assess.lookup import (
     deadline_year,
@@ -217,6 +218,7 @@ def _numbers(hh: Mapping[str, Any], line: float, base_year: int) -> CardNumbers:
     cost = float(hh.get("production_cost", 0.0) or 0.0)
     income_pc = float(hh["income_pc"])
     cause = hh.get("main_cause")
+    has_cause = cause is not None and not pd.isna(cause)
     return CardNumbers(
         n_members=int(hh["n_members"]),
         n_labour=_count(hh, "n_labour"),
@@ -226,9 +228,8 @@ def _numbers(hh: Mapping[str, Any], line: float, base_year: int) -> CardNumbers:
         n_elderly=_count(hh, "n_elderly"),
         n_disabled=_count(hh, "n_disabled"),
         n_chronic_ill=_count(hh, "n_chronic_ill"),
-        main_cause=CAUSE_WORDS.get(str(cause))
-        if cause is not None and not pd.isna(cause)
-        else None,
+        main_cause=CAUSE_WORDS.get(str(cause)) if has_cause else None,
+        main_cause_zh=_CAUSES_ZH().get(str(cause)) if has_cause else None,
         income_sources=sources,
         production_cost=cost,
         net_income_yuan=sum(v for _, v in sources) - cost,
@@ -410,6 +411,12 @@ def _tasks(
 
 
 @cache
+def _CAUSES_ZH() -> Mapping[str, str]:  # noqa: N802 - a constant, read once
+    """Causes in Chinese by code (``labels.yaml`` ``zh.causes``)."""
+    return zh_words("causes")
+
+
+@cache
 def _line(year: int) -> float:
     """Poverty line of ``year`` (cached: looked up for every point of every path)."""
     return line_or_nan(year)
@@ -431,7 +438,9 @@ def _problems(hh: Mapping[str, Any], line: float, line_year: int) -> list[CardPr
         )
     cause = hh.get("main_cause")
     if cause is not None and not pd.isna(cause):
-        add(f"Main cause of poverty recorded: {CAUSE_WORDS.get(str(cause), str(cause))}", "3")
+        words = CAUSE_WORDS.get(str(cause), str(cause))
+        zh = _CAUSES_ZH().get(str(cause))
+        add(f"Main cause of poverty recorded: {f'{zh} {words}' if zh else words}", "3")
     grade = hh.get("housing_grade")
     if grade is not None and str(grade) in ("C", "D"):
         add(f"Dilapidated house (grade {grade})", "7(3)")
