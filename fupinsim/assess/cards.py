@@ -327,27 +327,33 @@ def _responsibility(
     helper = hh.get("helper_id")
     if plans and pd.notna(plans[0].get("helper_id")):
         helper = plans[0]["helper_id"]
-    unit_sections = sorted(
+    sections = frozenset(
         {s for m in counter.measures for s in m.sections}
         | {"16"}
-        | ({"14"} if counter.social_security else set()),
-        key=section_order().index,
+        | ({"14"} if counter.social_security else set())
     )
     info = _county_info(county)
     return Responsibility(
         helper_id=int_or_none(helper),
         county_responsible=None if info is None else str(info["responsible"]),
         strategy=None if info is None else str(info["strategy"]),
-        units=[
-            ResponsibleUnit(
-                section=s,
-                title=MEASURE_BY_SECTION[s].title,
-                responsible=MEASURE_BY_SECTION[s].responsible,
-                time_limit=MEASURE_BY_SECTION[s].time_limit,
-            )
-            for s in unit_sections
-        ],
+        units=list(_units(sections)),
         cadre=cadre,
+    )
+
+
+@cache
+def _units(sections: frozenset[str]) -> tuple[ResponsibleUnit, ...]:
+    """The responsible units of the plan's ``sections``, in plan order (cached: a few sets of
+    sections recur over all the households)."""
+    return tuple(
+        ResponsibleUnit(
+            section=s,
+            title=MEASURE_BY_SECTION[s].title,
+            responsible=MEASURE_BY_SECTION[s].responsible,
+            time_limit=MEASURE_BY_SECTION[s].time_limit,
+        )
+        for s in sorted(sections, key=section_order().index)
     )
 
 

@@ -70,7 +70,12 @@ def _card_rows(card: HouseholdCard) -> dict[str, list[tuple[Any, ...]]]:
             for u in card.responsibility.units
         ],
         "path": [
-            (p.year, f"{p.income_pc_mean:,.0f}", f"{p.poverty_line:,.0f}", f"{p.p_exited:.0%}")
+            (  # P(exited) as the report and the guides write every share
+                p.year,
+                f"{p.income_pc_mean:,.0f}",
+                f"{p.poverty_line:,.0f}",
+                format_value(p.p_exited, "share"),
+            )
             for p in card.tasks.path
         ],
     }
