@@ -379,6 +379,10 @@ def _expected_exit(
     expected, basis, income_2017 = None, None, None
     if (year := _first_year(plans, "simulated_exit_year")) is not None:
         expected, basis = year, "simulation of the plan (first year with P(exited) ≥ 0.5)"
+    elif plans and "simulated_exit_year" in plans[0]:
+        # Simulated, and P(exited) never reached 0.5: the simulation's answer (the run's
+        # household_exit), not the allocation's estimate for households of its type.
+        basis = "simulation of the plan: P(exited) stays below 0.5 in every year projected"
     elif (year := _first_year(plans, "expected_exit_year")) is not None:
         expected, basis = year, "allocation (households of the same type)"
     if plans and "expected_income_pc_2017" in plans[0]:
