@@ -16,6 +16,7 @@ from fupinsim.assess.labels import (
     STUDENT_COLUMNS,
     county_label,
     group_label,
+    zh_words,
 )
 from fupinsim.assess.lookup import (
     deadline_year,
@@ -217,6 +218,7 @@ def _numbers(hh: Mapping[str, Any], line: float, base_year: int) -> CardNumbers:
     cost = float(hh.get("production_cost", 0.0) or 0.0)
     income_pc = float(hh["income_pc"])
     cause = hh.get("main_cause")
+    has_cause = cause is not None and not pd.isna(cause)
     return CardNumbers(
         n_members=int(hh["n_members"]),
         n_labour=_count(hh, "n_labour"),
@@ -226,9 +228,8 @@ def _numbers(hh: Mapping[str, Any], line: float, base_year: int) -> CardNumbers:
         n_elderly=_count(hh, "n_elderly"),
         n_disabled=_count(hh, "n_disabled"),
         n_chronic_ill=_count(hh, "n_chronic_ill"),
-        main_cause=CAUSE_WORDS.get(str(cause))
-        if cause is not None and not pd.isna(cause)
-        else None,
+        main_cause=CAUSE_WORDS.get(str(cause)) if has_cause else None,
+        main_cause_zh=_CAUSES_ZH().get(str(cause)) if has_cause else None,
         income_sources=sources,
         production_cost=cost,
         net_income_yuan=sum(v for _, v in sources) - cost,
@@ -326,27 +327,33 @@ def _responsibility(
     helper = hh.get("helper_id")
     if plans and pd.notna(plans[0].get("helper_id")):
         helper = plans[0]["helper_id"]
-    unit_sections = sorted(
+    sections = frozenset(
         {s for m in counter.measures for s in m.sections}
         | {"16"}
-        | ({"14"} if counter.social_security else set()),
-        key=section_order().index,
+        | ({"14"} if counter.social_security else set())
     )
     info = _county_info(county)
     return Responsibility(
         helper_id=int_or_none(helper),
         county_responsible=None if info is None else str(info["responsible"]),
         strategy=None if info is None else str(info["strategy"]),
-        units=[
-            ResponsibleUnit(
-                section=s,
-                title=MEASURE_BY_SECTION[s].title,
-                responsible=MEASURE_BY_SECTION[s].responsible,
-                time_limit=MEASURE_BY_SECTION[s].time_limit,
-            )
-            for s in unit_sections
-        ],
+        units=list(_units(sections)),
         cadre=cadre,
+    )
+
+
+@cache
+def _units(sections: frozenset[str]) -> tuple[ResponsibleUnit, ...]:
+    """The responsible units of the plan's ``sections``, in plan order (cached: a few sets of
+    sections recur over all the households)."""
+    return tuple(
+        ResponsibleUnit(
+            section=s,
+            title=MEASURE_BY_SECTION[s].title,
+            responsible=MEASURE_BY_SECTION[s].responsible,
+            time_limit=MEASURE_BY_SECTION[s].time_limit,
+        )
+        for s in sorted(sections, key=section_order().index)
     )
 
 
@@ -372,6 +379,10 @@ def _expected_exit(
     expected, basis, income_2017 = None, None, None
     if (year := _first_year(plans, "simulated_exit_year")) is not None:
         expected, basis = year, "simulation of the plan (first year with P(exited) ≥ 0.5)"
+    elif plans and "simulated_exit_year" in plans[0]:
+        # Simulated, and P(exited) never reached 0.5: the simulation's answer (the run's
+        # household_exit), not the allocation's estimate for households of its type.
+        basis = "simulation of the plan: P(exited) stays below 0.5 in every year projected"
     elif (year := _first_year(plans, "expected_exit_year")) is not None:
         expected, basis = year, "allocation (households of the same type)"
     if plans and "expected_income_pc_2017" in plans[0]:
@@ -410,6 +421,12 @@ def _tasks(
 
 
 @cache
+def _CAUSES_ZH() -> Mapping[str, str]:  # noqa: N802 - a constant, read once
+    """Causes in Chinese by code (``labels.yaml`` ``zh.causes``)."""
+    return zh_words("causes")
+
+
+@cache
 def _line(year: int) -> float:
     """Poverty line of ``year`` (cached: looked up for every point of every path)."""
     return line_or_nan(year)
@@ -431,7 +448,9 @@ def _problems(hh: Mapping[str, Any], line: float, line_year: int) -> list[CardPr
         )
     cause = hh.get("main_cause")
     if cause is not None and not pd.isna(cause):
-        add(f"Main cause of poverty recorded: {CAUSE_WORDS.get(str(cause), str(cause))}", "3")
+        words = CAUSE_WORDS.get(str(cause), str(cause))
+        zh = _CAUSES_ZH().get(str(cause))
+        add(f"Main cause of poverty recorded: {f'{zh} {words}' if zh else words}", "3")
     grade = hh.get("housing_grade")
     if grade is not None and str(grade) in ("C", "D"):
         add(f"Dilapidated house (grade {grade})", "7(3)")

@@ -144,6 +144,8 @@ class CardNumbers(Record):
     is_wubao: bool
     support_class: str | None
     registered_year: int | None
+    #: The main cause in Chinese (``labels.yaml`` ``zh.causes``), ``None`` without a cause.
+    main_cause_zh: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,6 +8,10 @@ are split into that many contiguous parts, each rendered and written by a forked
 tables are inherited, not copied or re-read); the files are the same whatever the number of
 workers. Each file is written next to its place and renamed into it, so a reader never sees half
 a card and an interrupted run leaves the cards written before it intact.
+
+The cards of a folder link one stylesheet, ``<folder>/fupinsim.css`` (written with them, by
+:func:`write_household_cards` and :func:`write_card_page` alike), instead of inlining it: 7 kB of
+a card's 13 kB, 90 MB of a run's 12,600 cards.
 """
 
 from __future__ import annotations
@@ -25,16 +29,20 @@ from pathlib import Path
 import pandas as pd
 
 from fupinsim import assess, report
+from fupinsim.assess.types import HouseholdCard
 from fupinsim.data import COUNTY_IDS
 from fupinsim.errors import InputError
 from fupinsim.pipeline import RunTables
+from fupinsim.report.cards import CARD_STYLESHEET
 from fupinsim.report.naming import card_name
+from fupinsim.report.render import stylesheet
 
 __all__ = [
     "CARD_TABLES",
     "CardsWritten",
     "card_name",
     "household_card_ids",
+    "write_card_page",
     "write_household_cards",
 ]
 
@@ -111,12 +119,38 @@ def _write_part(ids: Sequence[int]) -> int:
     )
     n = 0
     for card in cards:
-        path = folder / card_name(card.household_id)
-        partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        partial.write_text(report.household_card_html(card, scenario=scenario), encoding="utf-8")
-        os.replace(partial, path)
+        page = report.household_card_html(card, scenario=scenario, css_href=CARD_STYLESHEET)
+        _write_atomic(folder / card_name(card.household_id), page)
         n += 1
     return n
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) next to ``path`` and rename it into place."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(partial, "wb") as handle:
+        handle.write(text.encode("utf-8"))
+    os.replace(partial, path)
+
+
+def _write_stylesheet(folder: Path) -> None:
+    """The stylesheet the cards of ``folder`` link (:data:`CARD_STYLESHEET`)."""
+    _write_atomic(folder / CARD_STYLESHEET, str(stylesheet()).lstrip("\n"))
+
+
+def write_card_page(folder: str | Path, card: HouseholdCard, *, scenario_id: str = "") -> Path:
+    """Write one household's card into ``folder`` (created) with the stylesheet it links: the
+    same file as :func:`write_household_cards` writes for the household.
+
+    Returns the card's path, ``<folder>/household_<id>.html``.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_stylesheet(out)
+    path = out / card_name(card.household_id)
+    page = report.household_card_html(card, scenario=scenario_id, css_href=CARD_STYLESHEET)
+    _write_atomic(path, page)
+    return path
 
 
 def write_household_cards(
@@ -160,6 +194,7 @@ def write_household_cards(
     ids = household_card_ids(frames["households"], county)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    _write_stylesheet(out)
     _SHARED.update(frames=frames, folder=str(out), scenario=scenario_id, labels=package_labels)
     try:
         workers = max(1, min(int(workers), len(ids) // _MIN_PART or 1))

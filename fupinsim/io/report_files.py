@@ -40,7 +40,12 @@ from matplotlib.figure import Figure
 from fupinsim import assess, plots, report
 from fupinsim.data import COUNTY_IDS
 from fupinsim.errors import InputError
-from fupinsim.io.card_files import CARD_TABLES, CardsWritten, write_household_cards
+from fupinsim.io.card_files import (
+    CARD_TABLES,
+    CardsWritten,
+    write_card_page,
+    write_household_cards,
+)
 from fupinsim.io.outputs import read_manifest
 from fupinsim.io.streamed import card_tables
 from fupinsim.pipeline import RunTables
@@ -411,8 +416,7 @@ def write_card(
             package_labels=package_labels,
             household_cadres=frames.get("household_cadres"),
         )
-        page = report.household_card_html(card, scenario=scenario_id)
-        path = cards / f"household_{int(household_id)}.html"
+        return write_card_page(cards, card, scenario_id=scenario_id)  # with its stylesheet
     else:
         assert village_id is not None
         file = assess.village_file(

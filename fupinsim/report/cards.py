@@ -6,73 +6,109 @@ The words and the layout are in ``templates/household_card.html`` and
 
 from __future__ import annotations
 
+import html
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
+from jinja2 import Environment
+from markupsafe import Markup
+
 from fupinsim.assess import FIVE_CLARIFICATIONS, FIVE_THINGS, HouseholdCard, VillageFile
-from fupinsim.assess.labels import FIVE_THINGS_ZH
+from fupinsim.assess.labels import FIVE_THINGS_ZH, SOURCE_WORDS, bilingual, zh_words
+from fupinsim.registry.schema import INCOME_SOURCES
 from fupinsim.report.formats import format_value, is_missing
-from fupinsim.report.render import render, stylesheet
+from fupinsim.report.render import _environment, render, stylesheet
 from fupinsim.report.tables import simple_table
 
-__all__ = ["household_card_html", "village_file_html"]
+__all__ = ["CARD_STYLESHEET", "household_card_html", "village_file_html"]
 
 
-def _card_tables(card: HouseholdCard) -> dict[str, Any]:
+#: File name of the stylesheet that the household cards of a folder link to (written next to
+#: them by :mod:`fupinsim.io.card_files`).
+CARD_STYLESHEET = "fupinsim.css"
+
+
+@cache
+def _income_words_zh() -> dict[str, str]:
+    """Chinese name of each income source by its English name (the card lists English names)."""
+    zh = zh_words("income_sources")
+    return {SOURCE_WORDS[c]: zh[c] for c in INCOME_SOURCES}
+
+
+@cache
+def _package_words(package_id: str, label: str) -> str:
+    """A package's name on a card, Chinese first (``labels.yaml`` ``zh.packages``)."""
+    return str(bilingual("packages", package_id, en=label))
+
+
+def _card_rows(card: HouseholdCard) -> dict[str, list[tuple[Any, ...]]]:
+    """The cells of a card's four tables as ready text (the template writes the tables)."""
     n, c = card.numbers, card.countermeasures
-    income = [(label, f"{v:,.0f}") for label, v in n.income_sources]
+    zh = _income_words_zh()
+    income: list[tuple[Any, ...]] = [
+        (f"{zh[label]} {label}" if label in zh else label, f"{v:,.0f}")
+        for label, v in n.income_sources
+    ]
     income.append(("Less production costs", f"−{n.production_cost:,.0f}"))
     income.append(("Net income", f"{n.net_income_yuan:,.0f}"))
-    measures = [
-        (
-            m.label,
-            m.start_year or "—",
-            f"{m.cost_fiscal_yuan:,.0f}",
-            f"{m.cost_credit_yuan:,.0f}",
-            f"{m.cost_household_yuan:,.0f}",
-            ", ".join(f"§{s}" for s in m.sections) or "—",
-        )
-        for m in c.measures
-    ]
-    units = [
-        (f"§{u.section}", u.title, u.responsible, u.time_limit) for u in card.responsibility.units
-    ]
-    path = [
-        (
-            p.year,
-            f"{p.income_pc_mean:,.0f}",
-            f"{p.poverty_line:,.0f}",
-            f"{p.p_exited:.0%}",
-        )
-        for p in card.tasks.path
-    ]
     return {
-        "income": simple_table(["Source", "Yuan"], income, [False, True]),
-        "measures": simple_table(
-            [
-                "Package",
-                "Start year",
-                "Fiscal (yuan)",
-                "Credit (yuan)",
-                "Household (yuan)",
-                "Plan §",
-            ],
-            measures,
-            [False, True, True, True, True, False],
-        ),
-        "units": simple_table(
-            ["Plan §", "Measure", "Responsible unit", "Time limit"],
-            units,
-            [False, False, False, False],
-        ),
-        "path": simple_table(
-            ["Year", "Income (yuan per person)", "Poverty line", "P(exited)"],
-            path,
-            [True, True, True, True],
-        ),
+        "income": income,
+        "measures": [
+            (
+                _package_words(m.package_id, m.label),
+                m.start_year or "—",
+                f"{m.cost_fiscal_yuan:,.0f}",
+                f"{m.cost_credit_yuan:,.0f}",
+                f"{m.cost_household_yuan:,.0f}",
+                ", ".join(f"§{s}" for s in m.sections) or "—",
+            )
+            for m in c.measures
+        ],
+        "units": [
+            (f"§{u.section}", u.title, u.responsible, u.time_limit)
+            for u in card.responsibility.units
+        ],
+        "path": [
+            (  # P(exited) as the report and the guides write every share
+                p.year,
+                f"{p.income_pc_mean:,.0f}",
+                f"{p.poverty_line:,.0f}",
+                format_value(p.p_exited, "share"),
+            )
+            for p in card.tasks.path
+        ],
     }
 
 
-def household_card_html(card: HouseholdCard, *, scenario: str = "") -> str:
+def _students(students: Mapping[str, int]) -> str:
+    """``1 primary, 2 junior secondary`` (``none`` without students)."""
+    return ", ".join(f"{count} {level}" for level, count in students.items() if count) or "none"
+
+
+def _escape_text(value: Any) -> str:
+    """A printed value escaped as :func:`html.escape` does; HTML (``Markup``) passes."""
+    if isinstance(value, Markup):
+        return str(value)
+    return html.escape(str(value), quote=True)
+
+
+@cache
+def _card_environment() -> Environment:
+    """The pages' environment for the card template, escaping in ``finalize`` only.
+
+    The output is that of the autoescaped environment (every printed value escaped as
+    :func:`html.escape` does, ``Markup`` passes) without the two ``Markup`` objects it makes
+    per printed value: at 12,600 cards of ~130 values a run that is a third of the card's
+    rendering. The card template therefore has no macro and no ``{% set %}`` block (their
+    output would be escaped as text here).
+    """
+    return _environment().overlay(autoescape=False, finalize=_escape_text)
+
+
+def household_card_html(
+    card: HouseholdCard, *, scenario: str = "", css_href: str | None = None
+) -> str:
     """A household's card, "five clarifications" (§3), as a printable page.
 
     Parameters
@@ -81,15 +117,27 @@ def household_card_html(card: HouseholdCard, *, scenario: str = "") -> str:
         :func:`fupinsim.assess.household_card` output.
     scenario
         Scenario id shown in the header.
+    css_href
+        Link the stylesheet at this address (the cards of a folder share
+        :data:`CARD_STYLESHEET`) instead of inlining it (``None``: a self-contained page).
     """
-    return render(
-        "household_card.html",
-        title=f"Household card {card.household_id}",
-        css=stylesheet(),
-        card=card,
-        scenario=scenario,
-        tables=_card_tables(card),
-        headings=list(FIVE_CLARIFICATIONS),
+    n = card.numbers
+    return (
+        _card_environment()
+        .get_template("household_card.html")
+        .render(
+            title=f"Household card {card.household_id}",
+            css=None if css_href else stylesheet(),
+            css_href=css_href,
+            card=card,
+            scenario=scenario,
+            rows=_card_rows(card),
+            headings=list(FIVE_CLARIFICATIONS),
+            main_cause=n.main_cause
+            if n.main_cause_zh is None
+            else f"{n.main_cause_zh} {n.main_cause}",
+            students=_students(n.students),
+        )
     )
 
 

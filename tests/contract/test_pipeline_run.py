@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import highspy
@@ -18,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from helpers.fake_results import fake_run_tables, fake_tables
 
-from fupinsim.assess.labels import group_label
+from fupinsim.assess.labels import group_label, zh_words
 from fupinsim.cli import cli
 from fupinsim.io.registry_files import write_registry
 from fupinsim.io.report_files import write_card
@@ -479,6 +480,58 @@ def test_the_notebooks_stored_figures_are_the_reports() -> None:
         report,
     )
     assert tile is not None and tile.group(1) == p_all
+
+
+def _card_fields(page: str) -> dict[str, object]:
+    """What a household's card shows: its facts (``dt`` → ``dd`` text) and table rows (cells)."""
+    root = ET.fromstring(page)
+    facts = {}
+    for dl in root.iter("dl"):
+        items = list(dl)
+        for dt, dd in zip(items[::2], items[1::2], strict=True):
+            facts["".join(dt.itertext())] = "".join(dd.itertext())
+    tables = [
+        [["".join(td.itertext()) for td in tr.iter("td")] for tr in t.iter("tr")][1:]
+        for t in root.iter("table")
+    ]
+    return {"facts": facts, "tables": tables}
+
+
+@pytest.mark.slow
+def test_a_household_s_figures_on_its_card_are_the_run_tables(runs) -> None:
+    """Issue 14 ("one source for every number"), for the cards: each household's exit year,
+    packages and start years, P(exited) by year and cadre on the card the run wrote are those of
+    ``household_exit``, ``household_plans``, ``household_paths`` and ``household_cadres``."""
+    target, _ = runs["plan_2015"]
+    tables = target / "tables"
+    exits = pd.read_parquet(tables / "household_exit.parquet").set_index("household_id")
+    plans = pd.read_parquet(tables / "household_plans.parquet")
+    paths = pd.read_parquet(tables / "household_paths.parquet")
+    cadres = pd.read_parquet(tables / "household_cadres.parquet").set_index("household_id")
+    packages_zh = zh_words("packages")
+    ids = sorted(exits.index)[::25]
+    assert len(ids) > 100 and {p.name for p in (target / "cards").glob("household_*")} == {
+        f"household_{i}.html" for i in exits.index
+    }
+    for hid in ids:
+        card = _card_fields((target / "cards" / f"household_{hid}.html").read_text("utf-8"))
+        facts, (_income, *tables_shown) = card["facts"], card["tables"]
+        year = exits.loc[hid, "expected_exit_year"]
+        shown = facts["Expected exit year"]
+        assert shown.split(" ")[0] == ("—" if pd.isna(year) else str(int(year))), (hid, shown)
+        mine = plans[plans["household_id"] == hid]
+        measures = tables_shown[0] if len(mine) else []
+        assert [(r[0].split(" ")[0], r[1]) for r in measures] == [
+            (packages_zh[p], str(y))
+            for p, y in zip(mine["package_id"], mine["start_year"], strict=True)
+        ], hid
+        path = paths[paths["household_id"] == hid].sort_values("year")
+        rows = tables_shown[-1]
+        assert [(r[0], r[3]) for r in rows] == [
+            (str(y), format_value(p, "share"))
+            for y, p in zip(path["year"], path["p_exited"], strict=True)
+        ], hid
+        assert facts["Assisting cadre (plan §16) 帮扶责任人"].startswith(cadres.loc[hid, "code"])
 
 
 def test_household_money_is_what_households_can_bear(runs) -> None:

@@ -19,6 +19,8 @@ from fupinsim.io.card_files import household_card_ids, write_household_cards
 from fupinsim.io.outputs import write_manifest, write_tables
 from fupinsim.io.report_files import write_card, write_county_cards
 from fupinsim.pipeline import RunTables
+from fupinsim.report.cards import CARD_STYLESHEET
+from fupinsim.report.render import stylesheet
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -42,8 +44,9 @@ def test_every_registered_household_of_a_county_gets_its_card(tmp_path, tables) 
     hh = tables.households
     expected = hh[hh["is_registered"] & (hh["county_id"].astype(str) == "suzhou")]
     assert done.n_cards == len(expected) > 0
-    names = sorted(p.name for p in tmp_path.iterdir())
+    names = sorted(p.name for p in tmp_path.glob("household_*"))
     assert names == sorted(f"household_{i}.html" for i in expected["household_id"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names, CARD_STYLESHEET])
     assert done.seconds > 0
 
 
@@ -58,10 +61,42 @@ def test_bulk_cards_are_the_single_cards(tmp_path, tables) -> None:
         household_results=tables.household_paths,
         household_cadres=tables.household_cadres,
     )
-    single = report.household_card_html(card, scenario="plan_2015")
+    single = report.household_card_html(card, scenario="plan_2015", css_href=CARD_STYLESHEET)
     bulk = (tmp_path / f"household_{KNOWN_HOUSEHOLD_ID}.html").read_text(encoding="utf-8")
     assert bulk == single
-    ET.fromstring(bulk)  # well-formed
+    root = ET.fromstring(bulk)  # well-formed
+    # The cards link the one stylesheet written next to them; a page alone inlines it, and
+    # the two differ only there.
+    (link,) = [e for e in root.iter("link") if e.get("rel") == "stylesheet"]
+    css = (tmp_path / link.get("href")).read_text(encoding="utf-8")
+    assert css.strip() == str(stylesheet()).strip() and "@media print" in css
+    alone = report.household_card_html(card, scenario="plan_2015")
+    assert alone.count("<style>") == 1 and "<link" not in alone
+    assert alone.split("</head>")[1] == bulk.split("</head>")[1]
+
+
+def test_the_card_command_writes_the_run_s_card(outputs, tables, tmp_path) -> None:
+    """``fupinsim card ID`` (one card) and the run's cards are the same file."""
+    write_household_cards(tables, tmp_path / "all", county="suzhou", scenario_id="plan_2015")
+    path = write_card(outputs, "plan_2015", household_id=KNOWN_HOUSEHOLD_ID, out=tmp_path / "one")
+    assert path.read_bytes() == (tmp_path / "all" / path.name).read_bytes()
+    assert (tmp_path / "one" / CARD_STYLESHEET).read_bytes() == (
+        tmp_path / "all" / CARD_STYLESHEET
+    ).read_bytes()
+
+
+def test_card_values_are_escaped(tmp_path, tables) -> None:
+    """The card template prints every value escaped (its environment escapes in finalize)."""
+    villages = tables["villages"].copy()
+    hh = tables["households"]
+    vid = int(hh.loc[hh["household_id"] == KNOWN_HOUSEHOLD_ID, "village_id"].iloc[0])
+    villages.loc[villages["village_id"] == vid, "village_name"] = '<b>A & B\'s "village"</b>'
+    card = assess.household_card(KNOWN_HOUSEHOLD_ID, households=hh, villages=villages)
+    page = report.household_card_html(card, css_href=CARD_STYLESHEET)
+    assert "&lt;b&gt;A &amp; B&#x27;s &quot;village&quot;&lt;/b&gt;" in page
+    assert "<b>" not in page
+    root = ET.fromstring(page)
+    assert any("<b>A & B's" in (e.text or "") for e in root.iter("div"))
 
 
 def test_cards_do_not_depend_on_the_number_of_workers(tmp_path, tables) -> None:
@@ -146,3 +181,18 @@ def test_readme_household_example_is_registered_in_the_plan_registry(plan_regist
 def test_single_card_out_folder(outputs, tmp_path) -> None:
     path = write_card(outputs, "plan_2015", household_id=KNOWN_HOUSEHOLD_ID, out=tmp_path)
     assert path == tmp_path / f"household_{KNOWN_HOUSEHOLD_ID}.html"
+
+
+def test_card_names_the_main_cause_packages_and_income_in_chinese(tables) -> None:
+    card = assess.household_card(
+        KNOWN_HOUSEHOLD_ID,
+        households=tables["households"],
+        villages=tables["villages"],
+        household_plans=tables["household_plans"],
+    )
+    assert card.numbers.main_cause == "illness" and card.numbers.main_cause_zh == "因病"
+    text = "".join(ET.fromstring(report.household_card_html(card)).itertext())
+    assert "Main cause of poverty 致贫原因因病 illness" in text
+    assert "Main cause of poverty recorded: 因病 illness" in text
+    assert "贷款养30只羊" in text  # the household's package (sheep_credit)
+    assert "工资性收入" in text  # income sources
