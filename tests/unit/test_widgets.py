@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from fupinsim.errors import InputError
+from fupinsim.pipeline import RegistryStage, registry_stage
 from fupinsim.scenario import Scenario
 from fupinsim.widgets import CONTROLS, STAGE_SECTIONS, WhatIf, WhatIfPanel, stage_content
 
@@ -174,3 +175,26 @@ def test_the_panel_redraws_when_a_slider_moves(what: WhatIf) -> None:
     assert "What-if controls: 2 controls" in panel._repr_mimebundle_()["text/plain"]
     what.reset()
     what.replan()
+
+
+def _assert_same_setup(fast: RegistryStage, full: RegistryStage) -> None:
+    assert fast.scenario == full.scenario
+    for name in ("registered", "targets", "village_plan", "cadre_roster", "household_cadres"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(full, name), obj=name)
+    pd.testing.assert_frame_equal(fast.catalogue.capacities(), full.catalogue.capacities())
+    pd.testing.assert_frame_equal(fast.catalogue.capacity_use(), full.catalogue.capacity_use())
+
+
+@pytest.mark.slow
+def test_the_reused_registry_stage_equals_a_fresh_one(what: WhatIf) -> None:
+    """Money, capacity and cost changes reuse the cadre pairing; the stage is the pipeline's."""
+    for name, value in (
+        ("funding.earmark_share_county", 0.05),
+        ("allocation.capacities.labour_transfer", 1000),
+        ("interventions.sheep_30.cost_factor", 1.5),
+    ):
+        what.set(name, value)
+        scenario = what.scenario
+        registry, key, _ = what._registry(scenario)
+        _assert_same_setup(what._setup(scenario, registry, key), registry_stage(scenario, registry))
+    what.reset()
