@@ -15,7 +15,9 @@ import pytest
 from fupinsim.errors import InputError
 from fupinsim.pipeline import RegistryStage, registry_stage
 from fupinsim.scenario import Scenario
+from fupinsim.uncertainty import uncertain_parameters
 from fupinsim.widgets import CONTROLS, STAGE_SECTIONS, WhatIf, WhatIfPanel, stage_content
+from fupinsim.widgets.controls import UNCERTAIN_CONTROLS
 
 COUNTIES = ["dunhuang", "subei", "aksai"]
 
@@ -198,3 +200,29 @@ def test_the_reused_registry_stage_equals_a_fresh_one(what: WhatIf) -> None:
         registry, key, _ = what._registry(scenario)
         _assert_same_setup(what._setup(scenario, registry, key), registry_stage(scenario, registry))
     what.reset()
+
+
+def test_the_largest_uncertain_assumptions_are_controls_that_recompute_the_yields(
+    small: Scenario,
+) -> None:
+    """Unit and range from the uncertainty data; a change reaches the yields' key (so yields,
+    LP and simulation are recomputed) and leaves the registry's."""
+    rows = uncertain_parameters(small).set_index("id")
+    sigma = CONTROLS["microsim.verification_sigma"]
+    row = rows.loc["microsim.verification_sigma"]
+    assert (sigma.low, sigma.high, sigma.unit) == (row["low"], row["high"], "log points")
+    effect = CONTROLS["interventions.labour_transfer.effect_factor"]
+    row = rows.loc["labour_transfer.effect_net"]
+    assert effect.low == pytest.approx(row["low"] / row["value"])
+    assert effect.high == pytest.approx(row["high"] / row["value"])
+    assert "yuan a year" in effect.unit
+    what = WhatIf(small, cache_dir=None)
+    for name in UNCERTAIN_CONTROLS:
+        control = next(c for c in CONTROLS.values() if c.label.lower() == rows.loc[name, "label"])
+        assert control.group == "model"
+        assert control.low < what.get(control.name) < control.high
+        what.set(control.name, control.high)
+        changed = what.scenario
+        assert stage_content(changed, "yields") != stage_content(small, "yields")
+        assert stage_content(changed, "registry") == stage_content(small, "registry")
+        what.reset()
