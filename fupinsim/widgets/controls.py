@@ -170,7 +170,7 @@ def _assumption_controls() -> list[Control]:
     rows = {str(r["id"]): r for r in uncertain_parameters(None).to_dict("records")}
     controls = []
     for pid in UNCERTAIN_CONTROLS:
-        row: dict[str, Any] = rows[pid]
+        row = rows[pid]
         label = str(row["label"])
         label = label[0].upper() + label[1:]
         low, high, value = float(row["low"]), float(row["high"]), float(row["value"])
