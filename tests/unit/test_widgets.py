@@ -7,6 +7,7 @@ the caching by what each change reused.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ from fupinsim.widgets import CONTROLS, STAGE_SECTIONS, WhatIf, WhatIfPanel, stag
 from fupinsim.widgets.controls import UNCERTAIN_CONTROLS
 
 COUNTIES = ["dunhuang", "subei", "aksai"]
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06_what_if.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +228,20 @@ def test_the_largest_uncertain_assumptions_are_controls_that_recompute_the_yield
         assert stage_content(changed, "yields") != stage_content(small, "yields")
         assert stage_content(changed, "registry") == stage_content(small, "registry")
         what.reset()
+
+
+def test_the_saved_notebook_keeps_its_widget_state() -> None:
+    """The panel's controls are stored in the notebook (shown without a kernel), every control
+    of the panel among them; its live output is not compared by nbval."""
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    state = notebook["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
+    models = state["state"].values()
+    described = {m["state"].get("description") for m in models}
+    for control in CONTROLS.values():
+        assert control.label in described, f"{control.label} is not in the saved widget state"
+    (panel,) = [c for c in notebook["cells"] if "WhatIfPanel(what)" in "".join(c["source"])]
+    assert "nbval-ignore-output" in panel["metadata"]["tags"]
+    views = [o for o in panel["outputs"] if "application/vnd.jupyter.widget-view+json" in o["data"]]
+    (view,) = views
+    model_id = view["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    assert model_id in state["state"], "the panel's view refers to a saved model"
