@@ -19,8 +19,9 @@ Keys (seconds of wall time, plan_2015, 200 Monte Carlo replications unless ``--r
 plus the CPU seconds of this process for each (``*_cpu_s``: on a shared machine the wall time
 is several times the CPU time), the step timings (``*_steps``), ``replications``, ``workers``,
 ``cpu_count`` and the load average.
-The shortfall re-solves warm-start one HiGHS model (:class:`fupinsim.allocate.solve.HighsResolver`);
-the registry stage's cadre pairing is reused from memory; the kernel runs on ``workers`` threads.
+The shortfall re-solves warm-start one HiGHS model
+(:class:`fupinsim.allocate.resolve.HighsResolver`); the registry stage's cadre pairing is reused
+from memory; the kernel runs on ``workers`` threads.
 """
 
 from __future__ import annotations

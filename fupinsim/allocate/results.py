@@ -57,8 +57,8 @@ import pulp
 from fupinsim.allocate.burden import base_package
 from fupinsim.allocate.inputs import CITY_POOL, PreparedInputs, baseline_exits, option_gains
 from fupinsim.allocate.model import AllocationModel
+from fupinsim.allocate.resolve import HighsResolver
 from fupinsim.allocate.solve import (
-    HighsResolver,
     SolveResult,
     SolveSettings,
     SolveStatus,

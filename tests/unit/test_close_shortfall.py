@@ -9,8 +9,9 @@ import pytest
 from allocation_toy import SHORT_MONEY, toy_inputs
 
 from fupinsim.allocate import build_model, solve_model
+from fupinsim.allocate.resolve import HighsResolver
 from fupinsim.allocate.results import close_shortfall, diagnostics_resolver, target_table
-from fupinsim.allocate.solve import HighsResolver, SolveSettings
+from fupinsim.allocate.solve import SolveSettings
 
 SEATS_USE = pd.DataFrame(
     {"package_id": ["p1", "p2"], "resource": ["seats", "seats"], "units_per_household": 1.0}
