@@ -57,13 +57,20 @@ import pulp
 from fupinsim.allocate.burden import base_package
 from fupinsim.allocate.inputs import CITY_POOL, PreparedInputs, baseline_exits, option_gains
 from fupinsim.allocate.model import AllocationModel
-from fupinsim.allocate.solve import SolveResult, SolveSettings, solve_problem
+from fupinsim.allocate.resolve import HighsResolver
+from fupinsim.allocate.solve import (
+    SolveResult,
+    SolveSettings,
+    SolveStatus,
+    solve_problem,
+)
 
 __all__ = [
     "MET_TOLERANCE",
     "AllocationResult",
     "ShortfallDiagnosis",
     "close_shortfall",
+    "diagnostics_resolver",
     "extract_results",
     "group_name",
     "project_exits",
@@ -337,11 +344,60 @@ def _scratch(model: AllocationModel) -> Iterator[None]:
         model.problem.setObjective(model.objective_expression)
 
 
+def diagnostics_resolver(
+    model: AllocationModel, settings: SolveSettings | None = None
+) -> HighsResolver | None:
+    """The model's LP loaded once into HiGHS for the shortfall re-solves (``None``: use PuLP).
+
+    ``None`` when the settings name CBC or highspy is missing: :func:`close_shortfall` then
+    re-solves through PuLP with the chosen solver, as before.
+    """
+    settings = settings or SolveSettings()
+    if settings.solver != "highs":
+        return None
+    try:
+        return HighsResolver(model.problem, settings)
+    except RuntimeError:
+        return None
+
+
+def _diagnostic_solve(
+    model: AllocationModel,
+    objective: pulp.LpAffineExpression,
+    settings: SolveSettings | None,
+    resolver: HighsResolver | None,
+) -> dict[str, float] | None:
+    """Solve the model with ``objective`` and its current bounds: the values, or ``None``.
+
+    Through ``resolver`` (one HiGHS model, only the diagnostics' columns and the costs
+    changed, solved cold) when given; through PuLP when not, or when HiGHS stops at a limit or
+    fails (PuLP's path checks such points and falls back to the other solver).
+    """
+    if resolver is not None:
+        touched = [
+            *model.extra_money.values(),
+            *model.extra_capacity.values(),
+            *model.shortfall.values(),
+        ]
+        status, values = resolver.solve(
+            {var.name: (var.lowBound, var.upBound) for var in touched},
+            {var.name: coef for var, coef in objective.items()},
+        )
+        if status is SolveStatus.OPTIMAL:
+            return values
+        if status in (SolveStatus.INFEASIBLE, SolveStatus.UNBOUNDED):
+            return None
+    model.problem.setObjective(objective)
+    result = solve_problem(model.problem, settings, check=False)
+    return dict(result.values) if result.status.is_ok else None
+
+
 def close_shortfall(
     model: AllocationModel,
     key: tuple[str, str, int],
     missing: Mapping[tuple[str, str, int], float],
     settings: SolveSettings | None = None,
+    resolver: HighsResolver | None = None,
 ) -> ShortfallDiagnosis:
     """Find the extra money (or the capacity) that would close one missed target.
 
@@ -355,6 +411,9 @@ def close_shortfall(
         Missing exits of every target in the plan; no other target may miss by more.
     settings:
         Solver settings for the re-solves.
+    resolver:
+        The model loaded into HiGHS once (:func:`diagnostics_resolver`), for many diagnostics
+        in a row; without it each re-solve goes through PuLP (same answers, slower).
 
     Returns
     -------
@@ -365,7 +424,6 @@ def close_shortfall(
         capacities that must grow bind. If that is infeasible too: ``exit_yield``.
     """
     county, _villages, year = key
-    problem = model.problem
     with _scratch(model):
         for other, short in model.shortfall.items():
             short.upBound = 0.0 if other == key else float(missing.get(other, 0.0)) + 1e-6
@@ -375,13 +433,13 @@ def close_shortfall(
         for _y, var in money_vars:
             var.upBound = None
         # 1e-6 per year earlier: ties go to later years; amounts are unchanged.
-        problem.setObjective(
-            pulp.LpAffineExpression([(var, 1.0 + 1e-6 * (year - y)) for y, var in money_vars])
+        money_objective = pulp.LpAffineExpression(
+            [(var, 1.0 + 1e-6 * (year - y)) for y, var in money_vars]
         )
         if money_vars:
-            result = solve_problem(problem, settings, check=False)
-            if result.status.is_ok:
-                amounts = {y: result.value(var.name) for y, var in money_vars}
+            values = _diagnostic_solve(model, money_objective, settings, resolver)
+            if values is not None:
+                amounts = {y: values[var.name] for y, var in money_vars}
                 years = tuple(y for y, a in amounts.items() if a > 1e-6)
                 return ShortfallDiagnosis(sum(amounts.values()), years, "money", {})
 
@@ -395,15 +453,13 @@ def close_shortfall(
                 strict=True,
             )
         )
-        problem.setObjective(
-            pulp.LpAffineExpression(
-                [(var, 1.0 / max(1.0, float(units.get(k, 1.0)))) for k, var in caps]
-            )
+        capacity_objective = pulp.LpAffineExpression(
+            [(var, 1.0 / max(1.0, float(units.get(k, 1.0)))) for k, var in caps]
         )
         if caps:
-            result = solve_problem(problem, settings, check=False)
-            if result.status.is_ok:
-                needed = {k: result.value(var.name) for k, var in caps}
+            values = _diagnostic_solve(model, capacity_objective, settings, resolver)
+            if values is not None:
+                needed = {k: values[var.name] for k, var in caps}
                 needed = {k: v for k, v in needed.items() if v > 1e-6}
                 names = ", ".join(dict.fromkeys(r for r, _ in needed)) or "exit_yield"
                 return ShortfallDiagnosis(math.nan, (), names, needed)
@@ -562,10 +618,13 @@ def _shortfall_table(
         )
     }
     extra, years_text, binding, messages = [], [], [], []
+    resolver = None
+    if close_gaps and any(gap > 0.0 for gap in missing.values()):
+        resolver = diagnostics_resolver(model, settings)
     for key, gap in missing.items():
         diagnosis = None
         if gap > 0.0 and close_gaps:
-            diagnosis = close_shortfall(model, key, missing, settings)
+            diagnosis = close_shortfall(model, key, missing, settings, resolver)
         extra.append(0.0 if gap == 0.0 else (diagnosis.extra_yuan if diagnosis else math.nan))
         years_text.append(
             " ".join(map(str, diagnosis.years)) if diagnosis and diagnosis.years else ""

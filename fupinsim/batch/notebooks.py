@@ -32,6 +32,8 @@ NBSTRIPOUT_ARGS: tuple[str, ...] = (
     "--keep-count",
     "--extra-keys",
     "metadata.papermill cell.metadata.papermill",
+    "--keep-metadata-keys",
+    "metadata.widgets",
 )
 
 _KERNEL_START_RETRIES = 1
@@ -326,8 +328,9 @@ def refresh_notebooks(
     Each notebook runs top to bottom in a fresh kernel of this environment (its folder as
     working directory), papermill's metadata is removed and the result is cleaned with
     nbstripout ``--keep-output --keep-count`` (:data:`NBSTRIPOUT_ARGS`), so the stored outputs
-    are what ``pytest --nbval`` compares against. A notebook is replaced only if it ran without
-    error.
+    are what ``pytest --nbval`` compares against; the widget state papermill stores
+    (``metadata.widgets``) is kept, so a saved what-if panel shows its controls without a
+    kernel. A notebook is replaced only if it ran without error.
 
     Parameters
     ----------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from fupinsim import assess
+from fupinsim.data import load_raw
 from fupinsim.errors import InputError
 from fupinsim.scenario import COUNTY_IDS
+from fupinsim.uncertainty import uncertain_parameters
 
 Kind = Literal["float", "int", "choice", "multi"]
 
@@ -142,6 +145,50 @@ def _money_controls() -> list[Control]:
     return controls
 
 
+#: The uncertain assumptions with the largest effect, as controls (ids of
+#: :func:`fupinsim.uncertainty.uncertain_parameters`). Chosen from the one-at-a-time tornado
+#: of ``fupinsim sensitivity`` on plan_2015 (issue 12; ``sensitivity_top.csv``): the noise of
+#: the officials' income checks ranks first for the exits by 2017 and the mean P(target met),
+#: the year-to-year income noise second, the income effect of labour transfer first for
+#: P(final targets met). The third for exits, the failure risk of labour transfer, is a
+#: catalogue field with no scenario override, so it cannot be a scenario control.
+UNCERTAIN_CONTROLS = (
+    "microsim.verification_sigma",
+    "microsim.shocks.income_sigma",
+    "labour_transfer.effect_net",
+)
+
+
+def _step(low: float, high: float) -> float:
+    """A round slider step giving at least ~50 positions over ``[low, high]``."""
+    return float(10 ** math.floor(math.log10((high - low) / 50)))
+
+
+def _assumption_controls() -> list[Control]:
+    """Sliders for :data:`UNCERTAIN_CONTROLS`, with the unit and range of the uncertainty data."""
+    fields = load_raw("uncertainty")["scenario_fields"]
+    rows = {str(r["id"]): r for r in uncertain_parameters(None).to_dict("records")}
+    controls = []
+    for pid in UNCERTAIN_CONTROLS:
+        row = rows[pid]
+        label = str(row["label"])
+        label = label[0].upper() + label[1:]
+        low, high, value = float(row["low"]), float(row["high"]), float(row["value"])
+        if row["route"] != "scenario":
+            raise ValueError(f"uncertain parameter {pid} has no scenario field to control")
+        if row["applies"] == "value":  # the scenario field itself, in its own unit
+            unit = str(fields[pid]["range"]["unit"])
+            name = pid
+        else:  # an intervention override: a factor on the catalogue's value
+            name = str(row["where"])
+            unit = f"multiple of the catalogue's {value:,g} yuan a year ({low:,g} to {high:,g})"
+            low, high = low / value, high / value
+        controls.append(
+            Control(name, label, unit, low=low, high=high, step=_step(low, high), group="model")
+        )
+    return controls
+
+
 def _controls() -> tuple[Control, ...]:
     controls = _money_controls()
     controls += [
@@ -178,6 +225,7 @@ def _controls() -> tuple[Control, ...]:
         )
         for entry, label in _COSTS
     ]
+    controls += _assumption_controls()
     controls.append(
         Control(
             "counties",

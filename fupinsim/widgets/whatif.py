@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from fupinsim.funding import FundingTables
 from fupinsim.io.cache import TableCache, content_key
 from fupinsim.io.outputs import code_version
 from fupinsim.io.run import resolve_path
-from fupinsim.microsim import SimulationResult, load_catalogue, simulate
+from fupinsim.microsim import SimulationResult, exit_targets, load_catalogue, simulate
 from fupinsim.pipeline import (
     AllocationStage,
     HouseholdPlans,
@@ -28,6 +30,7 @@ from fupinsim.pipeline import (
     funding_stage,
     household_plans_stage,
     registry_stage,
+    village_works_plan,
     yields_stage,
 )
 from fupinsim.registry import Registry, generate_registry
@@ -58,6 +61,36 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 #: Fields left out of a stage's key: the LP alone reads them.
 _NOT_IN_YIELDS = ("capacity_factor",)
+#: Scenario fields only the money (funding stage) and the LP read: the registry stage's
+#: catalogue, targets and village works do not depend on them (its key leaves them out).
+_MONEY_AND_LP_ONLY = (
+    "id",
+    "title",
+    "description",
+    "funding.revenue_2014_wan",
+    "funding.revenue_growth",
+    "funding.earmark_share_city",
+    "funding.earmark_share_county",
+    "funding.integrated_agriculture_wan",
+    "funding.idle_stock_wan",
+    "funding.idle_recovery_share",
+    "funding.provincial_transfer_wan",
+    "funding.pairing_donations_wan",
+    "funding.carry_over",
+    "allocation.objective",
+    "allocation.solver",
+    "allocation.time_limit_s",
+    "allocation.gap_rel",
+    "allocation.shortfall_penalty_yuan",
+    "allocation.required_confidence",
+    "allocation.loop_rounds",
+    "allocation.margin_step",
+)
+
+
+def default_workers() -> int:
+    """Kernel threads (and yield processes) of a what-if: 2 where the machine has 2+ cores."""
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def _get(content: Mapping[str, Any], path: Sequence[str]) -> Any:
@@ -82,6 +115,13 @@ def _put(content: dict[str, Any], path: Sequence[str], value: Any) -> None:
 def stage_content(scenario: Scenario, stage: str) -> dict[str, Any]:
     """The part of the scenario a cached stage reads (its cache key's content)."""
     content = scenario.model_dump(mode="json")
+    if stage == "setup":  # everything but the money and the LP's own settings
+        for name in _MONEY_AND_LP_ONLY:
+            *parent, last = name.split(".")
+            node = _get(content, parent) if parent else content
+            if isinstance(node, dict):
+                node.pop(last, None)
+        return content
     out = {name: _get(content, name.split(".")) for name in STAGE_SECTIONS[stage]}
     if stage == "yields":
         defaults = {k: f.default for k, f in InterventionOverride.model_fields.items()}
@@ -149,7 +189,8 @@ class WhatIf:
     cache_dir:
         Disk cache of registries and yields (default ``outputs/.cache``); ``None``: memory only.
     workers:
-        Processes for the exit yields (results do not depend on it).
+        Threads of the simulation kernel and processes of the exit yields (results do not
+        depend on it); default :func:`default_workers` (2 on a 2-core machine).
     """
 
     def __init__(
@@ -158,11 +199,11 @@ class WhatIf:
         *,
         replications: int = 200,
         cache_dir: str | Path | None = DEFAULT_CACHE,
-        workers: int = 1,
+        workers: int | None = None,
     ) -> None:
         self.base = scenario
         self.replications = int(replications)
-        self.workers = workers
+        self.workers = default_workers() if workers is None else int(workers)
         self.cache = TableCache(resolve_path(cache_dir)) if cache_dir is not None else None
         self.values: dict[str, Any] = {}
         self._memory: dict[str, Any] = {}
@@ -259,7 +300,7 @@ class WhatIf:
         content = stage_content(scenario, stage)
         return content_key(stage, content, self._code), content
 
-    def _registry(self, scenario: Scenario) -> tuple[Registry, bool]:
+    def _registry(self, scenario: Scenario) -> tuple[Registry, str, bool]:
         key, content = self._key("registry", scenario)
 
         def tables(reg: Registry) -> dict[str, pd.DataFrame]:
@@ -274,7 +315,45 @@ class WhatIf:
         value, reused = self._cached(
             "registry", key, lambda: generate_registry(scenario), tables, registry, content
         )
-        return value, reused
+        return value, key, reused
+
+    def _setup(self, scenario: Scenario, registry: Registry, registry_key: str) -> RegistryStage:
+        """Stage 1 with its slow part (the cadre pairing) reused from memory.
+
+        The cadre tables depend on the registry and the seed only (both in the registry's
+        key); the catalogue, targets and village works on the scenario without its money
+        (:data:`_MONEY_AND_LP_ONLY`). The result equals ``registry_stage(scenario, registry)``.
+        """
+        base_key = f"setup:{registry_key}"
+        base = self._memory.get(base_key)
+        if base is None:
+            base = registry_stage(scenario, registry)
+            self._memory[base_key] = base
+        setup_key, _ = self._key("setup", scenario)
+        memory_key = f"setup:{registry_key}:{setup_key}"
+        light = self._memory.get(memory_key)
+        if light is None:
+            light = (
+                (base.catalogue, base.targets, base.village_plan)
+                if stage_content(base.scenario, "setup") == stage_content(scenario, "setup")
+                else (
+                    load_catalogue(scenario),
+                    exit_targets(registry.households, scenario.microsim.as_whole_allowance),
+                    village_works_plan(registry, scenario),
+                )
+            )
+            self._memory = {
+                k: v for k, v in self._memory.items() if not k.startswith(f"setup:{registry_key}:")
+            }
+            self._memory[memory_key] = light
+        catalogue, targets, village_plan = light
+        return dataclasses.replace(
+            base,
+            scenario=scenario,
+            catalogue=catalogue,
+            targets=targets,
+            village_plan=village_plan,
+        )
 
     def _yields(self, setup: RegistryStage) -> tuple[ExitYields, bool]:
         key, content = self._key("yields", setup.scenario)
@@ -292,9 +371,13 @@ class WhatIf:
         self, setup: RegistryStage, plans: HouseholdPlans
     ) -> tuple[SimulationResult, bool]:
         scenario_key, _ = self._key("yields", setup.scenario)
-        plan = plans.plan[["household_id", "package_id", "start_year"]]
-        plan_hash = pd.util.hash_pandas_object(plan, index=False).sum()
-        memory_key = f"simulate:{scenario_key}:{self.replications}:{len(plan)}:{plan_hash}"
+        # Every column of the plan (household costs change incomes) and the village works.
+        plan_hash = pd.util.hash_pandas_object(plans.plan, index=False).sum()
+        works_hash = pd.util.hash_pandas_object(setup.village_plan, index=False).sum()
+        memory_key = (
+            f"simulate:{scenario_key}:{self.replications}:{len(plans.plan)}:{plan_hash}:"
+            f"{works_hash}"
+        )
         if memory_key in self._memory:
             return self._memory[memory_key], True
         result = simulate(
@@ -326,8 +409,8 @@ class WhatIf:
                 reused.append(step)
 
         scenario = self.scenario
-        registry, hit = self._registry(scenario)
-        setup = registry_stage(scenario, registry)
+        registry, registry_key, hit = self._registry(scenario)
+        setup = self._setup(scenario, registry, registry_key)
         lap("registry", hit)
         money = funding_stage(scenario)
         lap("funding")

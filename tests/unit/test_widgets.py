@@ -7,16 +7,21 @@ the caching by what each change reused.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from fupinsim.errors import InputError
+from fupinsim.pipeline import RegistryStage, registry_stage
 from fupinsim.scenario import Scenario
+from fupinsim.uncertainty import uncertain_parameters
 from fupinsim.widgets import CONTROLS, STAGE_SECTIONS, WhatIf, WhatIfPanel, stage_content
+from fupinsim.widgets.controls import UNCERTAIN_CONTROLS
 
 COUNTIES = ["dunhuang", "subei", "aksai"]
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "06_what_if.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +179,69 @@ def test_the_panel_redraws_when_a_slider_moves(what: WhatIf) -> None:
     assert "What-if controls: 2 controls" in panel._repr_mimebundle_()["text/plain"]
     what.reset()
     what.replan()
+
+
+def _assert_same_setup(fast: RegistryStage, full: RegistryStage) -> None:
+    assert fast.scenario == full.scenario
+    for name in ("registered", "targets", "village_plan", "cadre_roster", "household_cadres"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(full, name), obj=name)
+    pd.testing.assert_frame_equal(fast.catalogue.capacities(), full.catalogue.capacities())
+    pd.testing.assert_frame_equal(fast.catalogue.capacity_use(), full.catalogue.capacity_use())
+
+
+@pytest.mark.slow
+def test_the_reused_registry_stage_equals_a_fresh_one(what: WhatIf) -> None:
+    """Money, capacity and cost changes reuse the cadre pairing; the stage is the pipeline's."""
+    for name, value in (
+        ("funding.earmark_share_county", 0.05),
+        ("allocation.capacities.labour_transfer", 1000),
+        ("interventions.sheep_30.cost_factor", 1.5),
+    ):
+        what.set(name, value)
+        scenario = what.scenario
+        registry, key, _ = what._registry(scenario)
+        _assert_same_setup(what._setup(scenario, registry, key), registry_stage(scenario, registry))
+    what.reset()
+
+
+def test_the_largest_uncertain_assumptions_are_controls_that_recompute_the_yields(
+    small: Scenario,
+) -> None:
+    """Unit and range from the uncertainty data; a change reaches the yields' key (so yields,
+    LP and simulation are recomputed) and leaves the registry's."""
+    rows = uncertain_parameters(small).set_index("id")
+    sigma = CONTROLS["microsim.verification_sigma"]
+    row = rows.loc["microsim.verification_sigma"]
+    assert (sigma.low, sigma.high, sigma.unit) == (row["low"], row["high"], "log points")
+    effect = CONTROLS["interventions.labour_transfer.effect_factor"]
+    row = rows.loc["labour_transfer.effect_net"]
+    assert effect.low == pytest.approx(row["low"] / row["value"])
+    assert effect.high == pytest.approx(row["high"] / row["value"])
+    assert "yuan a year" in effect.unit
+    what = WhatIf(small, cache_dir=None)
+    for name in UNCERTAIN_CONTROLS:
+        control = next(c for c in CONTROLS.values() if c.label.lower() == rows.loc[name, "label"])
+        assert control.group == "model"
+        assert control.low < what.get(control.name) < control.high
+        what.set(control.name, control.high)
+        changed = what.scenario
+        assert stage_content(changed, "yields") != stage_content(small, "yields")
+        assert stage_content(changed, "registry") == stage_content(small, "registry")
+        what.reset()
+
+
+def test_the_saved_notebook_keeps_its_widget_state() -> None:
+    """The panel's controls are stored in the notebook (shown without a kernel), every control
+    of the panel among them; its live output is not compared by nbval."""
+    notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    state = notebook["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]
+    models = state["state"].values()
+    described = {m["state"].get("description") for m in models}
+    for control in CONTROLS.values():
+        assert control.label in described, f"{control.label} is not in the saved widget state"
+    (panel,) = [c for c in notebook["cells"] if "WhatIfPanel(what)" in "".join(c["source"])]
+    assert "nbval-ignore-output" in panel["metadata"]["tags"]
+    views = [o for o in panel["outputs"] if "application/vnd.jupyter.widget-view+json" in o["data"]]
+    (view,) = views
+    model_id = view["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    assert model_id in state["state"], "the panel's view refers to a saved model"
