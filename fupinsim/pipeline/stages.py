@@ -38,6 +38,7 @@ from fupinsim.allocate import (
     solve_model,
 )
 from fupinsim.allocate.burden import base_package
+from fupinsim.allocate.entitlements import plan_add_ons
 from fupinsim.allocate.households import QuotaWarning, plan_burden, timing_notes
 from fupinsim.allocate.inputs import CITY_POOL, CREDIT_RESOURCE
 from fupinsim.allocate.pairing import cadre_tables
@@ -290,6 +291,8 @@ def plan_households(
     for warning in unassigned:  # logged, and counted in the manifest (never silently)
         logger.info("household plans: %s", warning.message)
     plan = timing_notes(plan_burden(plan, yields.burden))
+    # The guarantees and entitlements each household gets with its package (issue 10, item 5).
+    plan = plan_add_ons(plan, setup.registered, setup.catalogue)
     plan.attrs["households_not_assigned"] = round(float(quotas["households"].sum()) - len(plan))
     return plan
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fupinsim.allocate.burden import base_package
+from fupinsim.allocate.entitlements import entitlement_reach
 from fupinsim.allocate.yields import ExitYields
 from fupinsim.assess import county_assessment
 from fupinsim.funding import FundingTables
@@ -139,6 +141,15 @@ def _money_facts(loop: ClosedLoop) -> dict[str, Any]:
     return facts
 
 
+def _add_on_reach(setup: RegistryStage, loop: ClosedLoop) -> dict[str, float | None]:
+    """Reach share of every add-on entry (:func:`fupinsim.allocate.entitlement_reach`)."""
+    reach = entitlement_reach(loop.plans.plan, setup.registered, setup.catalogue)
+    return {
+        str(e): (None if np.isnan(r) else round(float(r), 4))
+        for e, r in reach[["entry_id", "reach_share"]].itertuples(index=False)
+    }
+
+
 def run_manifest(loop: ClosedLoop) -> dict[str, Any]:
     """The run's facts for ``manifest.json`` (see :attr:`RunTables.manifest`)."""
     result = loop.last.result
@@ -229,5 +240,8 @@ def tables_stage(
             # The comparison page reads these from each run's manifest (issue 14).
             "title": setup.scenario.title,
             "required_confidence": setup.scenario.allocation.required_confidence,
+            # Share of eligible units (students, people, households) whose household gets
+            # each guarantee or entitlement with its package (issue 10, item 5).
+            "add_on_reach": _add_on_reach(setup, loop),
         },
     )

@@ -989,6 +989,7 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     income_2017 = household[household["year"] == 2017].set_index("household_id")
     plans["expected_income_pc_2017"] = plans["household_id"].map(income_2017["income_pc_mean"])
     plans = _with_burden(plans, households)
+    plans["add_ons"] = np.where(plans["package_id"] == SOCIAL_PACKAGE, "", "temporary_assistance")
     county_year = _county_year(households, target_probability)
     county_year = pd.concat([county_year, _city_rows(county_year, households)], ignore_index=True)
     revenue = _revenue()
