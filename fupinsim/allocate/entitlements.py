@@ -27,7 +27,13 @@ import pandas as pd
 
 from fupinsim.microsim.catalogue import Catalogue
 
-__all__ = ["ADD_ON_SEPARATOR", "REACH_COLUMNS", "entitlement_reach", "plan_add_ons"]
+__all__ = [
+    "ADD_ON_SEPARATOR",
+    "REACH_COLUMNS",
+    "add_on_fiscal_cost",
+    "entitlement_reach",
+    "plan_add_ons",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +104,24 @@ def entitlement_reach(
             }
         )
     return pd.DataFrame(rows, columns=list(REACH_COLUMNS))
+
+
+def add_on_fiscal_cost(
+    plan: pd.DataFrame, registered: pd.DataFrame, catalogue: Catalogue, last_year: int
+) -> dict[str, float]:
+    """Fiscal yuan of each add-on entry for the plan's households, from their start years to
+    ``last_year`` (one-off cost in the start year, recurrent cost each year of the lifetime):
+    the part of the pools' spending that pays guarantees and entitlements."""
+    if not len(plan):
+        return {e.id: 0.0 for e in catalogue.add_on_entries()}
+    ids = plan["household_id"].to_numpy(dtype=np.int64)
+    table = _in_order(registered, ids)
+    needs = catalogue.add_on_needs(table)
+    years = last_year - plan["start_year"].to_numpy(dtype=np.int64) + 1
+    out: dict[str, float] = {}
+    for entry in catalogue.add_on_entries():
+        units = entry.quantity(table) * needs[entry.id].to_numpy(dtype=bool)
+        active = np.clip(np.minimum(years, entry.lifetime_years), 0, None)
+        cost = units * (entry.cost_fiscal_yuan + entry.recurrent_fiscal_yuan * active)
+        out[entry.id] = float(cost[years > 0].sum())
+    return out

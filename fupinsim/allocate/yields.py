@@ -196,7 +196,11 @@ def household_cost_profile(
         out[fiscal_key][0] += quantity * entry.cost_fiscal_yuan
         active = (years - start_year) < entry.lifetime_years
         out[fiscal_key][active] += quantity * entry.recurrent_fiscal_yuan
-        out["credit"][0] += quantity * entry.cost_credit_yuan
+        if mask is None or entry.kind == "guarantee":
+            # An entitlement's loan (student loans) is lent to the student under its own
+            # scheme, not poverty credit: it is neither the household's credit nor the LP's
+            # credit capacity (its interest and losses are fiscal cost, above).
+            out["credit"][0] += quantity * entry.cost_credit_yuan
         out["household"][0] += quantity * entry.cost_household_yuan
     return pd.DataFrame(
         {

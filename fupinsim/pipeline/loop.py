@@ -152,6 +152,14 @@ class PlanSimulator:
         return result
 
 
+def exit_rows(target_probability: pd.DataFrame) -> pd.DataFrame:
+    """The exit targets' rows of ``target_probability`` (the LP's targets; the plan's goals
+    beyond exit counts, ``target`` ≠ ``exits``, are left out)."""
+    if "target" not in target_probability:
+        return target_probability
+    return target_probability[target_probability["target"].astype(str) == "exits"]
+
+
 def p_all_met(result: SimulationResult) -> float:
     """P(every target of the plan years is met): the share of replications meeting all."""
     return float(result.meta["p_all_targets_met"])
@@ -239,7 +247,7 @@ def chance_cushions(
     ``minimum_step`` of the required exits and never lowered (so the loop converges).
     """
     z = NormalDist().inv_cdf(confidence)
-    tp = simulated.target_probability
+    tp = exit_rows(simulated.target_probability)
     tp = tp[tp["year"].isin(plan_years) & (tp["p_met"] < confidence)]
     projected = allocation.result.shortfall.set_index(_GROUP)["projected_exits"]
     current = allocation.margins
@@ -266,7 +274,7 @@ def _round_row(
 ) -> dict[str, Any]:
     """One row of the ``closed_loop`` table."""
     confidence = setup.scenario.allocation.required_confidence
-    tp = simulated.target_probability
+    tp = exit_rows(simulated.target_probability)
     tp = tp[tp["year"].isin(setup.plan_years)]
     unsafe = tp[tp["p_met"] < confidence]
     summary = allocation.result.summary

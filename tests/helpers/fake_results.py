@@ -317,6 +317,8 @@ def _target_probability(exit_targets: pd.DataFrame) -> pd.DataFrame:
                 "projected_exits_p05": max(0.0, mean - 4.0),
                 "projected_exits_p95": min(float(row.n_registered), mean + 2.0),
                 "p_met": p_met,
+                "target": "exits",
+                "unit": "households",
             }
         )
     return pd.DataFrame(rows)
@@ -569,6 +571,10 @@ def _village_works(villages: pd.DataFrame) -> pd.DataFrame:
                     "cost_fiscal_yuan": cost,
                     "cost_credit_yuan": 0.0,
                     "cost_household_yuan": 0.0,
+                    # Paid from the county pool first (the pipeline's works draws).
+                    "pool_county_yuan": cost,
+                    "pool_city_yuan": 0.0,
+                    "unfunded_yuan": 0.0,
                 }
             )
     return pd.DataFrame(rows)
