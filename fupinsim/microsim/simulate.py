@@ -112,6 +112,7 @@ def simulate(
     catalogue: Catalogue | None = None,
     household_paths: bool = True,
     progress: Progress | None = None,
+    poor_villages: pd.DataFrame | None = None,
 ) -> SimulationResult:
     """Project every household's income over the scenario's years under a plan.
 
@@ -133,6 +134,10 @@ def simulate(
         Also return per-household expected income paths and exit probabilities.
     progress:
         Optional callback ``(done, total)`` (the command line draws a tqdm bar with it).
+    poor_villages:
+        ``village_id, is_poor_village``: the poor villages whose exit is a plan goal, when
+        ``registry`` is a households table (default: the registry's villages, else the
+        villages with registered households).
     """
     started = time.perf_counter()
     households = registry.households if isinstance(registry, Registry) else registry
@@ -146,7 +151,7 @@ def simulate(
     units = _units(population.n, chunk, n_reps)
     prepared, arrays = _prepare(population, plan, village_plan, catalogue, scenario)
     results = list(_execute(units, prepared, arrays, workers, progress, household_paths))
-    poor = _poor_villages(population, villages)
+    poor = _poor_villages(population, villages if villages is not None else poor_villages)
     result = _assemble(
         units, results, population, households, scenario, n_reps, household_paths, poor
     )

@@ -105,6 +105,9 @@ class PlanSimulator:
         Monte Carlo replications of every simulation.
     workers:
         Processes (results do not depend on it).
+    villages:
+        The registry's villages (``village_id, is_poor_village``): the poor villages whose
+        exit by 2017 is one of the plan's goals in ``target_probability``.
 
     Attributes
     ----------
@@ -113,9 +116,15 @@ class PlanSimulator:
     """
 
     def __init__(
-        self, scenario: Scenario, catalogue: Catalogue, replications: int, workers: int = 1
+        self,
+        scenario: Scenario,
+        catalogue: Catalogue,
+        replications: int,
+        workers: int = 1,
+        villages: pd.DataFrame | None = None,
     ) -> None:
         self.scenario = scenario
+        self.villages = villages
         self.catalogue = catalogue
         self.replications = replications
         self.workers = workers
@@ -146,6 +155,7 @@ class PlanSimulator:
             replications=self.replications,
             workers=self.workers,
             catalogue=self.catalogue,
+            poor_villages=self.villages,
         )
         self.simulated += 1
         self._done[key] = result
@@ -342,7 +352,9 @@ def closed_loop_stage(
     scenario = setup.scenario
     settings = scenario.allocation
     reps = replications or scenario.microsim.replications
-    simulator = simulator or PlanSimulator(scenario, setup.catalogue, reps, workers)
+    simulator = simulator or PlanSimulator(
+        scenario, setup.catalogue, reps, workers, villages=setup.registry.villages
+    )
     objective = allocation.model.settings.objective
     unsecurable = unsecurable_targets(allocation)
     skip = _keys(unsecurable)
