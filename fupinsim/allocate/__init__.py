@@ -15,6 +15,7 @@ Also: the factor-method baseline (:mod:`.factor`) and the household plans (:mod:
 
 from __future__ import annotations
 
+from fupinsim.allocate.entitlements import entitlement_reach, plan_add_ons
 from fupinsim.allocate.factor import (
     FactorResult,
     FactorWeights,
@@ -76,11 +77,13 @@ __all__ = [
     "build_model",
     "compare_allocations",
     "county_factors",
+    "entitlement_reach",
     "expected_exit_years",
     "extract_results",
     "factor_allocation",
     "factor_shares",
     "factor_split",
+    "plan_add_ons",
     "prepare_inputs",
     "project_exits",
     "round_quotas",

@@ -131,10 +131,12 @@ def household_burden(
         Largest share of a year's income the household pays in cash.
     """
     bearable_cash = max_cash_share * np.maximum(income, 0.0)
+    # Own cash never exceeds the bearable share, not even by a rounding yuan (issue 10, item 1);
+    # only a credit gap within the tolerance (rounding of per-unit costs) is left as credit.
     cash = np.minimum(own_cash, bearable_cash)
     repayable = np.minimum(financed_credit, np.maximum(term_income, 0.0))
-    topup = (own_cash - cash) + (financed_credit - repayable)
-    topup = np.where(topup <= _TOLERANCE_YUAN, 0.0, topup)
-    cash = np.where(topup == 0.0, own_cash, cash)
-    kept_credit = np.where(topup == 0.0, credit, credit - financed_credit + repayable)
+    credit_gap = financed_credit - repayable
+    credit_gap = np.where(credit_gap <= _TOLERANCE_YUAN, 0.0, credit_gap)
+    topup = (own_cash - cash) + credit_gap
+    kept_credit = credit - credit_gap
     return Burden(cash, kept_credit, topup, income, term_income)

@@ -171,9 +171,10 @@ def household_cost_profile(
     cost_sector_yuan`` for spend years from ``start_year`` to ``last_year``: one-off costs in
     the start year, recurrent fiscal costs every year of each entry's lifetime. Fiscal costs
     on the ``poverty_fund`` channel go to ``cost_fiscal_yuan``, sector ones to
-    ``cost_sector_yuan``. With ``with_guarantees`` the guarantee entries each household needs
-    are added; with ``pools_pay_guarantees`` their fiscal cost counts as poverty-fund cost
-    (``allocation.pools_pay_guarantees``).
+    ``cost_sector_yuan``. With ``with_guarantees`` the add-ons each household is eligible for
+    (guarantees and entitlements, :meth:`Catalogue.add_on_entries`) are added; with
+    ``pools_pay_guarantees`` their fiscal cost counts as poverty-fund cost
+    (``allocation.pools_pay_guarantees``), so the LP reserves it on the pools with the package.
     """
     n = len(next(iter(table.values())))
     years = np.arange(start_year, last_year + 1)
@@ -182,20 +183,24 @@ def household_cost_profile(
         (catalogue.entry(e), None) for e in catalogue.package(package_id).entries
     ]
     if with_guarantees:
-        needs = catalogue.guarantee_needs(table)
-        entries += [(e, needs[e.id].to_numpy(dtype=bool)) for e in catalogue.guarantee_entries()]
+        needs = catalogue.add_on_needs(table)
+        entries += [(e, needs[e.id].to_numpy(dtype=bool)) for e in catalogue.add_on_entries()]
     for entry, mask in entries:
         quantity = entry.quantity(table)
         if mask is not None:
             quantity = quantity * mask
         on_pools = entry.fiscal_channel == "poverty_fund" or (
-            pools_pay_guarantees and entry.kind == "guarantee"
+            pools_pay_guarantees and (entry.kind == "guarantee" or entry.add_on)
         )
         fiscal_key = "fiscal" if on_pools else "sector"
         out[fiscal_key][0] += quantity * entry.cost_fiscal_yuan
         active = (years - start_year) < entry.lifetime_years
         out[fiscal_key][active] += quantity * entry.recurrent_fiscal_yuan
-        out["credit"][0] += quantity * entry.cost_credit_yuan
+        if mask is None or entry.kind == "guarantee":
+            # An entitlement's loan (student loans) is lent to the student under its own
+            # scheme, not poverty credit: it is neither the household's credit nor the LP's
+            # credit capacity (its interest and losses are fiscal cost, above).
+            out["credit"][0] += quantity * entry.cost_credit_yuan
         out["household"][0] += quantity * entry.cost_household_yuan
     return pd.DataFrame(
         {

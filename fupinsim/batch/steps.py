@@ -194,7 +194,9 @@ def _logged_step(task: _Task) -> _StepResult:
     try:
         scenario = load_scenario(job.scenario_file)
         if task.step == 0:
-            fields = _checked_manifest_fields(_call_pipeline(job.pipeline, scenario, work))
+            fields = _checked_manifest_fields(
+                _call_pipeline(job.pipeline, scenario, work, job.scenario_file)
+            )
             environment = environment_info()
         else:
             _run_notebook_step(job, scenario, Path(job.notebooks[task.step - 1]))
@@ -225,13 +227,18 @@ def _log_stage(name: str) -> None:
 
 
 def _call_pipeline(
-    pipeline: str | PipelineFunction, scenario: Scenario, work: Path
+    pipeline: str | PipelineFunction, scenario: Scenario, work: Path, scenario_file: str
 ) -> Mapping[str, Any]:
-    """Run the pipeline hook; one that takes ``step=`` reports its stages to ``run.log``."""
+    """Run the pipeline hook; one that takes ``step=`` reports its stages to ``run.log``, one
+    that takes ``scenario_file=`` gets the scenario's file (``registry.source: file`` paths are
+    relative to it, whatever the worker's working folder)."""
     function = resolve_pipeline(pipeline)
+    keywords: dict[str, Any] = {}
     if _accepts_keyword(function, "step"):
-        return function(scenario, work, step=_log_stage)  # type: ignore[call-arg]
-    return function(scenario, work)
+        keywords["step"] = _log_stage
+    if _accepts_keyword(function, "scenario_file"):
+        keywords["scenario_file"] = scenario_file
+    return function(scenario, work, **keywords)
 
 
 def _accepts_keyword(function: Callable[..., Any], name: str) -> bool:

@@ -247,8 +247,9 @@ def compile_plan(
 
     Households in the plan that are not in the population are ignored (a plan may cover the
     whole registry while a run simulates part of it). Every household with a package also gets
-    the guarantee entries it needs (dilapidated house, no safe water, not in NCMS, a dropout),
-    from its start year.
+    the guarantee entries it needs (dilapidated house, no safe water, not in NCMS, a dropout)
+    and the entitlements it is eligible for (:meth:`Catalogue.add_on_entries`), from its start
+    year.
     """
     n = population.n
     first = scenario.microsim.first_year
@@ -270,7 +271,7 @@ def compile_plan(
     start_all = plan["start_year"].to_numpy(dtype=np.int64) - first if len(plan) else positions_all
     supported[positions_all] = True
 
-    guarantee_needs = catalogue.guarantee_needs(table)
+    add_on_needs = catalogue.add_on_needs(table)
     groups = plan.groupby("package_id", observed=True).indices if len(plan) else {}
     for package_id, rows in groups.items():
         positions = positions_all[rows]
@@ -280,9 +281,9 @@ def compile_plan(
             _apply(
                 entry, slots[entry.id], positions, start, table, apps, fix_year, dibao_from, n_years
             )
-    # Guarantees needed by supported households, from their start year.
-    for entry in catalogue.guarantee_entries():
-        need = guarantee_needs[entry.id].to_numpy(dtype=bool)[positions_all]
+    # Guarantees and entitlements (add-ons) of supported households, from their start year.
+    for entry in catalogue.add_on_entries():
+        need = add_on_needs[entry.id].to_numpy(dtype=bool)[positions_all]
         _apply(
             entry,
             slots[entry.id],

@@ -21,14 +21,18 @@ from fupinsim.microsim.population import Population, group_labels
 
 __all__ = [
     "INDICATORS",
+    "TARGET_UNITS",
+    "PlanGoals",
     "SimulationResult",
     "county_year_table",
     "household_tables",
     "immigrant_income_table",
     "p_all_targets_met",
+    "plan_goals",
     "target_probability_table",
     "targeting_table",
     "village_year_table",
+    "with_plan_goals",
 ]
 
 _S = {name: i for i, name in enumerate(STATS)}
@@ -206,14 +210,125 @@ def target_probability_table(
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class PlanGoals:
+    """The plan's targets beyond exit counts (§2), per replication of a simulation.
+
+    Attributes
+    ----------
+    rows:
+        Rows for ``target_probability`` (``target`` ``immigrant_income``: mean per-capita
+        income of immigrant villages reaching twice its 2014 level and at least the 9,000-yuan
+        level by 2017, yuan per person; ``village_exit``: every poor village at or below the
+        village incidence rule by 2017, villages).
+    met:
+        ``(replications, goals)``: whether each goal is met in each replication.
+    years:
+        The year of each goal (column of ``met``).
+    """
+
+    rows: pd.DataFrame
+    met: np.ndarray
+    years: tuple[int, ...]
+
+
+def plan_goals(
+    group_stats: np.ndarray,
+    village_remaining: np.ndarray,
+    village_population: np.ndarray,
+    poor_village: np.ndarray,
+    years: np.ndarray,
+) -> PlanGoals:
+    """The immigrant income goal and the poor villages' exit, per replication (see
+    :class:`PlanGoals`; ``village_remaining[r, t, v]``: people of village ``v`` in registered,
+    not exited households; ``poor_village``: which villages count)."""
+    goal = data.immigrant_income_goal()
+    year_index = {int(y): i for i, y in enumerate(years)}
+    rows: list[dict[str, Any]] = []
+    met: list[np.ndarray] = []
+    goal_years: list[int] = []
+    income_year = int(goal["target_year"])
+    labels = group_labels()
+    groups = [i for i, (_, v) in enumerate(labels) if v == "immigrant"]
+    summed = group_stats[:, groups].sum(axis=1)
+    if income_year in year_index and summed[:, 0, _S["people_all"]].max(initial=0) > 0:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            income = summed[..., _S["income_all_yuan"]] / summed[..., _S["people_all"]]
+        required = max(float(income[:, 0].mean()) * goal["multiple"], goal["strive_level"])
+        final = income[:, year_index[income_year]]
+        met.append(final >= required)
+        goal_years.append(income_year)
+        rows.append(
+            _goal_row("immigrant_income", "immigrant", income_year, np.nan, required, final)
+        )
+    exit_year = int(data.plain(data.load_raw("exit_schedule")["poor_village_exit"])["year"])
+    poor = np.asarray(poor_village, dtype=bool) & (village_population > 0)
+    if exit_year in year_index and poor.any():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            incidence = village_remaining[:, year_index[exit_year], poor] / village_population[poor]
+        exited = (incidence <= incidence_threshold() + 1e-12).sum(axis=1).astype(float)
+        n_poor = float(poor.sum())
+        met.append(exited >= n_poor)
+        goal_years.append(exit_year)
+        rows.append(_goal_row("village_exit", "poor_villages", exit_year, n_poor, n_poor, exited))
+    n_reps = group_stats.shape[0]
+    matrix = np.stack(met, axis=1) if met else np.ones((n_reps, 0), dtype=bool)
+    return PlanGoals(pd.DataFrame(rows), matrix, tuple(goal_years))
+
+
+#: Unit of ``target_exits``/``projected_exits_*`` in ``target_probability`` by ``target``.
+TARGET_UNITS = {
+    "exits": "households",
+    "immigrant_income": "yuan per person per year",
+    "village_exit": "villages",
+}
+
+
+def _goal_row(
+    target: str, villages: str, year: int, n: float, required: float, values: np.ndarray
+) -> dict[str, Any]:
+    q = np.quantile(values, [0.05, 0.95])
+    return {
+        "county_id": "city",
+        "villages": villages,
+        "year": year,
+        "n_registered": n,
+        "target_exits": required,
+        "required_exits": required,
+        "projected_exits_mean": float(values.mean()),
+        "projected_exits_p05": float(q[0]),
+        "projected_exits_p95": float(q[1]),
+        "p_met": float((values >= required).mean()),
+        "target": target,
+        "unit": TARGET_UNITS[target],
+    }
+
+
+def with_plan_goals(target_probability: pd.DataFrame, goals: PlanGoals) -> pd.DataFrame:
+    """``target_probability`` with the columns ``target`` and ``unit`` and the plan's goals."""
+    exits = target_probability.assign(target="exits", unit=TARGET_UNITS["exits"])
+    if not len(goals.rows):
+        return exits
+    return pd.concat([exits, goals.rows], ignore_index=True)
+
+
 def p_all_targets_met(
-    group_stats: np.ndarray, years: np.ndarray, targets: pd.DataFrame, within: set[int]
+    group_stats: np.ndarray,
+    years: np.ndarray,
+    targets: pd.DataFrame,
+    within: set[int],
+    goals: PlanGoals | None = None,
 ) -> float:
-    """Share of replications in which every target of the given years is met (joint)."""
+    """Share of replications in which every target of the given years is met (joint); with
+    ``goals``, the plan's goals of those years count too."""
     labels = group_labels()
     index = {label: i for i, label in enumerate(labels)}
     year_index = {int(y): i for i, y in enumerate(years)}
     met = np.ones(group_stats.shape[0], dtype=bool)
+    if goals is not None:
+        for k, year in enumerate(goals.years):
+            if year in within:
+                met &= goals.met[:, k]
     for row in targets.to_dict("records"):
         county, villages, year = str(row["county_id"]), str(row["villages"]), int(row["year"])
         if year not in within or year not in year_index:

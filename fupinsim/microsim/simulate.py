@@ -44,9 +44,11 @@ from fupinsim.microsim.results import (
     household_tables,
     immigrant_income_table,
     p_all_targets_met,
+    plan_goals,
     target_probability_table,
     targeting_table,
     village_year_table,
+    with_plan_goals,
 )
 from fupinsim.microsim.targets import exit_targets
 from fupinsim.registry import Registry
@@ -110,6 +112,7 @@ def simulate(
     catalogue: Catalogue | None = None,
     household_paths: bool = True,
     progress: Progress | None = None,
+    poor_villages: pd.DataFrame | None = None,
 ) -> SimulationResult:
     """Project every household's income over the scenario's years under a plan.
 
@@ -131,6 +134,10 @@ def simulate(
         Also return per-household expected income paths and exit probabilities.
     progress:
         Optional callback ``(done, total)`` (the command line draws a tqdm bar with it).
+    poor_villages:
+        ``village_id, is_poor_village``: the poor villages whose exit is a plan goal, when
+        ``registry`` is a households table (default: the registry's villages, else the
+        villages with registered households).
     """
     started = time.perf_counter()
     households = registry.households if isinstance(registry, Registry) else registry
@@ -144,7 +151,10 @@ def simulate(
     units = _units(population.n, chunk, n_reps)
     prepared, arrays = _prepare(population, plan, village_plan, catalogue, scenario)
     results = list(_execute(units, prepared, arrays, workers, progress, household_paths))
-    result = _assemble(units, results, population, households, scenario, n_reps, household_paths)
+    poor = _poor_villages(population, villages if villages is not None else poor_villages)
+    result = _assemble(
+        units, results, population, households, scenario, n_reps, household_paths, poor
+    )
     seconds = time.perf_counter() - started
     years = len(scenario.years)
     result.meta.update(
@@ -258,6 +268,7 @@ def _assemble(
     scenario: Scenario,
     n_reps: int,
     household_paths: bool,
+    poor_village: np.ndarray,
 ) -> SimulationResult:
     years = np.array(scenario.years)
     n_groups = len(group_labels())
@@ -291,6 +302,11 @@ def _assemble(
     group_stats[:, groups[starts]] = sums
 
     targets = exit_targets(households, scenario.microsim.as_whole_allowance)
+    # The plan's goals beyond exit counts (issue 10, item 6): in target_probability and P(all).
+    goals = plan_goals(
+        group_stats, village_remaining, population.village_population, poor_village, years
+    )
+    plan_years = set(range(scenario.funding.first_year, scenario.funding.last_year + 1))
     if household_paths:
         paths, exit_years = household_tables(population, income_sum, exited_sum, n_reps, years)
     else:
@@ -298,7 +314,9 @@ def _assemble(
         exit_years = pd.DataFrame(columns=["household_id", "expected_exit_year"])
     return SimulationResult(
         county_year=county_year_table(group_stats, years),
-        target_probability=target_probability_table(group_stats, years, targets),
+        target_probability=with_plan_goals(
+            target_probability_table(group_stats, years, targets), goals
+        ),
         immigrant_income=immigrant_income_table(group_stats, years),
         village_year=village_year_table(village_remaining, population, years),
         targeting=targeting_table(group_stats, years),
@@ -306,18 +324,26 @@ def _assemble(
         household_exit=exit_years,
         meta={
             "group_stats": group_stats,
-            "p_all_targets_met": p_all_targets_met(
-                group_stats,
-                years,
-                targets,
-                set(range(scenario.funding.first_year, scenario.funding.last_year + 1)),
-            ),
-            # The plan's end goal alone (every group out by the last plan year).
+            "p_all_targets_met": p_all_targets_met(group_stats, years, targets, plan_years, goals),
+            # The plan's end goal alone (every group out by the last plan year, with the
+            # immigrant income goal and every poor village's exit of that year).
             "p_final_targets_met": p_all_targets_met(
-                group_stats, years, targets, {scenario.funding.last_year}
+                group_stats, years, targets, {scenario.funding.last_year}, goals
             ),
         },
     )
+
+
+def _poor_villages(population: Population, villages: pd.DataFrame | None) -> np.ndarray:
+    """Which of the population's villages are poor villages (those with registered households
+    when the villages table is not given)."""
+    if villages is not None and "is_poor_village" in villages:
+        flags = villages.set_index("village_id")["is_poor_village"].astype(bool)
+        return flags.reindex(population.village_ids, fill_value=False).to_numpy(dtype=bool)
+    has_registered = np.bincount(
+        population.village[population.registered], minlength=population.village_ids.size
+    )
+    return has_registered > 0
 
 
 T = TypeVar("T")

@@ -105,6 +105,9 @@ class PlanSimulator:
         Monte Carlo replications of every simulation.
     workers:
         Processes (results do not depend on it).
+    villages:
+        The registry's villages (``village_id, is_poor_village``): the poor villages whose
+        exit by 2017 is one of the plan's goals in ``target_probability``.
 
     Attributes
     ----------
@@ -113,9 +116,15 @@ class PlanSimulator:
     """
 
     def __init__(
-        self, scenario: Scenario, catalogue: Catalogue, replications: int, workers: int = 1
+        self,
+        scenario: Scenario,
+        catalogue: Catalogue,
+        replications: int,
+        workers: int = 1,
+        villages: pd.DataFrame | None = None,
     ) -> None:
         self.scenario = scenario
+        self.villages = villages
         self.catalogue = catalogue
         self.replications = replications
         self.workers = workers
@@ -146,10 +155,19 @@ class PlanSimulator:
             replications=self.replications,
             workers=self.workers,
             catalogue=self.catalogue,
+            poor_villages=self.villages,
         )
         self.simulated += 1
         self._done[key] = result
         return result
+
+
+def exit_rows(target_probability: pd.DataFrame) -> pd.DataFrame:
+    """The exit targets' rows of ``target_probability`` (the LP's targets; the plan's goals
+    beyond exit counts, ``target`` ≠ ``exits``, are left out)."""
+    if "target" not in target_probability:
+        return target_probability
+    return target_probability[target_probability["target"].astype(str) == "exits"]
 
 
 def p_all_met(result: SimulationResult) -> float:
@@ -239,7 +257,7 @@ def chance_cushions(
     ``minimum_step`` of the required exits and never lowered (so the loop converges).
     """
     z = NormalDist().inv_cdf(confidence)
-    tp = simulated.target_probability
+    tp = exit_rows(simulated.target_probability)
     tp = tp[tp["year"].isin(plan_years) & (tp["p_met"] < confidence)]
     projected = allocation.result.shortfall.set_index(_GROUP)["projected_exits"]
     current = allocation.margins
@@ -266,7 +284,7 @@ def _round_row(
 ) -> dict[str, Any]:
     """One row of the ``closed_loop`` table."""
     confidence = setup.scenario.allocation.required_confidence
-    tp = simulated.target_probability
+    tp = exit_rows(simulated.target_probability)
     tp = tp[tp["year"].isin(setup.plan_years)]
     unsafe = tp[tp["p_met"] < confidence]
     summary = allocation.result.summary
@@ -334,7 +352,9 @@ def closed_loop_stage(
     scenario = setup.scenario
     settings = scenario.allocation
     reps = replications or scenario.microsim.replications
-    simulator = simulator or PlanSimulator(scenario, setup.catalogue, reps, workers)
+    simulator = simulator or PlanSimulator(
+        scenario, setup.catalogue, reps, workers, villages=setup.registry.villages
+    )
     objective = allocation.model.settings.objective
     unsecurable = unsecurable_targets(allocation)
     skip = _keys(unsecurable)

@@ -141,7 +141,7 @@ def run_pipeline(
     plans = household_plans_stage(setup, yields, allocation)
     start("closed_loop", None)  # times its rounds itself
     reps = replications or scenario.microsim.replications
-    simulator = PlanSimulator(scenario, setup.catalogue, reps, workers)
+    simulator = PlanSimulator(scenario, setup.catalogue, reps, workers, setup.registry.villages)
     loop = closed_loop_stage(
         setup, funding, yields, allocation, plans, simulator=simulator, timer=timer
     )

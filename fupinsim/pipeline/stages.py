@@ -38,13 +38,14 @@ from fupinsim.allocate import (
     solve_model,
 )
 from fupinsim.allocate.burden import base_package
+from fupinsim.allocate.entitlements import plan_add_ons
 from fupinsim.allocate.households import QuotaWarning, plan_burden, timing_notes
 from fupinsim.allocate.inputs import CITY_POOL, CREDIT_RESOURCE
 from fupinsim.allocate.pairing import cadre_tables
 from fupinsim.allocate.yields import ExitYields, compute_exit_yields
 from fupinsim.funding import FundingTables, build_funding
 from fupinsim.microsim import Catalogue, exit_targets, load_catalogue
-from fupinsim.pipeline.works import village_works_plan
+from fupinsim.pipeline.works import village_works_plan, village_works_table, works_draws
 from fupinsim.registry import Registry, generate_registry
 from fupinsim.scenario import Scenario
 
@@ -260,6 +261,8 @@ def allocate_stage(
     # have nobody to pay for (their targets are absent too); the city pool stays.
     present = {CITY_POOL, *yields.yields["county_id"].astype(str)}
     money = funding.funding[funding.funding["pool"].astype(str).isin(present)]
+    # The village works draw on the same pools first (issue 10, item 6): fixed draws.
+    _, money = works_draws(works_table(setup), money)
     inputs = AllocationInputs(
         yields=yields.yields,
         funding=money,
@@ -272,6 +275,11 @@ def allocate_stage(
     solution = solve_model(model, solve_settings)
     result = extract_results(model, solution, solve_settings, close_gaps=round_number == 0)
     return AllocationStage(round_number, margins, inputs, model, solution, result)
+
+
+def works_table(setup: RegistryStage) -> pd.DataFrame:
+    """The village works plan with its costs (:func:`.works.village_works_table`)."""
+    return village_works_table(setup.village_plan, setup.registry, setup.catalogue)
 
 
 def plan_households(
@@ -290,6 +298,8 @@ def plan_households(
     for warning in unassigned:  # logged, and counted in the manifest (never silently)
         logger.info("household plans: %s", warning.message)
     plan = timing_notes(plan_burden(plan, yields.burden))
+    # The guarantees and entitlements each household gets with its package (issue 10, item 5).
+    plan = plan_add_ons(plan, setup.registered, setup.catalogue)
     plan.attrs["households_not_assigned"] = round(float(quotas["households"].sum()) - len(plan))
     return plan
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fupinsim.allocate.burden import base_package
+from fupinsim.allocate.entitlements import add_on_fiscal_cost, entitlement_reach
 from fupinsim.allocate.yields import ExitYields
 from fupinsim.assess import county_assessment
 from fupinsim.funding import FundingTables
@@ -16,8 +18,8 @@ from fupinsim.pipeline.compare import Comparison
 from fupinsim.pipeline.loop import ClosedLoop, p_all_met
 from fupinsim.pipeline.recommend import recommendations_table
 from fupinsim.pipeline.results import RunTables
-from fupinsim.pipeline.stages import RegistryStage
-from fupinsim.pipeline.works import village_works_table
+from fupinsim.pipeline.stages import RegistryStage, works_table
+from fupinsim.pipeline.works import works_draws
 from fupinsim.registry import registry_summary
 
 __all__ = [
@@ -139,6 +141,21 @@ def _money_facts(loop: ClosedLoop) -> dict[str, Any]:
     return facts
 
 
+def _add_on_reach(setup: RegistryStage, loop: ClosedLoop) -> dict[str, float | None]:
+    """Reach share of every add-on entry (:func:`fupinsim.allocate.entitlement_reach`)."""
+    reach = entitlement_reach(loop.plans.plan, setup.registered, setup.catalogue)
+    return {
+        str(e): (None if np.isnan(r) else round(float(r), 4))
+        for e, r in reach[["entry_id", "reach_share"]].itertuples(index=False)
+    }
+
+
+def _present_money(funding: FundingTables, yields: ExitYields) -> pd.DataFrame:
+    """Money of the city pool and of the counties with households (as the LP sees it)."""
+    present = {"city", *yields.yields["county_id"].astype(str)}
+    return funding.funding[funding.funding["pool"].astype(str).isin(present)]
+
+
 def run_manifest(loop: ClosedLoop) -> dict[str, Any]:
     """The run's facts for ``manifest.json`` (see :attr:`RunTables.manifest`)."""
     result = loop.last.result
@@ -204,7 +221,7 @@ def tables_stage(
         unused_money=allocation.unused_money,
         household_plans=_plan_with_paths(loop.plans.plan, final),
         household_burden=household_burden_table(loop.plans.plan),
-        village_works=village_works_table(setup.village_plan, registry, setup.catalogue),
+        village_works=works_draws(works_table(setup), _present_money(funding, yields))[0],
         closed_loop=loop.rounds,
         factor_comparison=comparison.table,
         county_factors=comparison.county_factors,
@@ -229,5 +246,15 @@ def tables_stage(
             # The comparison page reads these from each run's manifest (issue 14).
             "title": setup.scenario.title,
             "required_confidence": setup.scenario.allocation.required_confidence,
+            # Share of eligible units (students, people, households) whose household gets
+            # each guarantee or entitlement with its package (issue 10, item 5).
+            "add_on_reach": _add_on_reach(setup, loop),
+            # Fiscal yuan of the add-ons in the funding years, inside the pools' spending.
+            "add_on_fiscal_yuan": add_on_fiscal_cost(
+                loop.plans.plan,
+                setup.registered,
+                setup.catalogue,
+                setup.scenario.funding.last_year,
+            ),
         },
     )

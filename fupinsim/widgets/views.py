@@ -66,12 +66,15 @@ def what_if_tables(result: WhatIfResult) -> dict[str, pd.DataFrame]:
         }
     ).set_index(["target", "year"])
 
+    kinds = tp["target"].astype(str) if "target" in tp else pd.Series("exits", index=tp.index)
     p_met = tp.assign(
         target=[
-            assess.group_label(c, v) for c, v in zip(tp["county_id"], tp["villages"], strict=True)
+            # The plan's goals beyond exit counts (one year each) are named by what they count.
+            assess.group_label(c, v) if k == "exits" else f"{k.replace('_', ' ')} (plan goal)"
+            for c, v, k in zip(tp["county_id"], tp["villages"], kinds, strict=True)
         ]
     ).pivot_table(index="target", columns="year", values="p_met", sort=False)
-    p_met = (p_met * 100).round(0).astype(int)
+    p_met = (p_met * 100).round(0).astype("Int64")
     p_met.columns.name = "P(target met), %"
 
     p_all = float(result.simulation.meta["p_all_targets_met"])

@@ -53,7 +53,7 @@ def test_simulate_writes_every_table_as_csv_and_parquet(uniform_run: tuple[Resul
         assert len(csv) == len(parquet), table
     summary = re.fullmatch(
         rf"{re.escape(str(out))}: 7 tables; 20 replications, [0-9.]+ s; "
-        r"targets with P\(met\) >= 0\.9: (\d+) of 27\n",
+        r"targets with P\(met\) >= 0\.9: (\d+) of 29\n",  # 27 exit targets + 2 plan goals
         result.stdout,
     )
     assert summary, result.stdout
@@ -73,7 +73,10 @@ def test_target_probability_per_county_year(uniform_run: tuple[Result, Path]) ->
         "p_met",
     ]
     assert set(contract) <= set(table.columns)
-    assert len(table) == TARGET_GROUPS * 3
+    goals = table["target"] != "exits"  # immigrant income and poor villages' exit (2017)
+    assert sorted(table.loc[goals, "target"]) == ["immigrant_income", "village_exit"]
+    assert (table.loc[goals, "year"] == 2017).all()
+    assert len(table) == TARGET_GROUPS * 3 + 2
     assert sorted(table["year"].unique().tolist()) == [2015, 2016, 2017]
     assert not table.duplicated(["county_id", "villages", "year"]).any()
     assert table["p_met"].between(0, 1).all()

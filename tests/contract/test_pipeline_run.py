@@ -151,6 +151,24 @@ def test_plan_targets_and_the_household_plans_add_up(runs) -> None:
 
 
 @pytest.mark.slow
+def test_entitlements_reach_the_eligible_with_their_packages(runs) -> None:
+    """Issue 10, item 5: education aid reaches >= 90% of eligible households' students; the
+    add-ons are costed on the pools and listed in the household plans."""
+    target, _ = runs["plan_2015"]
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    reach = manifest["add_on_reach"]
+    for entry in ("student_loan_tertiary", "vocational_grant"):
+        assert reach[entry] >= 0.9, (entry, reach[entry])
+    costs = manifest["add_on_fiscal_yuan"]
+    assert costs["vocational_grant"] > 0 and costs["medical_assistance"] > 0
+    spent = pd.read_csv(target / "tables" / "spending.csv")["amount_yuan"].sum()
+    assert sum(costs.values()) < spent
+    plans = pd.read_csv(target / "tables" / "household_plans.csv", keep_default_na=False)
+    assert "education_aid" not in set(plans["package_id"])
+    students = plans["add_ons"].str.contains("vocational_grant")
+    assert students.any() and plans["add_ons"].str.contains("temporary_assistance").all()
+
+
 def test_shortfalls_say_what_is_missing(runs) -> None:
     target, result = runs["revenue_stagnation"]
     revenue = pd.read_parquet(target / "tables" / "revenue.parquet")

@@ -61,3 +61,18 @@ def returns_reserved_field(scenario: Scenario, folder: Path) -> dict[str, Any]:
     """A broken pipeline that tries to set a manifest field the batch runner owns."""
     write_tables({"numbers": numbers_table(scenario)}, folder)
     return {"status": "my own status"}
+
+
+def counts_registry(
+    scenario: Scenario, folder: Path, *, scenario_file: str | None = None
+) -> dict[str, Any]:
+    """Write ``tables/registry_counts.*``: households per county of the registry the run uses
+    (the scenario's ``registry.source: file`` read relative to ``scenario_file``)."""
+    from fupinsim.io.registry_files import registry_for_run
+    from fupinsim.registry import generate_registry
+
+    registry = registry_for_run(scenario, None, scenario_file) or generate_registry(scenario)
+    counts = registry.households.groupby("county_id", observed=True).size()
+    table = counts.rename("households").reset_index().astype({"county_id": str})
+    write_tables({"registry_counts": table}, folder)
+    return {"solver": "none (fake pipeline)", "n_households": int(counts.sum())}

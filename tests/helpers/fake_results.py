@@ -317,6 +317,8 @@ def _target_probability(exit_targets: pd.DataFrame) -> pd.DataFrame:
                 "projected_exits_p05": max(0.0, mean - 4.0),
                 "projected_exits_p95": min(float(row.n_registered), mean + 2.0),
                 "p_met": p_met,
+                "target": "exits",
+                "unit": "households",
             }
         )
     return pd.DataFrame(rows)
@@ -571,6 +573,10 @@ def _village_works(villages: pd.DataFrame) -> pd.DataFrame:
                     "cost_fiscal_yuan": cost,
                     "cost_credit_yuan": 0.0,
                     "cost_household_yuan": 0.0,
+                    # Paid from the county pool first (the pipeline's works draws).
+                    "pool_county_yuan": cost,
+                    "pool_city_yuan": 0.0,
+                    "unfunded_yuan": 0.0,
                 }
             )
     return pd.DataFrame(rows)
@@ -991,6 +997,7 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     income_2017 = household[household["year"] == 2017].set_index("household_id")
     plans["expected_income_pc_2017"] = plans["household_id"].map(income_2017["income_pc_mean"])
     plans = _with_burden(plans, households)
+    plans["add_ons"] = np.where(plans["package_id"] == SOCIAL_PACKAGE, "", "temporary_assistance")
     # The pipeline adds the projection's columns last.
     projected = ["simulated_exit_year", "expected_income_pc_2017"]
     plans = plans[[c for c in plans.columns if c not in projected] + projected]

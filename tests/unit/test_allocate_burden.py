@@ -28,6 +28,22 @@ def test_own_cash_is_capped_at_the_share_of_income_and_the_pools_pay_the_rest() 
     assert burden.bearable.tolist() == [True, False, False]
 
 
+def test_own_cash_stays_within_the_share_even_by_a_rounding_yuan() -> None:
+    """A household 0.40 yuan over its bearable cash pays the bearable cash; the pools pay the
+    0.40 yuan and the package still counts as borne (a top-up within the tolerance)."""
+    burden = household_burden(
+        own_cash=np.array([250.40]),
+        credit=np.zeros(1),
+        financed_credit=np.zeros(1),
+        income=np.array([1_000.0]),
+        term_income=np.zeros(1),
+        max_cash_share=0.25,
+    )
+    np.testing.assert_allclose(burden.own_cash, [250.0])
+    np.testing.assert_allclose(burden.topup, [0.40])
+    assert burden.bearable.tolist() == [True]
+
+
 def test_credit_is_lent_only_as_far_as_the_package_income_repays_it() -> None:
     burden = household_burden(
         own_cash=np.zeros(3),

@@ -327,7 +327,8 @@ def test_plan_measures_have_units_and_time_limits() -> None:
 
 def test_package_sections_from_the_catalogue() -> None:
     assert assess.package_sections("sheep_credit") == ["6(1)-(2)", "12"]
-    assert assess.package_sections("social_cover") == ["9", "14"]
+    # The poor's health cover (§9) now comes with every package as an entitlement (issue 10).
+    assert assess.package_sections("social_cover") == ["14"]
     assert assess.package_sections("xyz", {"xyz": ["8"]}) == ["8"]
     assert assess.package_label("sheep_credit") == "30 sheep on microcredit"
     assert assess.package_label("dibao_top_up") == "Dibao top up"

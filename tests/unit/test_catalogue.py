@@ -118,9 +118,10 @@ def test_the_plans_measures_are_all_there(catalogue):
         "training_transfer",
         "pv_household",
         "social_cover",
-        "education_aid",
     ):
         assert package in catalogue.packages
+    # Entitlements are add-ons, not packages competing for the household (issue 10, item 5).
+    assert "education_aid" not in catalogue.packages
 
 
 def test_every_entry_has_sensible_values(catalogue):
@@ -148,7 +149,9 @@ def test_every_entry_has_sensible_values(catalogue):
         if e.kind == "guarantee":
             assert e.fixes, where
         if e.kind == "village":
-            assert e.effect_yuan > 0 or e.market_uplift > 0, where
+            # Services (clinic, culture room) are costed works that say they have no effect.
+            no_effect = "No income effect in the model" in e.description
+            assert e.effect_yuan > 0 or e.market_uplift > 0 or no_effect, where
         if e.kind == "household" and e.income_source is not None:
             assert e.income_source in INCOME_SOURCES and e.effect_yuan > 0, where
         if e.capacity_resource is not None:
@@ -321,21 +324,36 @@ def test_social_cover_is_for_social_security_households(catalogue, households):
     assert catalogue.package("social_cover").target == "social_security"
 
 
-def test_education_aid_needs_a_student_and_costs_per_student(catalogue, households):
-    package = catalogue.package("education_aid")
-    assert package.eligibility_mask(catalogue, households).tolist() == [
-        False,
-        False,
-        False,
-        False,
-        True,
-        False,
-    ]
-    costs = catalogue.household_costs("education_aid", households)
-    loan = catalogue.entry("student_loan_tertiary")
-    assert costs.loc[4, "cost_credit_yuan"] == loan.cost_credit_yuan
-    assert costs.loc[4, "cost_fiscal_yuan"] == loan.cost_fiscal_yuan  # no vocational student
-    assert costs.loc[0].sum() == 0
+def test_entitlements_are_add_ons_by_students_stage(catalogue, households):
+    """Education aid, health cover, medical and temporary assistance come with any package."""
+    entitlements = {e.id for e in catalogue.entitlement_entries()}
+    assert {
+        "student_loan_tertiary",
+        "vocational_grant",
+        "ncms_poor_bonus",
+        "serious_illness_threshold",
+        "medical_assistance",
+        "temporary_assistance",
+    } <= entitlements
+    assert all(e.kind != "guarantee" for e in catalogue.entitlement_entries())
+    for package in catalogue.packages.values():
+        assert not entitlements & set(package.entries), package.id
+    needs = catalogue.add_on_needs(households)
+    assert set(needs.columns) == {e.id for e in catalogue.add_on_entries()}
+    # Only household 4 has a tertiary student; nobody a vocational one.
+    assert needs["student_loan_tertiary"].tolist() == [False, False, False, False, True, False]
+    assert not needs["vocational_grant"].any()
+    # Health cover and assistance for every registered household (5 is not registered).
+    assert needs["medical_assistance"].tolist() == [True] * 5 + [False]
+    assert catalogue.entry("medical_assistance").income_source == "income_transfers"
+
+
+def test_a_package_listing_an_add_on_is_refused():
+    raw = copy.deepcopy(load_raw("interventions"))
+    raw["packages"]["training_transfer"]["entries"].append("vocational_grant")
+    with pytest.raises(InputError) as caught:
+        parse_catalogue(raw)
+    assert any("add_on" in p.rule for p in caught.value.problems)
 
 
 def test_guarantee_needs_and_costs(catalogue, households):
@@ -364,7 +382,7 @@ def test_guarantee_needs_and_costs(catalogue, households):
 
 def test_a_mapping_of_arrays_gives_the_same_masks(catalogue, households):
     arrays = {column: households[column].to_numpy() for column in households}
-    for package_id in (PLAN_PACKAGE, "social_cover", "education_aid"):
+    for package_id in (PLAN_PACKAGE, "social_cover", "pv_household"):
         package = catalogue.package(package_id)
         np.testing.assert_array_equal(
             package.eligibility_mask(catalogue, arrays),
@@ -433,7 +451,7 @@ def test_plan_package_cost_is_the_sum_of_its_entries(catalogue):
 
 
 @pytest.mark.parametrize(
-    "package_id", ["social_cover_pv", "education_aid", PLAN_PACKAGE, "village_market"]
+    "package_id", ["social_cover_pv", "pv_household", PLAN_PACKAGE, "village_market"]
 )
 def test_cost_profile_adds_up_to_the_package_cost(catalogue, package_id):
     profile = catalogue.cost_profile(package_id)

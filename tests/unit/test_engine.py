@@ -131,10 +131,14 @@ def quiet_scenario(base: Scenario, **microsim: Any) -> Scenario:
 
 
 def fixed_catalogue(scenario: Scenario) -> Catalogue:
-    """The scenario's catalogue with every effect certain (no dispersion, no failure)."""
+    """The scenario's catalogue with every effect certain (no dispersion, no failure) and no
+    entitlements (add-ons), so a package's own effects are measured."""
     catalogue = load_catalogue(scenario)
     entries = {
-        k: replace(e, dispersion_sigma=0.0, failure_prob=0.0) for k, e in catalogue.entries.items()
+        k: replace(
+            e, dispersion_sigma=0.0, failure_prob=0.0, add_on=e.add_on and e.kind == "guarantee"
+        )
+        for k, e in catalogue.entries.items()
     }
     return replace(catalogue, entries=MappingProxyType(entries))
 
@@ -240,7 +244,7 @@ def test_microcredit_fails_once_for_its_whole_life_with_its_failure_probability(
     catalogue = load_catalogue(quiet)
     credit = catalogue.entry("microcredit")
     assert credit.failure_prob == 0.10
-    entries = dict(catalogue.entries)
+    entries = {k: replace(e, add_on=False) for k, e in catalogue.entries.items()}  # no add-ons
     entries["microcredit"] = replace(credit, dispersion_sigma=0.0)  # failure kept
     catalogue = replace(catalogue, entries=MappingProxyType(entries))
     n = 4096

@@ -176,8 +176,15 @@ def test_a_package_brings_the_guarantees_a_household_lacks_from_its_start_year(
     for household_id, fixed in expected:
         column = plan_arrays.fix_year[:, position(population, household_id)]
         assert column.tolist() == [start if g in fixed else NEVER for g in range(4)]
-    # Guarantee entries carry no income effect: the only application is the labour transfer.
-    assert [a.entry_id for a in plan_arrays.applications] == ["labour_transfer"]
+    # Guarantee entries carry no income effect: besides the entitlements that come with every
+    # package (transfer income of supported households only), the labour transfer.
+    entitlements = {e.id for e in catalogue.entitlement_entries()}
+    own = [a.entry_id for a in plan_arrays.applications if a.entry_id not in entitlements]
+    assert own == ["labour_transfer"]
+    supported = set(np.flatnonzero(plan_arrays.supported).tolist())
+    for app in plan_arrays.applications:
+        assert set(app.positions.tolist()) <= supported, app.entry_id
+    assert "temporary_assistance" in {a.entry_id for a in plan_arrays.applications}
     assert plan_arrays.supported.sum() == 6
 
 
@@ -191,8 +198,11 @@ def test_social_cover_guarantees_dibao_from_its_start_year(
     assert plan_arrays.dibao_from[position(population, ids[0])] == 1
     assert plan_arrays.dibao_from[position(population, ids[1])] == NEVER
     assert plan_arrays.dibao_from[position(population, ids[2])] == NEVER
-    # Dibao is a rule, not an effect: the only application is the other household's transfer.
-    assert [a.entry_id for a in plan_arrays.applications] == ["labour_transfer"]
+    # Dibao is a rule, not an effect: besides the entitlements of both supported households,
+    # the only application is the other household's transfer.
+    entitlements = {e.id for e in catalogue.entitlement_entries()}
+    own = [a.entry_id for a in plan_arrays.applications if a.entry_id not in entitlements]
+    assert own == ["labour_transfer"]
 
 
 def test_households_of_the_plan_outside_the_population_are_ignored(
@@ -203,8 +213,9 @@ def test_households_of_the_plan_outside_the_population_are_ignored(
     elsewhere = int(plan_registry.households["household_id"].max()) + 1
     plan = plan_table((ids[0], "transfer_only", 2016), (elsewhere, "transfer_only", 2016))
     population, plan_arrays = compiled(households, plan, catalogue, plan_scenario)
-    (app,) = plan_arrays.applications
-    assert app.positions.tolist() == [position(population, ids[0])]
+    assert plan_arrays.applications  # the transfer and the entitlements
+    for app in plan_arrays.applications:
+        assert app.positions.tolist() == [position(population, ids[0])], app.entry_id
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,7 +238,8 @@ def test_ramp_up_of_the_plans_household_model(
         app.entry_id: path
         for app, path in zip(plan_arrays.applications, effect_paths(arrays, at, 7), strict=True)
     }
-    assert set(by_entry) == {"labour_transfer", "field_wolfberry_2mu", "sheep_30"}
+    entitlements = {e.id for e in catalogue.entitlement_entries()}
+    assert set(by_entry) - entitlements == {"labour_transfer", "field_wolfberry_2mu", "sheep_30"}
     # year:                            2014 2015 2016  2017  2018  2019  2020
     labour = np.array([0, 0, 0.6, 1.0, 1.0, 1.0, 1.0]) * 11_000
     wolfberry = np.array([0, 0, 0.0, 0.3, 0.7, 1.0, 1.0])
@@ -248,7 +260,9 @@ def test_effects_stop_after_the_entrys_lifetime(
     households = households_with(plan_registry, {})
     plan = plan_table((int(households["household_id"].iloc[0]), "credit_own_project", 2015))
     population, plan_arrays = compiled(households, plan, catalogue, plan_scenario)
-    ((gross, _),) = effect_paths(prepare_plan(plan_arrays, population, plan_scenario), 0, 7)
+    paths = effect_paths(prepare_plan(plan_arrays, population, plan_scenario), 0, 7)
+    by_entry = dict(zip([a.entry_id for a in plan_arrays.applications], paths, strict=True))
+    gross, _ = by_entry["microcredit"]
     np.testing.assert_allclose(gross, [0, 4_000, 8_000, 8_000, 8_000, 8_000, 0])
 
 

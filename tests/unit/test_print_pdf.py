@@ -187,7 +187,7 @@ def _full_scale_announcement(registry) -> list:
             "credit_own_project",
             "transfer_only",
             "one_labourer_2mu_30sheep_licorice",
-            "education_aid",
+            "pv_household",
             "greenhouse_credit",
         ]
     )

@@ -56,6 +56,11 @@ Guarantees
     any household that receives a package (:meth:`Catalogue.guarantee_entries`,
     :meth:`Catalogue.guarantee_needs`); package costs do not include them
     (:meth:`Catalogue.guarantee_cost` gives them per household).
+Entitlements
+    Entries with ``add_on: true`` (education aid by students' stage, the poor's health cover,
+    medical and temporary assistance, §8, §9, §14) are given like the guarantees: the engine
+    adds them to every supported household eligible for them, on top of its package
+    (:meth:`Catalogue.add_on_entries`, :meth:`Catalogue.add_on_needs`); no package lists them.
 Policies
     ``policy`` entries (NCMS +5 points, the serious-illness threshold, dibao) are rules the
     engine applies from the scenario and the data files; the entries carry their sources and

@@ -137,6 +137,7 @@ def _package_problems(model: CatalogueFile, at: str) -> list[Problem]:
         if v.variant_of in kinds and vid not in kinds:
             kinds[vid] = kinds[v.variant_of]
     names = [*model.entries, *(v for v in model.variants if v not in model.entries)]
+    add_ons = {eid for eid, e in model.entries.items() if e.add_on}
     problems = []
     for pid, p in model.packages.items():
         where = f"{at}packages.{pid}"
@@ -159,14 +160,14 @@ def _package_problems(model: CatalogueFile, at: str) -> list[Problem]:
                     "must not mix village and household entries",
                 )
             )
-        guarantees = [e for e in p.entries if kinds.get(e) == "guarantee"]
+        guarantees = [e for e in p.entries if kinds.get(e) == "guarantee" or e in add_ons]
         if guarantees:
             problems.append(
                 Problem(
                     f"{where}.entries",
                     guarantees,
-                    "must not list guarantee entries (the engine adds them to every supported "
-                    "household)",
+                    "must not list guarantee or add_on entries (the engine adds them to every "
+                    "supported household eligible for them)",
                 )
             )
         specs = VILLAGE_SPECS if villages == {True} else HOUSEHOLD_SPECS

@@ -126,6 +126,10 @@ class Entry:
         expected default rate (0 without financing).
     sources:
         Field name → source of every number (``PLAN``/``FOUND``/``DERIVED``/``ESTIMATE``).
+    add_on:
+        An entitlement (education aid, health cover, medical and temporary assistance): given,
+        like the guarantees, to every supported household it is eligible for, on top of the
+        household's package, never one of the packages competing for the household.
     """
 
     id: str
@@ -159,6 +163,7 @@ class Entry:
     variant_of: str | None
     default_prob: float
     sources: Mapping[str, str]
+    add_on: bool = False
 
     @property
     def effect_cost_yuan(self) -> float:

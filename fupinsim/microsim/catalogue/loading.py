@@ -154,6 +154,7 @@ def _entry(eid: str, e: EntryModel) -> Entry:
         variant_of=None,
         default_prob=0.0,
         sources=MappingProxyType(s),
+        add_on=e.add_on,
     )
 
 

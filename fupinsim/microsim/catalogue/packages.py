@@ -172,6 +172,20 @@ class Catalogue:
             {e.id: e.eligibility_mask(households) for e in self.guarantee_entries()}
         )
 
+    def entitlement_entries(self) -> tuple[Entry, ...]:
+        """The entitlements (``add_on`` entries): education aid, health cover, medical and
+        temporary assistance, given with any package to every household eligible for them."""
+        return tuple(e for e in self.entries.values() if e.add_on and e.kind != "guarantee")
+
+    def add_on_entries(self) -> tuple[Entry, ...]:
+        """What the engine adds on top of a supported household's package where eligible:
+        the guarantees, then the entitlements (:meth:`entitlement_entries`)."""
+        return self.guarantee_entries() + self.entitlement_entries()
+
+    def add_on_needs(self, households: Table) -> pd.DataFrame:
+        """Which add-on entries each household is eligible for: one bool column per entry id."""
+        return pd.DataFrame({e.id: e.eligibility_mask(households) for e in self.add_on_entries()})
+
     def guarantee_cost(self, households: Table) -> pd.DataFrame:
         """Lifetime cost of the guarantees each household needs, by payer (yuan).
 

@@ -243,6 +243,7 @@ class EntryModel(_Model):
     capacity: Capacity | None = None
     fixes: list[str] = []
     financing: str | None = None
+    add_on: bool = False
 
     @field_validator("income_source")
     @classmethod
