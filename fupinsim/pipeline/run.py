@@ -6,6 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
+from fupinsim.pipeline.assumptions import assumptions_stage, with_assumptions
 from fupinsim.pipeline.compare import comparison_stage, projection_stage
 from fupinsim.pipeline.loop import PlanSimulator, StageTimer, closed_loop_stage
 from fupinsim.pipeline.results import PipelineResult
@@ -17,6 +18,7 @@ from fupinsim.pipeline.stages import (
     yields_stage,
 )
 from fupinsim.pipeline.tables import tables_stage
+from fupinsim.pipeline.validation import validation_table
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario
 
@@ -69,6 +71,7 @@ def step_names(scenario: Scenario) -> tuple[str, ...]:
         *loop,
         "comparison",
         "final projection",
+        "assumptions",
         "tables",
         DONE,
     )
@@ -149,8 +152,13 @@ def run_pipeline(
     comparison = comparison_stage(setup, funding, yields, loop)
     start("projection", "final projection")
     final = projection_stage(setup, loop)
+    timer.begin("assumptions")  # the chosen plan again, assumptions sampled (issue 12)
+    assumed = assumptions_stage(setup, loop.plans.plan, final, replications=reps, workers=workers)
     start("tables")
-    tables = tables_stage(setup, funding, yields, loop, comparison, final)
+    tables = with_assumptions(
+        tables_stage(setup, funding, yields, loop, comparison, final), assumed
+    )
+    tables = dataclasses.replace(tables, validation=validation_table(tables))
     timer.finish()
     if step is not None:
         step(DONE)
