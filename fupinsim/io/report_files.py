@@ -43,6 +43,7 @@ from fupinsim.errors import InputError
 from fupinsim.io.card_files import CARD_TABLES, CardsWritten, write_household_cards
 from fupinsim.io.outputs import read_manifest
 from fupinsim.io.streamed import card_tables
+from fupinsim.report.uncertainty import uncertainty_context
 from fupinsim.scenario import AssessmentSettings, MicrosimSettings, Scenario
 
 __all__ = [
@@ -64,6 +65,7 @@ _BUNDLE_TABLES = (
     "exit_targets",
     "county_year",
     "target_probability",
+    "assumption_ranking",
     "immigrant_income",
     "village_year",
     "funding",
@@ -355,6 +357,7 @@ def write_report_bundle(
         recommendations=tables.get("recommendations"),
         exit_targets=tables.get("exit_targets"),
         as_whole_allowance=_allowance(scenario),
+        uncertainty=uncertainty_context(manifest, tables.get("assumption_ranking")),
     )
     written["report"] = _write_text(out / "report.html", page)
     return written

@@ -2,10 +2,11 @@
 
 The plan is chosen on the assumptions' point values (the closed loop, the comparison of plans
 and the final projection all use them). This stage then simulates the chosen plan over the
-registered households again with the uncertain assumptions (:func:`fupinsim.uncertainty.uncertain_parameters`)
-drawn **once per block of replications**: ``D = ceil(R / k)`` Latin-hypercube draws from their
-own random stream ``"uncertainty"``, draw ``d`` simulated on replications ``d·k … d·k + k − 1``
-(``k`` = ``uncertainty.replications_per_draw``). Blocks, not one draw per replication, because
+registered households again with the uncertain assumptions
+(:func:`fupinsim.uncertainty.uncertain_parameters`) drawn **once per block of replications**:
+``D = ceil(R / k)`` Latin-hypercube draws from their own random stream ``"uncertainty"``, draw
+``d`` simulated on replications ``d·k … d·k + k − 1`` (``k`` =
+``uncertainty.replications_per_draw``). Blocks, not one draw per replication, because
 each draw builds its own scenario variant and catalogue (effects, costs, ramp-ups, failure
 risks, shock and growth parameters) and compiles the plan again: with ``k = 4`` the 200
 replications of a run cost 50 variants instead of 200, while every replication still has its
@@ -46,6 +47,7 @@ from fupinsim.scenario import Scenario
 from fupinsim.uncertainty import (
     draw_parameters,
     indicator_labels,
+    records,
     scenario_variant,
     uncertain_parameters,
     uncertainty_settings,
@@ -57,7 +59,9 @@ __all__ = [
     "assumption_parameters",
     "assumptions_stage",
     "plan_fiscal_cost",
+    "plan_units",
     "ranking_table",
+    "units_fiscal_cost",
     "with_assumptions",
 ]
 
@@ -117,6 +121,42 @@ class AssumptionRun:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
+def plan_units(
+    catalogue: Catalogue,
+    households: pd.DataFrame,
+    plan: pd.DataFrame,
+    *,
+    guarantees: bool = True,
+) -> dict[str, float]:
+    """Units of each catalogue entry a household plan buys (the households' own quantities),
+    with the guarantees its households need when the pools pay them (``guarantees``)."""
+    units: dict[str, float] = {}
+    planned = households.set_index("household_id")
+    for package_id, rows in plan.groupby("package_id", sort=True):
+        members = planned.loc[rows["household_id"].to_numpy()].reset_index()
+        bought: list[tuple[Any, Any]] = [
+            (catalogue.entry(e), 1.0) for e in catalogue.package(str(package_id)).entries
+        ]
+        if guarantees:
+            bought += [(e, e.eligibility_mask(members)) for e in catalogue.guarantee_entries()]
+        for entry, share in bought:
+            units[entry.id] = units.get(entry.id, 0.0) + float(
+                np.sum(share * entry.quantity(members))
+            )
+    return units
+
+
+def units_fiscal_cost(
+    catalogue: Catalogue, units: dict[str, float], village_plan: pd.DataFrame
+) -> float:
+    """Lifetime fiscal cost (yuan) of :func:`plan_units` and the village works at a catalogue's
+    unit costs: a draw of the costs needs no pass over the households."""
+    total = sum(catalogue.entry(e).lifetime_cost(q)["fiscal"] for e, q in sorted(units.items()))
+    for package_id, rows in village_plan.groupby("package_id", sort=True):
+        total += len(rows) * catalogue.package_cost(str(package_id))["fiscal"]
+    return float(total)
+
+
 def plan_fiscal_cost(
     catalogue: Catalogue,
     households: pd.DataFrame,
@@ -131,18 +171,8 @@ def plan_fiscal_cost(
     (``guarantees``: the pools pay them, ``allocation.pools_pay_guarantees``) and the village
     works (sector and pool money alike).
     """
-    total = 0.0
-    planned = households.set_index("household_id")
-    for package_id, rows in plan.groupby("package_id", sort=True):
-        members = planned.loc[rows["household_id"].to_numpy()].reset_index()
-        total += float(
-            catalogue.household_costs(str(package_id), members)["cost_fiscal_yuan"].sum()
-        )
-        if guarantees:
-            total += float(catalogue.guarantee_cost(members)["cost_fiscal_yuan"].sum())
-    for package_id, rows in village_plan.groupby("package_id", sort=True):
-        total += len(rows) * catalogue.package_cost(str(package_id))["fiscal"]
-    return total
+    units = plan_units(catalogue, households, plan, guarantees=guarantees)
+    return units_fiscal_cost(catalogue, units, village_plan)
 
 
 def assumption_parameters(scenario: Scenario) -> pd.DataFrame:
@@ -250,17 +280,20 @@ def assumptions_stage(
     plan = validate_plan(
         plan[["household_id", "package_id", "start_year"]], setup.catalogue, scenario
     )
-    registered = setup.registered
+    guarantees = scenario.allocation.pools_pay_guarantees
+    units = plan_units(setup.catalogue, setup.registered, plan, guarantees=guarantees)
+    table = uncertain_parameters(scenario)
     blocks, stacked = [], []
-    for row in draws.to_dict("records"):
+    for row in records(draws):
         d = int(row["draw"])
         reps = range(d * per_draw, min((d + 1) * per_draw, replications))
-        variant, catalogue = scenario_variant(scenario, row)
+        variant, catalogue = scenario_variant(scenario, row, parameters=table)
         block = _group_stats(
             population, plan, setup.village_plan, variant, catalogue, reps, workers
         )
         stacked.append(block)
-        blocks.append(_block_outcomes(d, reps, block, variant, setup, catalogue, registered, plan))
+        cost = units_fiscal_cost(catalogue, units, setup.village_plan)
+        blocks.append(_block_outcomes(d, reps, block, variant, setup.targets, cost))
     group_stats = np.concatenate(stacked, axis=0)
     return _assemble(
         setup, final, parameters, draws, pd.DataFrame(blocks), group_stats, per_draw, plan
@@ -272,13 +305,12 @@ def _block_outcomes(
     reps: range,
     block: np.ndarray,
     variant: Scenario,
-    setup: RegistryStage,
-    catalogue: Catalogue,
-    registered: pd.DataFrame,
-    plan: pd.DataFrame,
+    targets: pd.DataFrame,
+    fiscal_cost_yuan: float,
 ) -> dict[str, Any]:
+    """One draw's block: P(all / final targets met) over its replications, mean exits by
+    2017 (households), the plan's fiscal cost under the draw (yuan)."""
     years = np.array(variant.years)
-    targets = setup.targets
     plan_years = set(range(variant.funding.first_year, variant.funding.last_year + 1))
     return {
         "draw": draw,
@@ -289,13 +321,7 @@ def _block_outcomes(
             block, years, targets, {variant.funding.last_year}
         ),
         "exits_2017": float(_exits_2017(block, list(variant.years)).mean()),
-        "fiscal_cost_yuan": plan_fiscal_cost(
-            catalogue,
-            registered,
-            plan,
-            setup.village_plan,
-            guarantees=variant.allocation.pools_pay_guarantees,
-        ),
+        "fiscal_cost_yuan": fiscal_cost_yuan,
     }
 
 
@@ -401,6 +427,8 @@ def _assemble(
 
 
 def _error_facts(name: str, p: float, n: int) -> dict[str, float]:
+    if not math.isfinite(p):
+        return {f"{name}_se": math.nan, f"{name}_low": math.nan, f"{name}_high": math.nan}
     error = mc_standard_error(p, n)
     return {f"{name}_se": error.se, f"{name}_low": error.low, f"{name}_high": error.high}
 
@@ -420,7 +448,10 @@ def with_assumptions(tables: RunTables, assumed: AssumptionRun) -> RunTables:
     manifest = dict(tables.manifest)
     replications = int(manifest.get("pipeline_replications") or 1)
     required = float(manifest.get("required_confidence", 0.9))
-    tp = add_mc_error(tables.target_probability, replications)
+    tp = tables.target_probability
+    tp = add_mc_error(
+        tp.drop(columns=[c for c in tp.columns if c.startswith("p_met_")]), replications
+    )
     facts = dict(assumed.facts)
     shocks_only = float(manifest.get("p_all_targets_met", math.nan))
     facts.setdefault("p_all_targets_met_shocks_only", shocks_only)

@@ -194,6 +194,7 @@ def report_html(
     recommendations: pd.DataFrame | None = None,
     exit_targets: pd.DataFrame | None = None,
     as_whole_allowance: float = 0.03,
+    uncertainty: Mapping[str, Any] | None = None,
 ) -> str:
     """The scenario report, one self-contained HTML page.
 
@@ -230,6 +231,8 @@ def report_html(
         counts as meeting it (footnote ¹).
     as_whole_allowance
         The scenario's ``microsim.as_whole_allowance`` (share), for the footnote.
+    uncertainty
+        :func:`fupinsim.report.uncertainty.uncertainty_context` (section "How sure is this?").
     """
     scenario = str(summary.get("scenario_id", ""))
     required = float(summary.get("required_confidence", 0.9))
@@ -260,6 +263,7 @@ def report_html(
         assessment=_assessment(assessment),
         shortfall=_shortfall(shortfall, exit_targets, recommendations),
         p_all_method=summary.get("p_all_method", ""),
+        uncertainty=uncertainty,
     )
 
 
