@@ -128,3 +128,56 @@ def test_validation_lists_the_sourced_facts_with_their_calibration() -> None:
     assert len(table) >= 12
     assert set(table["calibration"]) <= {"out", "seen", "fitted"}
     assert "out" in set(table["calibration"])
+
+
+def _sampled_manifest() -> dict:
+    return {
+        "pipeline_replications": 200,
+        "assumptions_sampled": True,
+        "assumption_parameters": 65,
+        "assumption_draws": 50,
+        "replications_per_draw": 4,
+        "p_all_targets_met_shocks_only": 0.62,
+        "p_all_targets_met_shocks_only_low": 0.55,
+        "p_all_targets_met_shocks_only_high": 0.68,
+        "p_all_targets_met_with_assumptions": 0.41,
+        "p_all_targets_met_with_assumptions_low": 0.28,
+        "p_all_targets_met_with_assumptions_high": 0.55,
+        "p_final_targets_met_shocks_only": 0.9,
+        "p_final_targets_met_with_assumptions": 0.7,
+        "exits_2017_shocks_only": {"mean": 12390.0, "p05": 12300.0, "p95": 12430.0},
+        "exits_2017_with_assumptions": {"mean": 12290.0, "p05": 12080.0, "p95": 12430.0},
+        "fiscal_cost_yuan_point": 3.0e8,
+        "fiscal_cost_yuan_with_assumptions": {"mean": 3.1e8, "p05": 2.9e8, "p95": 3.4e8},
+        "replications_warning": None,
+    }
+
+
+def test_the_report_shows_both_p_all_and_the_three_assumptions() -> None:
+    from fupinsim import report
+
+    fake = fake_run_tables()
+    context = uncertainty_context(_sampled_manifest(), fake.assumption_ranking)
+    summary = {"scenario_id": "plan_2015", "verdict": "at risk", "p_all_targets_met": 0.62}
+    text = report.report_html(summary=summary, tables={}, figures={}, uncertainty=context)
+    section = text[text.index("How sure is this?") :]
+    section = section[: section.index("</section>")]
+    assert "with the assumptions uncertain: 41%" in section
+    assert "only shocks vary: 62%" in section
+    assert "the yearly effect of sheep raising" in section
+    assert "the failure risk of cattle" in section and "higher hurts" in section
+    assert "12,290" in section and "31,000" in section  # exits; cost in 万元
+    assert "steps of 0.5%" in section and "Use at least" not in section
+    # Too few replications: the report warns.
+    few = {
+        **_sampled_manifest(),
+        "pipeline_replications": 20,
+        "replications_warning": "Use at least 139.",
+    }
+    text = report.report_html(
+        summary=summary, tables={}, figures={}, uncertainty=uncertainty_context(few)
+    )
+    assert "steps of 5.0%" in text and "Use at least 139." in text
+    # A run from before the assumptions stage has no section.
+    plain = report.report_html(summary=summary, tables={}, figures={})
+    assert "How sure is this?" not in plain
