@@ -43,7 +43,6 @@ from fupinsim.errors import InputError
 from fupinsim.io.card_files import CARD_TABLES, CardsWritten, write_household_cards
 from fupinsim.io.outputs import read_manifest
 from fupinsim.io.streamed import card_tables
-from fupinsim.report.uncertainty import uncertainty_context
 from fupinsim.scenario import AssessmentSettings, MicrosimSettings, Scenario
 
 __all__ = [
@@ -65,7 +64,6 @@ _BUNDLE_TABLES = (
     "exit_targets",
     "county_year",
     "target_probability",
-    "assumption_ranking",
     "immigrant_income",
     "village_year",
     "funding",
@@ -357,7 +355,6 @@ def write_report_bundle(
         recommendations=tables.get("recommendations"),
         exit_targets=tables.get("exit_targets"),
         as_whole_allowance=_allowance(scenario),
-        uncertainty=uncertainty_context(manifest, tables.get("assumption_ranking")),
     )
     written["report"] = _write_text(out / "report.html", page)
     return written

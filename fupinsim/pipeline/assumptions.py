@@ -41,8 +41,11 @@ from fupinsim.microsim.plans import compile_plan
 from fupinsim.microsim.population import Population, build_population, group_labels
 from fupinsim.microsim.results import p_all_targets_met, target_probability_table
 from fupinsim.montecarlo import add_mc_error, mc_standard_error, replications_warning
+from fupinsim.pipeline.compare import projection_stage
+from fupinsim.pipeline.loop import ClosedLoop, StageTimer
 from fupinsim.pipeline.results import RunTables
 from fupinsim.pipeline.stages import RegistryStage
+from fupinsim.pipeline.validation import validation_table
 from fupinsim.scenario import Scenario
 from fupinsim.uncertainty import (
     draw_parameters,
@@ -60,7 +63,11 @@ __all__ = [
     "assumptions_stage",
     "plan_fiscal_cost",
     "plan_units",
+    "plans_with_errors",
+    "projection_with_assumptions",
     "ranking_table",
+    "sample_assumptions",
+    "top_assumptions",
     "units_fiscal_cost",
     "with_assumptions",
 ]
@@ -426,6 +433,77 @@ def _assemble(
     )
 
 
+#: Indicators the headline's ranking may use, the first that varied over the draws.
+_RANKED_BY = ("p_all_targets_met", "p_final_targets_met", "exits_2017")
+
+
+def top_assumptions(ranking: pd.DataFrame | None, n: int = 3) -> tuple[str, list[dict[str, Any]]]:
+    """The indicator used and its ``n`` assumptions with the largest rank correlation.
+
+    The first of P(all targets met), P(final targets met), exits by 2017 whose correlations are
+    not all missing (P(all targets met) does not vary when it is 0 in every replication). Each
+    item: ``label`` (planner terms), ``rho``, ``direction`` and ``range`` (text).
+    """
+    if ranking is None or ranking.empty:
+        return "", []
+    for indicator in _RANKED_BY:
+        rows = ranking[(ranking["indicator"] == indicator) & ranking["rank_correlation"].notna()]
+        if len(rows):
+            rows = rows.sort_values("rank").head(n)
+            top = [
+                {
+                    "label": str(r["label"]),
+                    "parameter": str(r["parameter"]),
+                    "rho": float(r["rank_correlation"]),
+                    "direction": "higher helps" if r["rank_correlation"] > 0 else "higher hurts",
+                    "range": f"{r['low']:g} to {r['high']:g} (value {r['value']:g})",
+                }
+                for r in rows.to_dict("records")
+            ]
+            return str(rows["indicator_label"].iloc[0]), top
+    return "", []
+
+
+def sample_assumptions(
+    setup: RegistryStage, loop: ClosedLoop, final: SimulationResult, timer: StageTimer
+) -> AssumptionRun:
+    """:func:`assumptions_stage` for :func:`~fupinsim.pipeline.run_pipeline`: the closed loop's
+    plan, replications and workers, timed as step ``assumptions``."""
+    timer.begin("assumptions")
+    simulator = loop.simulator
+    return assumptions_stage(
+        setup,
+        loop.plans.plan,
+        final,
+        replications=simulator.replications,
+        workers=simulator.workers,
+    )
+
+
+def projection_with_assumptions(
+    setup: RegistryStage, loop: ClosedLoop, timer: StageTimer
+) -> tuple[SimulationResult, AssumptionRun]:
+    """The final projection (:func:`~fupinsim.pipeline.compare.projection_stage`, point
+    values) and then :func:`sample_assumptions` of its plan (timed as ``assumptions``)."""
+    final = projection_stage(setup, loop)
+    return final, sample_assumptions(setup, loop, final, timer)
+
+
+def plans_with_errors(
+    plans: pd.DataFrame, target_probability: pd.DataFrame, replications: int
+) -> pd.DataFrame:
+    """``target_probability_plans`` with the MC error of every plan's P(met) (``p_met_se,
+    p_met_low, p_met_high``) and, on the ``final`` rows, the assumption columns of
+    ``target_probability``: the ``final`` rows stay that table's rows."""
+    keys = ["county_id", "villages", "year"]
+    base = plans.drop(columns=[c for c in plans.columns if c.startswith("p_met_")])
+    errors = add_mc_error(base, replications)
+    assumed = [c for c in target_probability.columns if c.startswith("p_met_with_assumptions")]
+    final = target_probability[[*keys, *assumed]].assign(plan="final")
+    out = errors.merge(final, on=[*keys, "plan"], how="left", validate="many_to_one")
+    return out[[*target_probability.columns, "plan"]]
+
+
 def _error_facts(name: str, p: float, n: int) -> dict[str, float]:
     if not math.isfinite(p):
         return {f"{name}_se": math.nan, f"{name}_low": math.nan, f"{name}_high": math.nan}
@@ -443,7 +521,9 @@ def with_assumptions(tables: RunTables, assumed: AssumptionRun) -> RunTables:
     the shocks-only value the plan was chosen on. ``assumption_ranking`` is
     :func:`ranking_table`; the manifest gains :attr:`AssumptionRun.facts`, their errors,
     ``p_all_targets_met_headline`` (which P(all targets met) the report leads with) and
-    ``replications_warning``.
+    ``replications_warning``, ``assumptions_top`` (:func:`top_assumptions`);
+    ``target_probability_plans`` the MC errors (:func:`plans_with_errors`); and ``validation``
+    is :func:`~fupinsim.pipeline.validation.validation_table` of the result.
     """
     manifest = dict(tables.manifest)
     replications = int(manifest.get("pipeline_replications") or 1)
@@ -472,9 +552,15 @@ def with_assumptions(tables: RunTables, assumed: AssumptionRun) -> RunTables:
         facts["p_all_targets_met_with_assumptions"] = None
         facts["p_all_targets_met_headline"] = "shocks_only"
     facts["replications_warning"] = replications_warning(required, replications)
-    return replace(
+    indicator, top = top_assumptions(assumed.ranking)
+    facts["assumptions_top"] = {"indicator": indicator, "top": top}
+    out = replace(
         tables,
         target_probability=tp,
+        target_probability_plans=plans_with_errors(
+            tables.target_probability_plans, tp, replications
+        ),
         assumption_ranking=assumed.ranking,
         manifest={**manifest, **facts},
     )
+    return replace(out, validation=validation_table(out))

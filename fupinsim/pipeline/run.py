@@ -6,8 +6,8 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
-from fupinsim.pipeline.assumptions import assumptions_stage, with_assumptions
-from fupinsim.pipeline.compare import comparison_stage, projection_stage
+from fupinsim.pipeline.assumptions import projection_with_assumptions, with_assumptions
+from fupinsim.pipeline.compare import comparison_stage
 from fupinsim.pipeline.loop import PlanSimulator, StageTimer, closed_loop_stage
 from fupinsim.pipeline.results import PipelineResult
 from fupinsim.pipeline.stages import (
@@ -18,7 +18,6 @@ from fupinsim.pipeline.stages import (
     yields_stage,
 )
 from fupinsim.pipeline.tables import tables_stage
-from fupinsim.pipeline.validation import validation_table
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario
 
@@ -151,14 +150,9 @@ def run_pipeline(
     start("comparison")
     comparison = comparison_stage(setup, funding, yields, loop)
     start("projection", "final projection")
-    final = projection_stage(setup, loop)
-    timer.begin("assumptions")  # the chosen plan again, assumptions sampled (issue 12)
-    assumed = assumptions_stage(setup, loop.plans.plan, final, replications=reps, workers=workers)
+    final, drawn = projection_with_assumptions(setup, loop, timer)  # + "assumptions" (issue 12)
     start("tables")
-    tables = with_assumptions(
-        tables_stage(setup, funding, yields, loop, comparison, final), assumed
-    )
-    tables = dataclasses.replace(tables, validation=validation_table(tables))
+    tables = with_assumptions(tables_stage(setup, funding, yields, loop, comparison, final), drawn)
     timer.finish()
     if step is not None:
         step(DONE)

@@ -7,8 +7,10 @@ only, each with its Monte Carlo interval; exits by 2017 and the plan's fiscal co
 the three assumptions the headline depends on most, in planner terms; and the warning when the
 replications are too few for the required confidence.
 
-The ranking is the run's own (rank correlation between the drawn assumptions and the outcome
-of the same replications); ``fupinsim sensitivity`` gives the fuller one-at-a-time analysis.
+The top three come from the manifest (``assumptions_top``, from the run's
+``assumption_ranking`` table), or from a ranking table given. The ranking is the run's own (rank
+correlation between the drawn assumptions and the outcome of the same replications);
+``fupinsim sensitivity`` gives the fuller one-at-a-time analysis.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Any
 
 import pandas as pd
 
+from fupinsim.pipeline.assumptions import top_assumptions
+
 __all__ = ["top_three", "uncertainty_context"]
 
-#: Indicators the headline's ranking may use, first that varied over the draws.
-_RANKED_BY = ("p_all_targets_met", "p_final_targets_met", "exits_2017")
+#: The run's three top assumptions from its ``assumption_ranking`` table.
+top_three = top_assumptions
 
 
 def _float(value: Any) -> float:
@@ -30,31 +34,6 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def top_three(ranking: pd.DataFrame | None) -> tuple[str, list[dict[str, Any]]]:
-    """The indicator used and its three assumptions with the largest rank correlation.
-
-    The first of :data:`_RANKED_BY` whose correlations are not all missing (P(all targets met)
-    unless it did not vary over the draws, e.g. 0 in every replication).
-    """
-    if ranking is None or ranking.empty:
-        return "", []
-    for indicator in _RANKED_BY:
-        rows = ranking[(ranking["indicator"] == indicator) & ranking["rank_correlation"].notna()]
-        if len(rows):
-            rows = rows.sort_values("rank").head(3)
-            top = [
-                {
-                    "label": str(r["label"]),
-                    "rho": float(r["rank_correlation"]),
-                    "direction": "higher helps" if r["rank_correlation"] > 0 else "higher hurts",
-                    "range": f"{r['low']:g} to {r['high']:g} (value {r['value']:g})",
-                }
-                for r in rows.to_dict("records")
-            ]
-            return str(rows["indicator_label"].iloc[0]), top
-    return "", []
 
 
 def _int(value: Any) -> int:
@@ -78,7 +57,10 @@ def uncertainty_context(
     if "assumptions_sampled" not in manifest:
         return None
     sampled = bool(manifest["assumptions_sampled"])
-    indicator, top = top_three(ranking) if sampled else ("", [])
+    ranked = manifest.get("assumptions_top") or {}
+    indicator, top = str(ranked.get("indicator", "")), list(ranked.get("top", []))
+    if sampled and ranking is not None:
+        indicator, top = top_assumptions(ranking)
     replications = _int(manifest.get("pipeline_replications"))
     return {
         "sampled": sampled,

@@ -25,7 +25,7 @@ from fupinsim.assess import county_assessment
 from fupinsim.data import COUNTY_IDS, INCOME_SOURCES, exit_schedule
 from fupinsim.montecarlo import add_mc_error
 from fupinsim.pipeline import RunTables
-from fupinsim.pipeline.assumptions import RANKING_COLUMNS
+from fupinsim.pipeline.assumptions import RANKING_COLUMNS, plans_with_errors
 from fupinsim.pipeline.tables import catalogue_packages, household_burden_table
 from fupinsim.pipeline.validation import validation_table
 from fupinsim.registry.schema import (
@@ -1039,6 +1039,9 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     # What the assumptions stage adds (fupinsim.pipeline.assumptions): the MC error of P(met),
     # P(met) with the assumptions sampled, the assumption ranking; and the hindcast.
     tables["target_probability"] = _with_assumptions(target_probability)
+    tables["target_probability_plans"] = plans_with_errors(
+        tp_plans, tables["target_probability"], 200
+    )
     tables["assumption_ranking"] = _assumption_ranking()
     tables["validation"] = validation_table(
         RunTables.from_dict({**tables, "validation": pd.DataFrame()})

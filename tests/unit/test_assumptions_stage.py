@@ -157,9 +157,10 @@ def test_the_report_shows_both_p_all_and_the_three_assumptions() -> None:
     from fupinsim import report
 
     fake = fake_run_tables()
-    context = uncertainty_context(_sampled_manifest(), fake.assumption_ranking)
+    indicator, top = top_three(fake.assumption_ranking)
+    manifest = {**_sampled_manifest(), "assumptions_top": {"indicator": indicator, "top": top}}
     summary = {"scenario_id": "plan_2015", "verdict": "at risk", "p_all_targets_met": 0.62}
-    text = report.report_html(summary=summary, tables={}, figures={}, uncertainty=context)
+    text = report.report_html(summary=summary, tables={}, figures={}, manifest=manifest)
     section = text[text.index("How sure is this?") :]
     section = section[: section.index("</section>")]
     assert "with the assumptions uncertain: 41%" in section
@@ -174,9 +175,7 @@ def test_the_report_shows_both_p_all_and_the_three_assumptions() -> None:
         "pipeline_replications": 20,
         "replications_warning": "Use at least 139.",
     }
-    text = report.report_html(
-        summary=summary, tables={}, figures={}, uncertainty=uncertainty_context(few)
-    )
+    text = report.report_html(summary=summary, tables={}, figures={}, manifest=few)
     assert "steps of 5.0%" in text and "Use at least 139." in text
     # A run from before the assumptions stage has no section.
     plain = report.report_html(summary=summary, tables={}, figures={})
