@@ -346,15 +346,23 @@ def ranking_table(
 ) -> pd.DataFrame:
     """Table ``assumption_ranking``: each parameter's rank correlation with each block outcome.
 
-    Ranked within an indicator by ``|rank_correlation|`` (NaN, for an outcome that did not vary,
-    last). Over ``D`` draws a correlation below about ``2/sqrt(D)`` is noise: ``p_value`` says.
+    Ranked within an indicator by ``|rank_correlation|`` (NaN last: an outcome that did not
+    vary, or a cost against an outcome of the simulation, which never reads costs, and any
+    other assumption against the fiscal cost, which reads only costs). Over ``D`` draws a
+    correlation below about ``2/sqrt(D)`` is noise: ``p_value`` says.
     """
     labels = indicator_labels()
     rows = []
     for indicator in _BLOCK_INDICATORS:
         y = blocks[indicator].to_numpy(float)
         for p in parameters.to_dict("records"):
-            rho, p_value = _spearman(draws[p["id"]].to_numpy(float), y)
+            # The simulation never reads costs and the fiscal cost reads nothing else: a
+            # correlation across that line is chance (NaN, ranked last).
+            is_cost = str(p["field"]).startswith("cost_")
+            if is_cost != (indicator == "fiscal_cost_yuan"):
+                rho, p_value = math.nan, math.nan
+            else:
+                rho, p_value = _spearman(draws[p["id"]].to_numpy(float), y)
             rows.append(
                 {
                     "indicator": indicator,

@@ -180,3 +180,12 @@ def test_the_report_shows_both_p_all_and_the_three_assumptions() -> None:
     # A run from before the assumptions stage has no section.
     plain = report.report_html(summary=summary, tables={}, figures={})
     assert "How sure is this?" not in plain
+
+
+def test_costs_rank_only_against_the_fiscal_cost(small) -> None:
+    _, setup, plan, final = small
+    ranking = assumptions_stage(setup, plan, final, replications=8, workers=1).ranking
+    cost = ranking["parameter"].str.contains(r"\.cost_")
+    fiscal = ranking["indicator"] == "fiscal_cost_yuan"
+    assert ranking.loc[cost != fiscal, "rank_correlation"].isna().all()
+    assert ranking.loc[cost & fiscal, "rank_correlation"].notna().any()
