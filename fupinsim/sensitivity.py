@@ -44,8 +44,9 @@ import pandas as pd
 from scipy import stats
 
 from fupinsim.errors import InputError
-from fupinsim.microsim import Catalogue, simulate
+from fupinsim.microsim import simulate
 from fupinsim.pipeline import run_pipeline
+from fupinsim.pipeline.assumptions import plan_fiscal_cost
 from fupinsim.registry import Registry
 from fupinsim.scenario import Scenario
 from fupinsim.uncertainty import (
@@ -104,34 +105,6 @@ TABLE_COLUMNS = [
 
 # ----------------------------------------------------------------------------------------------
 # The plan model
-
-
-def plan_fiscal_cost(
-    catalogue: Catalogue,
-    households: pd.DataFrame,
-    plan: pd.DataFrame,
-    village_plan: pd.DataFrame,
-    *,
-    guarantees: bool = True,
-) -> float:
-    """Lifetime fiscal cost of a plan (yuan, undiscounted, current prices).
-
-    Packages of the planned households with their own quantities, the guarantees they need
-    (``guarantees``: the pools pay them, ``allocation.pools_pay_guarantees``) and the village
-    works (sector and pool money alike).
-    """
-    total = 0.0
-    planned = households.set_index("household_id")
-    for package_id, rows in plan.groupby("package_id", sort=True):
-        members = planned.loc[rows["household_id"].to_numpy()].reset_index()
-        total += float(
-            catalogue.household_costs(str(package_id), members)["cost_fiscal_yuan"].sum()
-        )
-        if guarantees:
-            total += float(catalogue.guarantee_cost(members)["cost_fiscal_yuan"].sum())
-    for package_id, rows in village_plan.groupby("package_id", sort=True):
-        total += len(rows) * catalogue.package_cost(str(package_id))["fiscal"]
-    return total
 
 
 @dataclass(frozen=True)

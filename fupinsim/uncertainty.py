@@ -366,7 +366,12 @@ def _mapped(node: Any, shift: float, scale: float) -> Any:
     return float(node) * scale + shift
 
 
-def apply_parameters(scenario: Scenario, row: Mapping[str, Any] | pd.Series) -> Scenario:
+def apply_parameters(
+    scenario: Scenario,
+    row: Mapping[str, Any] | pd.Series,
+    *,
+    parameters: pd.DataFrame | None = None,
+) -> Scenario:
     """A scenario variant with the row's values of scenario-route parameters as overrides.
 
     Catalogue effects and costs become ``interventions.<entry>.effect_factor`` /
@@ -383,8 +388,12 @@ def apply_parameters(scenario: Scenario, row: Mapping[str, Any] | pd.Series) -> 
     row:
         Parameter id → value (a row of :func:`sample_parameters`, or a mapping); ids missing or
         NaN keep their value.
+    parameters:
+        :func:`uncertain_parameters` of this scenario, when the caller has it already (many
+        draws of one scenario).
     """
-    table = {r["id"]: r for r in records(uncertain_parameters(scenario))}
+    known = uncertain_parameters(scenario) if parameters is None else parameters
+    table = {r["id"]: r for r in records(known)}
     values = _values(row, table)
     overrides: dict[str, Any] = {}
     current = scenario.model_dump()
@@ -447,10 +456,15 @@ def apply_to_catalogue(
 
 
 def scenario_variant(
-    scenario: Scenario, row: Mapping[str, Any] | pd.Series
+    scenario: Scenario,
+    row: Mapping[str, Any] | pd.Series,
+    *,
+    parameters: pd.DataFrame | None = None,
 ) -> tuple[Scenario, Catalogue]:
     """The scenario and catalogue of one draw (:func:`apply_parameters` then
-    :func:`apply_to_catalogue`)."""
-    variant = apply_parameters(scenario, row)
-    catalogue = apply_to_catalogue(load_catalogue(variant), row, uncertain_parameters(scenario))
+    :func:`apply_to_catalogue`); ``parameters``: :func:`uncertain_parameters` of ``scenario``
+    if the caller has it (default: computed)."""
+    table = uncertain_parameters(scenario) if parameters is None else parameters
+    variant = apply_parameters(scenario, row, parameters=table)
+    catalogue = apply_to_catalogue(load_catalogue(variant), row, table)
     return variant, catalogue

@@ -60,6 +60,8 @@ TABLE_NAMES: tuple[str, ...] = (
     "county_year_plans",
     "assessment",
     "recommendations",
+    "assumption_ranking",
+    "validation",
 )
 #: Tables a run may lack: ``identification`` exists only for a registry with the
 #: identification step (the synthetic registry's measured incomes and reviews).
@@ -101,6 +103,12 @@ class RunTables:
     recommendations:
         What to do, each action with its effect from a re-solve of the LP
         (:mod:`fupinsim.pipeline.recommend`).
+    assumption_ranking:
+        The uncertain assumptions ranked by their rank correlation with the final projection's
+        outcomes over the assumption draws (:mod:`fupinsim.pipeline.assumptions`).
+    validation:
+        The hindcast: the final projection beside the observed facts after 2014
+        (:func:`fupinsim.hindcast.compare_to_observed`, with each fact's ``calibration``).
     manifest:
         The run's facts for ``manifest.json`` (replications, objective, solver, status,
         objective value, rounds, targets missed, money missing, P(all targets met), LP size).
@@ -149,6 +157,8 @@ class RunTables:
     county_year_plans: pd.DataFrame
     assessment: pd.DataFrame
     recommendations: pd.DataFrame
+    assumption_ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
+    validation: pd.DataFrame = field(default_factory=pd.DataFrame)
     manifest: Mapping[str, Any] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
 

@@ -6,7 +6,8 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
-from fupinsim.pipeline.compare import comparison_stage, projection_stage
+from fupinsim.pipeline.assumptions import projection_with_assumptions, with_assumptions
+from fupinsim.pipeline.compare import comparison_stage
 from fupinsim.pipeline.loop import PlanSimulator, StageTimer, closed_loop_stage
 from fupinsim.pipeline.results import PipelineResult
 from fupinsim.pipeline.stages import (
@@ -69,6 +70,7 @@ def step_names(scenario: Scenario) -> tuple[str, ...]:
         *loop,
         "comparison",
         "final projection",
+        "assumptions",
         "tables",
         DONE,
     )
@@ -148,9 +150,9 @@ def run_pipeline(
     start("comparison")
     comparison = comparison_stage(setup, funding, yields, loop)
     start("projection", "final projection")
-    final = projection_stage(setup, loop)
+    final, drawn = projection_with_assumptions(setup, loop, timer)  # + "assumptions" (issue 12)
     start("tables")
-    tables = tables_stage(setup, funding, yields, loop, comparison, final)
+    tables = with_assumptions(tables_stage(setup, funding, yields, loop, comparison, final), drawn)
     timer.finish()
     if step is not None:
         step(DONE)

@@ -19,6 +19,7 @@ from fupinsim.report.formats import TABLE_SPECS, Col, is_missing
 from fupinsim.report.render import figure_html, render, stylesheet
 from fupinsim.report.tables import compact_table, group_text, table_html
 from fupinsim.report.todo import AS_WHOLE_NOTE, what_to_do
+from fupinsim.report.uncertainty import uncertainty_context
 from fupinsim.units import YUAN_PER_WAN
 
 __all__ = ["AS_WHOLE_NOTE", "binds_sentence", "comparison_html", "failing_years", "report_html"]
@@ -45,8 +46,13 @@ def failing_years(summary: Mapping[str, Any], shortfall: pd.DataFrame | None) ->
     return sorted(years)
 
 
-def _headline(summary: Mapping[str, Any], shortfall: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The numbers and words of the report's first box (the title names the failing years)."""
+def _headline(
+    summary: Mapping[str, Any],
+    shortfall: pd.DataFrame | None = None,
+    manifest: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The numbers and words of the report's first box (the title names the failing years);
+    ``uncertainty``: how sure they are, from the run's ``manifest`` (``_uncertainty.html``)."""
     verdict = str(summary.get("verdict", ""))
     final = summary.get("final_year", "")
     failing = failing_years(summary, shortfall)
@@ -79,6 +85,7 @@ def _headline(summary: Mapping[str, Any], shortfall: pd.DataFrame | None = None)
         "missing": missing,
         "missing_text": _wan_number(missing),
         "cannot": int(summary.get("targets_money_cannot_close", 0) or 0),
+        "uncertainty": uncertainty_context(manifest),
     }
 
 
@@ -202,7 +209,7 @@ def report_html(
         scenario=scenario,
         scenario_title=str(summary.get("title", "")),
         meta=_meta(manifest or {}),
-        headline=_headline(summary, shortfall),
+        headline=_headline(summary, shortfall, manifest),
         todo=what_to_do(recommendations),
         as_whole_note=AS_WHOLE_NOTE.format(allowance=as_whole_allowance),
         risks=summary.get("at_risk", []),

@@ -82,8 +82,8 @@ class Scenario(Section):
     )
     uncertainty: UncertaintySettings = field(
         default_factory=UncertaintySettings,
-        description="Uncertain assumptions: whether `fupinsim sensitivity` samples them (its "
-        "global method) and how many shock replications each draw gets.",
+        description="Uncertain assumptions: whether runs and `fupinsim sensitivity` sample them "
+        "and how many shock replications each draw gets.",
         unit="section",
     )
 

@@ -27,7 +27,14 @@ from fupinsim.io.run import resolve_path
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = ROOT / "notebooks"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
-EXPECTED = ("01_registry", "02_projection", "03_allocation", "04_assessment", "06_what_if")
+EXPECTED = (
+    "01_registry",
+    "02_projection",
+    "03_allocation",
+    "04_assessment",
+    "05_validation",
+    "06_what_if",
+)
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
 MEMORY_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")

@@ -23,8 +23,11 @@ import pandas as pd
 from fupinsim.allocate.pairing import cadre_tables
 from fupinsim.assess import county_assessment
 from fupinsim.data import COUNTY_IDS, INCOME_SOURCES, exit_schedule
+from fupinsim.montecarlo import add_mc_error
 from fupinsim.pipeline import RunTables
+from fupinsim.pipeline.assumptions import RANKING_COLUMNS, plans_with_errors
 from fupinsim.pipeline.tables import catalogue_packages, household_burden_table
+from fupinsim.pipeline.validation import validation_table
 from fupinsim.registry.schema import (
     HOUSEHOLD_COLUMNS,
     VILLAGE_INFRASTRUCTURE,
@@ -1006,7 +1009,7 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     revenue = _revenue()
     tp_plans, cy_plans = _plan_stacks(target_probability, county_year)
     cadre_roster, household_cadres = cadre_tables(households, villages, seed)
-    return {
+    tables = {
         "households": households,
         "villages": villages,
         "identification": _identification(households),
@@ -1045,6 +1048,40 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
         "assessment": county_assessment(county_year, target_probability),
         "recommendations": _recommendations(shortfall),
     }
+    # What the assumptions stage adds (fupinsim.pipeline.assumptions): the MC error of P(met),
+    # P(met) with the assumptions sampled, the assumption ranking; and the hindcast.
+    tables["target_probability"] = _with_assumptions(target_probability)
+    tables["target_probability_plans"] = plans_with_errors(
+        tp_plans, tables["target_probability"], 200
+    )
+    tables["assumption_ranking"] = _assumption_ranking()
+    tables["validation"] = validation_table(
+        RunTables.from_dict({**tables, "validation": pd.DataFrame()})
+    )
+    return tables
+
+
+def _with_assumptions(target_probability: pd.DataFrame) -> pd.DataFrame:
+    out = add_mc_error(target_probability, 200)
+    out["p_met_with_assumptions"] = (out["p_met"] * 0.9).round(2)
+    return add_mc_error(out, 50, column="p_met_with_assumptions")
+
+
+def _assumption_ranking() -> pd.DataFrame:
+    rows = [
+        ("p_all_targets_met", "sheep_30.effect_net", "the yearly effect of sheep raising", 0.61),
+        ("p_all_targets_met", "microsim.growth_wages", "the growth of wages", 0.42),
+        ("p_all_targets_met", "cattle_5.failure_prob", "the failure risk of cattle", -0.30),
+        ("exits_2017", "sheep_30.effect_net", "the yearly effect of sheep raising", 0.55),
+    ]
+    frame = pd.DataFrame(rows, columns=["indicator", "parameter", "label", "rank_correlation"])
+    frame["indicator_label"] = frame["indicator"].map(
+        {"p_all_targets_met": "P(all targets met)", "exits_2017": "exits by 2017"}
+    )
+    frame["rank"] = frame.groupby("indicator").cumcount() + 1
+    frame["p_value"] = 0.01
+    frame["value"], frame["low"], frame["high"] = 1.0, 0.7, 1.2
+    return frame[RANKING_COLUMNS]
 
 
 def fake_run_tables(seed: int = 0) -> RunTables:

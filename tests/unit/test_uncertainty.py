@@ -105,7 +105,9 @@ def test_a_scenario_factor_moves_the_range(plan_scenario: Scenario) -> None:
 
 def test_the_switch_defaults_to_sampling(plan_scenario: Scenario) -> None:
     assert uncertainty.uncertainty_settings(plan_scenario) == UncertaintySettings()
-    assert UncertaintySettings(sample=False).replications_per_draw == 1
+    assert (
+        UncertaintySettings(sample=False).replications_per_draw == 4
+    )  # a run: 50 draws x 4 of 200
     with pytest.raises(ValueError, match="replications_per_draw"):
         UncertaintySettings(replications_per_draw=0)
 
