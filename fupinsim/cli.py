@@ -363,6 +363,13 @@ def _simulate_national(
     is_flag=True,
     help="Exit with code 3 when a target cannot be met (the run is still written).",
 )
+@click.option(
+    "--sample-households",
+    type=click.IntRange(1000, None),
+    default=None,
+    help="Registered-only (national) scenarios: registered households of the stratified "
+    "sample the exit yields come from (default 20,000).",
+)
 @planner_errors
 def run(
     scenario: str,
@@ -372,6 +379,7 @@ def run(
     replications: int | None,
     workers: int,
     strict: bool,
+    sample_households: int | None,
 ) -> None:
     """Run the whole plan: registry, microsim, funding, allocation, household plans, loop."""
     from pathlib import Path
@@ -382,15 +390,9 @@ def run(
 
     loaded = load_scenario(scenario)
     if not loaded.registry.include_nonregistered and registry_path is None:
-        # The in-memory pipeline would build the whole registry and its yields in one process
-        # (17 GB at the yields step for national_2014); refuse before minutes of work.
-        raise InputError.single(
-            "registry.include_nonregistered",
-            False,
-            "a registered-only (national-scale) scenario cannot go through 'fupinsim run' yet: "
-            "its pipeline would hold the whole registry in one process",
-            fix=f"use 'fupinsim simulate {scenario} --plan uniform_1230' (chunked, streamed)",
-        )
+        # Registered-only (national-scale): sample yields, national LP, chunked projection.
+        _run_national(loaded, objective, out, replications, workers, sample_households)
+        return
     registry_ = registry_for_run(loaded, registry_path, scenario)  # checked fully before the run
     folder = Path(out) if out else Path("outputs") / loaded.id
     fields = _run_into_folder(
@@ -417,6 +419,58 @@ def run(
     click.echo(f"report: {folder / 'report.html'}")
     if strict and missed:
         raise TargetsNotMetError(f"{missed} targets cannot be met (--strict)")
+
+
+def _run_national(
+    loaded: Scenario,
+    objective: str | None,
+    out: str | None,
+    replications: int | None,
+    workers: int,
+    sample_households: int | None,
+) -> None:
+    """``run`` of a registered-only scenario (:func:`fupinsim.io.national_run`), atomically."""
+    from fupinsim.io.logs import run_log
+    from fupinsim.io.national_run import (
+        NATIONAL_NOTE,
+        NATIONAL_RUN_STAGES,
+        run_national_to_directory,
+    )
+    from fupinsim.io.outputs import atomic_output_dir, environment_info, write_manifest
+
+    folder = Path(out) if out else Path("outputs") / loaded.id
+    with (
+        atomic_output_dir(folder) as work,
+        _stage_bar(f"run {loaded.id}", NATIONAL_RUN_STAGES) as step,
+        run_log(work),
+    ):
+        fields = run_national_to_directory(
+            loaded,
+            work,
+            objective=objective,
+            replications=replications,
+            workers=workers,
+            step=step,
+            sample_households=sample_households,
+        )
+        write_manifest(
+            {
+                "status": "ok",
+                "command": "run",
+                "scenario_id": loaded.id,
+                "scenario_hash": loaded.hash,
+                "seed": loaded.seed,
+                "environment": environment_info(),
+                **fields,
+            },
+            work,
+        )
+    click.echo(
+        f"{folder}: national run complete ({fields['solver']} {fields['solver_status']}), "
+        f"{fields['households']:,} households in {fields['chunks']} chunks; "
+        f"{fields['targets_missed']} county-year targets cannot be met. {NATIONAL_NOTE}"
+    )
+    click.echo(f"report: {folder / 'report.html'}")
 
 
 def _run_into_folder(

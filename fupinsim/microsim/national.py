@@ -50,12 +50,18 @@ from fupinsim.microsim.targets import exit_targets_from_counts, target_group
 from fupinsim.registry import iter_registry_chunks, n_registry_chunks
 from fupinsim.scenario import Scenario
 
-__all__ = ["HouseholdSink", "NationalPart", "simulate_national"]
+__all__ = ["HouseholdSink", "NationalPart", "PlanRule", "PlanSink", "simulate_national"]
 
 _S = {name: i for i, name in enumerate(STATS)}
 
 #: Called with (chunk number, household paths, expected exit years) for each chunk, in order.
 HouseholdSink = Callable[[int, pd.DataFrame, pd.DataFrame], None]
+#: Called with (chunk number, the chunk's household plan, its registry households) for each
+#: chunk, in order.
+PlanSink = Callable[[int, pd.DataFrame, pd.DataFrame], None]
+#: A plan built per chunk in the worker: (the chunk's households, scenario) → plan table
+#: (``household_id, package_id, start_year``, other columns kept). Must be picklable.
+PlanRule = Callable[[pd.DataFrame, Scenario], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,13 @@ class NationalPart:
     counts: pd.DataFrame  # county_id, villages, n_registered
     paths: pd.DataFrame | None  # household_id, year, income_pc_mean, p_exited
     exit_years: pd.DataFrame | None  # household_id, expected_exit_year
+    plans: pd.DataFrame | None = None  # the chunk's plan (a PlanRule's, with households_out)
+    households: pd.DataFrame | None = None  # the chunk's registry rows (with plans)
 
 
 def _national_unit(
     scenario: Scenario,
-    plan_name: str,
+    plan_name: str | PlanRule,
     index: int,
     chunk_households: int,
     replications: int,
@@ -86,7 +94,11 @@ def _national_unit(
     population = build_population(households, None)
     first = int(population.household_id[0]) - 1  # canonical position of the chunk's start
     catalogue = load_catalogue(scenario)
-    plan = reference_plan(plan_name, households, scenario)
+    plan = (
+        reference_plan(plan_name, households, scenario)
+        if isinstance(plan_name, str)
+        else plan_name(households, scenario)
+    )
     compiled = compile_plan(population, plan, catalogue, scenario)
     dtype = np.float32 if scenario.microsim.float32 else np.float64
     part = run_prepared(
@@ -119,7 +131,16 @@ def _national_unit(
             population, part.household_income, part.household_exited, replications, years
         )
         paths = _compact(paths)
-    return NationalPart(part.stats, part.segment_group, counts, paths, exit_years)
+    ruled = households_out and not isinstance(plan_name, str)
+    return NationalPart(
+        part.stats,
+        part.segment_group,
+        counts,
+        paths,
+        exit_years,
+        plan if ruled else None,
+        households if ruled else None,
+    )
 
 
 def _compact(paths: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +150,7 @@ def _compact(paths: pd.DataFrame) -> pd.DataFrame:
 
 def simulate_national(
     scenario: Scenario,
-    plan_name: str = "baseline",
+    plan_name: str | PlanRule = "baseline",
     *,
     replications: int | None = None,
     workers: int = 1,
@@ -138,6 +159,7 @@ def simulate_national(
     household_sink: HouseholdSink | None = None,
     scheduler: str | None = None,
     worker_memory: str = "3GiB",
+    plan_sink: PlanSink | None = None,
 ) -> SimulationResult:
     """Simulate a registered-only (national) scenario under a reference plan, chunk by chunk.
 
@@ -146,7 +168,8 @@ def simulate_national(
     scenario:
         A scenario with ``registry.include_nonregistered = false``.
     plan_name:
-        ``baseline`` or ``uniform_1230`` (built per chunk).
+        ``baseline`` or ``uniform_1230``, or a :data:`PlanRule` (built per chunk, in the
+        worker).
     replications, workers, chunk_households, progress:
         As :func:`fupinsim.microsim.simulate`; chunks are whole registry blocks.
     household_sink:
@@ -156,6 +179,9 @@ def simulate_national(
         None: ``workers`` processes of the local pool. ``"local"``: a new Dask
         ``LocalCluster`` of ``workers`` processes with ``worker_memory`` each; an address
         (``tcp://host:8786``): an existing Dask cluster. Same tables in every case.
+    plan_sink:
+        With a :data:`PlanRule` and a ``household_sink``: receives each chunk's plan and its
+        registry households, in chunk order.
     """
     if scenario.registry.include_nonregistered:
         raise ValueError("simulate_national needs a registered-only scenario")
@@ -176,6 +202,9 @@ def simulate_national(
         if household_sink is not None:
             assert part.paths is not None and part.exit_years is not None
             household_sink(index, part.paths, part.exit_years)
+            if plan_sink is not None and part.plans is not None:
+                assert part.households is not None
+                plan_sink(index, part.plans, part.households)
         parts.append(NationalPart(part.stats, part.segment_group, part.counts, None, None))
 
     years = np.array(scenario.years)
@@ -220,7 +249,7 @@ def simulate_national(
 
 
 def _run_all(
-    args: tuple[Scenario, str, int, int, bool],
+    args: tuple[Scenario, str | PlanRule, int, int, bool],
     n_chunks: int,
     workers: int,
     progress: Progress | None,
