@@ -17,6 +17,7 @@ the scale-test note.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Callable
@@ -28,8 +29,15 @@ import pandas as pd
 
 from fupinsim.allocate import write_mps
 from fupinsim.assess import county_assessment
-from fupinsim.io.outputs import environment_info, write_manifest, write_tables
+from fupinsim.io.outputs import (
+    atomic_output_dir,
+    code_version,
+    environment_info,
+    write_manifest,
+    write_tables,
+)
 from fupinsim.io.report_files import write_report_bundle
+from fupinsim.io.run import RUN_INFO
 from fupinsim.io.streamed import StreamedTable
 from fupinsim.microsim.national import simulate_national
 from fupinsim.microsim.results import SimulationResult
@@ -41,8 +49,11 @@ from fupinsim.scenario import Scenario
 __all__ = [
     "NATIONAL_NOTE",
     "NATIONAL_RUN_STAGES",
+    "ensure_national_run",
+    "load_national_run",
     "run_national_to_directory",
     "simulate_national_to_directory",
+    "write_run_info",
 ]
 
 logger = logging.getLogger(__name__)
@@ -271,6 +282,7 @@ def run_national_to_directory(
     write_tables(small, folder)
     write_mps(run.allocation.model, folder / "allocation_model.mps")
     manifest = _manifest(run, streamed, limit)
+    write_run_info(scenario, folder, int(run.projection.meta["replications"]))
     # The report's registry pages, cards and announcement read the yields sample with plans by
     # the same rule (a household table of 29 M rows is read by rows, never whole); its
     # projection, targets and money pages read the national tables.
@@ -292,3 +304,49 @@ def run_national_to_directory(
     # removed, so a card is only ever written from the national tables (``fupinsim card``).
     shutil.rmtree(folder / "cards", ignore_errors=True)
     return manifest
+
+
+def write_run_info(scenario: Scenario, folder: str | Path, replications: int) -> None:
+    """``run_info.json`` of a national run (what :func:`ensure_national_run` matches)."""
+    info = {
+        "scenario_id": scenario.id,
+        "scenario_hash": scenario.hash,
+        "replications": replications,
+        "code_version": code_version(),
+        "note": NATIONAL_NOTE,
+    }
+    text = json.dumps(info, indent=2, sort_keys=True)
+    (Path(folder) / RUN_INFO).write_text(text, encoding="utf-8")
+
+
+def load_national_run(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """The small tables of a national run folder (household tables are left on disk: read
+    them by rows with :func:`fupinsim.io.streamed.read_rows`); says it is a scale test."""
+    logger.warning("%s: %s", Path(folder).name, NATIONAL_NOTE)
+    tables = Path(folder) / "tables"
+    out = {
+        p.stem: pd.read_parquet(p)
+        for p in sorted(tables.glob("*.parquet"))
+        if p.stem not in _STREAMED
+    }
+    for frame in out.values():
+        frame.attrs["note"] = NATIONAL_NOTE
+    return out
+
+
+def ensure_national_run(
+    scenario: Scenario, folder: str | Path, replications: int, workers: int = 1
+) -> dict[str, pd.DataFrame]:
+    """:func:`fupinsim.io.run.ensure_run` for a registered-only scenario: reuse the national
+    run in ``folder`` if it matches, else run it there (atomically); its small tables."""
+    folder = Path(folder)
+    info_path = folder / RUN_INFO
+    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    if info.get("scenario_hash") != scenario.hash or info.get("replications") != replications:
+        logger.info("no matching national run in %s: running it", folder)
+        with atomic_output_dir(folder) as work:
+            fields = run_national_to_directory(
+                scenario, work, replications=replications, workers=workers
+            )
+            write_manifest({"status": "ok", "scenario_id": scenario.id, **fields}, work)
+    return load_national_run(folder)

@@ -143,7 +143,7 @@ def test_dask_two_workers_and_larger_chunks_give_identical_tables(
     """Plans are assigned in the workers by (seed, household id): the same tables whatever the
     chunk size, the worker count or the scheduler (Dask LocalCluster vs in process)."""
     pytest.importorskip("distributed")
-    run_national_to_directory(
+    fields = run_national_to_directory(
         small,
         tmp_path,
         replications=1,
@@ -157,8 +157,7 @@ def test_dask_two_workers_and_larger_chunks_give_identical_tables(
     for path in sorted(first.glob("*.parquet")):
         other = pd.read_parquet(tmp_path / "tables" / path.name)
         pd.testing.assert_frame_equal(other, pd.read_parquet(path), check_exact=True, obj=path.stem)
-    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["scheduler"] == "local" and manifest["chunks"] == 2
+    assert fields["scheduler"] == "local" and fields["chunks"] == 2
 
 
 def test_household_uniform_depends_on_seed_and_id_only() -> None:
@@ -173,3 +172,17 @@ def test_sample_scenario_keeps_everything_but_the_size(small: Scenario) -> None:
     cut = sample_scenario(small, SAMPLE)
     assert cut.registry.n_registered_households == SAMPLE
     assert cut.seed == small.seed and cut.hash != small.hash
+
+
+def test_notebooks_entry_point_reuses_the_run_and_says_scale_test(
+    outputs: Path, small_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``ensure_run`` (the notebooks' entry point) on a national folder: the run is reused,
+    household tables stay on disk (read by rows), and the note is logged and on every table."""
+    from fupinsim.io.run import ensure_run
+
+    with caplog.at_level("WARNING"):
+        _, tables = ensure_run(small_file, outputs / "national_small", replications=1)
+    assert "Not a national projection" in caplog.text
+    assert "county_year" in tables and "households" not in tables
+    assert "Scale test" in tables["target_probability"].attrs["note"]
