@@ -230,7 +230,9 @@ def simulate(
 
     loaded = load_scenario(scenario)
     if not loaded.registry.include_nonregistered and loaded.registry.source != "file":
-        _simulate_national(
+        from fupinsim.cli_national import simulate_national_command
+
+        simulate_national_command(
             loaded, plan_name, replications, workers, chunk_size, out, scheduler, worker_memory
         )
         return
@@ -271,66 +273,6 @@ def simulate(
         f"{folder}: {len(result.tables())} tables; {result.meta['replications']} replications, "
         f"{result.meta['seconds']:.1f} s; targets with P(met) >= 0.9: "
         f"{int((met['p_met'] >= 0.9).sum())} of {len(met)}"
-    )
-
-
-def _simulate_national(
-    loaded: Any,
-    plan_name: str,
-    replications: int | None,
-    workers: int,
-    chunk_size: int | None,
-    out: str | None,
-    scheduler: str | None,
-    worker_memory: str,
-) -> None:
-    """``simulate`` of a registered-only scenario: chunks generated in the workers, streamed."""
-    from pathlib import Path
-
-    from tqdm import tqdm
-
-    from fupinsim.io.national_run import NATIONAL_NOTE, simulate_national_to_directory
-    from fupinsim.io.outputs import atomic_output_dir
-
-    if plan_name not in {"baseline", "uniform_1230"}:
-        raise InputError.single(
-            "--plan",
-            plan_name,
-            "must be 'baseline' or 'uniform_1230' for a registered-only (national) scenario",
-            fix="its registry is generated chunk by chunk in the workers; a plan file would "
-            "need the whole registry",
-        )
-    from fupinsim.registry import n_registry_chunks
-
-    folder = Path(out) if out else Path("outputs") / loaded.id / "simulate"
-    chunks = n_registry_chunks(loaded, chunk_size)
-    with (
-        tqdm(total=chunks, desc=f"simulate {loaded.id}", unit="chunk", file=sys.stderr) as bar,
-        atomic_output_dir(folder) as work,
-    ):
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
-        result = simulate_national_to_directory(
-            loaded,
-            work,
-            plan_name,
-            replications=replications,
-            workers=workers,
-            chunk_households=chunk_size,
-            scheduler=scheduler,
-            worker_memory=worker_memory,
-            progress=progress,
-        )
-    tp = result.target_probability
-    met = tp[tp["year"] <= loaded.funding.last_year]
-    click.echo(
-        f"{folder}: {result.meta['households']:,} households in {result.meta['chunks']} chunks, "
-        f"{result.meta['replications']} replications, {result.meta['seconds']:.1f} s; targets "
-        f"with P(met) >= 0.9: {int((met['p_met'] >= 0.9).sum())} of {len(met)}. {NATIONAL_NOTE}"
     )
 
 
@@ -391,7 +333,9 @@ def run(
     loaded = load_scenario(scenario)
     if not loaded.registry.include_nonregistered and registry_path is None:
         # Registered-only (national-scale): sample yields, national LP, chunked projection.
-        _run_national(loaded, objective, out, replications, workers, sample_households)
+        from fupinsim.cli_national import run_national_command
+
+        run_national_command(loaded, objective, out, replications, workers, sample_households)
         return
     registry_ = registry_for_run(loaded, registry_path, scenario)  # checked fully before the run
     folder = Path(out) if out else Path("outputs") / loaded.id
@@ -419,58 +363,6 @@ def run(
     click.echo(f"report: {folder / 'report.html'}")
     if strict and missed:
         raise TargetsNotMetError(f"{missed} targets cannot be met (--strict)")
-
-
-def _run_national(
-    loaded: Scenario,
-    objective: str | None,
-    out: str | None,
-    replications: int | None,
-    workers: int,
-    sample_households: int | None,
-) -> None:
-    """``run`` of a registered-only scenario (:func:`fupinsim.io.national_run`), atomically."""
-    from fupinsim.io.logs import run_log
-    from fupinsim.io.national_run import (
-        NATIONAL_NOTE,
-        NATIONAL_RUN_STAGES,
-        run_national_to_directory,
-    )
-    from fupinsim.io.outputs import atomic_output_dir, environment_info, write_manifest
-
-    folder = Path(out) if out else Path("outputs") / loaded.id
-    with (
-        atomic_output_dir(folder) as work,
-        _stage_bar(f"run {loaded.id}", NATIONAL_RUN_STAGES) as step,
-        run_log(work),
-    ):
-        fields = run_national_to_directory(
-            loaded,
-            work,
-            objective=objective,
-            replications=replications,
-            workers=workers,
-            step=step,
-            sample_households=sample_households,
-        )
-        write_manifest(
-            {
-                "status": "ok",
-                "command": "run",
-                "scenario_id": loaded.id,
-                "scenario_hash": loaded.hash,
-                "seed": loaded.seed,
-                "environment": environment_info(),
-                **fields,
-            },
-            work,
-        )
-    click.echo(
-        f"{folder}: national run complete ({fields['solver']} {fields['solver_status']}), "
-        f"{fields['households']:,} households in {fields['chunks']} chunks; "
-        f"{fields['targets_missed']} county-year targets cannot be met. {NATIONAL_NOTE}"
-    )
-    click.echo(f"report: {folder / 'report.html'}")
 
 
 def _run_into_folder(
