@@ -223,7 +223,9 @@ def simulate(
 
     loaded = load_scenario(scenario)
     if not loaded.registry.include_nonregistered and loaded.registry.source != "file":
-        _simulate_national(
+        from fupinsim.cli_national import simulate_national_command
+
+        simulate_national_command(
             loaded, plan_name, replications, workers, chunk_size, out, scheduler, worker_memory
         )
         return
@@ -267,66 +269,6 @@ def simulate(
     )
 
 
-def _simulate_national(
-    loaded: Any,
-    plan_name: str,
-    replications: int | None,
-    workers: int,
-    chunk_size: int | None,
-    out: str | None,
-    scheduler: str | None,
-    worker_memory: str,
-) -> None:
-    """``simulate`` of a registered-only scenario: chunks generated in the workers, streamed."""
-    from pathlib import Path
-
-    from tqdm import tqdm
-
-    from fupinsim.io.national_run import NATIONAL_NOTE, simulate_national_to_directory
-    from fupinsim.io.outputs import atomic_output_dir
-
-    if plan_name not in {"baseline", "uniform_1230"}:
-        raise InputError.single(
-            "--plan",
-            plan_name,
-            "must be 'baseline' or 'uniform_1230' for a registered-only (national) scenario",
-            fix="its registry is generated chunk by chunk in the workers; a plan file would "
-            "need the whole registry",
-        )
-    from fupinsim.registry import n_registry_chunks
-
-    folder = Path(out) if out else Path("outputs") / loaded.id / "simulate"
-    chunks = n_registry_chunks(loaded, chunk_size)
-    with (
-        tqdm(total=chunks, desc=f"simulate {loaded.id}", unit="chunk", file=sys.stderr) as bar,
-        atomic_output_dir(folder) as work,
-    ):
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
-        result = simulate_national_to_directory(
-            loaded,
-            work,
-            plan_name,
-            replications=replications,
-            workers=workers,
-            chunk_households=chunk_size,
-            scheduler=scheduler,
-            worker_memory=worker_memory,
-            progress=progress,
-        )
-    tp = result.target_probability
-    met = tp[tp["year"] <= loaded.funding.last_year]
-    click.echo(
-        f"{folder}: {result.meta['households']:,} households in {result.meta['chunks']} chunks, "
-        f"{result.meta['replications']} replications, {result.meta['seconds']:.1f} s; targets "
-        f"with P(met) >= 0.9: {int((met['p_met'] >= 0.9).sum())} of {len(met)}. {NATIONAL_NOTE}"
-    )
-
-
 @cli.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @click.option(
@@ -350,6 +292,13 @@ def _simulate_national(
     is_flag=True,
     help="Exit with code 3 when a target cannot be met (the run is still written).",
 )
+@click.option(
+    "--sample-households",
+    type=click.IntRange(1000, None),
+    default=None,
+    help="Registered-only (national) scenarios: registered households of the stratified "
+    "sample the exit yields come from (default 20,000).",
+)
 @planner_errors
 def run(
     scenario: str,
@@ -359,6 +308,7 @@ def run(
     replications: int | None,
     workers: int,
     strict: bool,
+    sample_households: int | None,
 ) -> None:
     """Run the whole plan: registry, microsim, funding, allocation, household plans, loop."""
     from pathlib import Path
@@ -369,15 +319,11 @@ def run(
 
     loaded = load_scenario(scenario)
     if not loaded.registry.include_nonregistered and registry_path is None:
-        # The in-memory pipeline would build the whole registry and its yields in one process
-        # (17 GB at the yields step for national_2014); refuse before minutes of work.
-        raise InputError.single(
-            "registry.include_nonregistered",
-            False,
-            "a registered-only (national-scale) scenario cannot go through 'fupinsim run' yet: "
-            "its pipeline would hold the whole registry in one process",
-            fix=f"use 'fupinsim simulate {scenario} --plan uniform_1230' (chunked, streamed)",
-        )
+        # Registered-only (national-scale): sample yields, national LP, chunked projection.
+        from fupinsim.cli_national import run_national_command
+
+        run_national_command(loaded, objective, out, replications, workers, sample_households)
+        return
     registry_ = registry_for_run(loaded, registry_path, scenario)  # checked fully before the run
     folder = Path(out) if out else Path("outputs") / loaded.id
     fields = _run_into_folder(

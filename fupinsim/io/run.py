@@ -231,6 +231,10 @@ def ensure_run(
         loaded = loaded.model_copy(update={"seed": int(seed)})
     reps = replications or loaded.microsim.replications
     folder = Path(output_dir)
+    if not loaded.registry.include_nonregistered and loaded.registry.source != "file":
+        from fupinsim.io.national_run import ensure_national_run  # noqa: PLC0415
+
+        return loaded, ensure_national_run(loaded, folder, reps, workers)  # says "scale test"
     if _matching_run(folder, loaded, reps):
         logger.info("reusing the run in %s", folder)
     else:

@@ -35,11 +35,10 @@ from fupinsim.microsim.catalogue import load_catalogue
 from fupinsim.microsim.cluster import dask_in_order
 from fupinsim.microsim.engine import STATS, prepare_plan, prepare_population, run_prepared
 from fupinsim.microsim.plans import compile_plan, reference_plan
-from fupinsim.microsim.population import build_population, group_labels
+from fupinsim.microsim.population import Population, build_population, group_labels
 from fupinsim.microsim.results import (
     SimulationResult,
     county_year_table,
-    household_tables,
     immigrant_income_table,
     p_all_targets_met,
     target_probability_table,
@@ -50,12 +49,18 @@ from fupinsim.microsim.targets import exit_targets_from_counts, target_group
 from fupinsim.registry import iter_registry_chunks, n_registry_chunks
 from fupinsim.scenario import Scenario
 
-__all__ = ["HouseholdSink", "NationalPart", "simulate_national"]
+__all__ = ["HouseholdSink", "NationalPart", "PlanRule", "PlanSink", "simulate_national"]
 
 _S = {name: i for i, name in enumerate(STATS)}
 
 #: Called with (chunk number, household paths, expected exit years) for each chunk, in order.
 HouseholdSink = Callable[[int, pd.DataFrame, pd.DataFrame], None]
+#: Called with (chunk number, the chunk's household plan, its registry households) for each
+#: chunk, in order.
+PlanSink = Callable[[int, pd.DataFrame, pd.DataFrame], None]
+#: A plan built per chunk in the worker: (the chunk's households, scenario) → plan table
+#: (``household_id, package_id, start_year``, other columns kept). Must be picklable.
+PlanRule = Callable[[pd.DataFrame, Scenario], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -67,11 +72,13 @@ class NationalPart:
     counts: pd.DataFrame  # county_id, villages, n_registered
     paths: pd.DataFrame | None  # household_id, year, income_pc_mean, p_exited
     exit_years: pd.DataFrame | None  # household_id, expected_exit_year
+    plans: pd.DataFrame | None = None  # the chunk's plan (a PlanRule's, with households_out)
+    households: pd.DataFrame | None = None  # the chunk's registry rows (with plans)
 
 
 def _national_unit(
     scenario: Scenario,
-    plan_name: str,
+    plan_name: str | PlanRule,
     index: int,
     chunk_households: int,
     replications: int,
@@ -86,7 +93,11 @@ def _national_unit(
     population = build_population(households, None)
     first = int(population.household_id[0]) - 1  # canonical position of the chunk's start
     catalogue = load_catalogue(scenario)
-    plan = reference_plan(plan_name, households, scenario)
+    plan = (
+        reference_plan(plan_name, households, scenario)
+        if isinstance(plan_name, str)
+        else plan_name(households, scenario)
+    )
     compiled = compile_plan(population, plan, catalogue, scenario)
     dtype = np.float32 if scenario.microsim.float32 else np.float64
     part = run_prepared(
@@ -115,21 +126,58 @@ def _national_unit(
     paths = exit_years = None
     if households_out:
         years = np.array(scenario.years)
-        paths, exit_years = household_tables(
+        paths, exit_years = _household_tables(
             population, part.household_income, part.household_exited, replications, years
         )
-        paths = _compact(paths)
-    return NationalPart(part.stats, part.segment_group, counts, paths, exit_years)
+    ruled = households_out and not isinstance(plan_name, str)
+    return NationalPart(
+        part.stats,
+        part.segment_group,
+        counts,
+        paths,
+        exit_years,
+        plan if ruled else None,
+        households if ruled else None,
+    )
 
 
-def _compact(paths: pd.DataFrame) -> pd.DataFrame:
-    """Household paths in small types (year int16, means float32): a third of the bytes."""
-    return paths.astype({"year": np.int16, "income_pc_mean": np.float32, "p_exited": np.float32})
+def _household_tables(
+    population: Population,
+    income_sum: np.ndarray,
+    exited_sum: np.ndarray,
+    replications: int,
+    years: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`~fupinsim.microsim.results.household_tables` in small types, built directly.
+
+    Paths: ``household_id`` (int64), ``year`` (int16), ``income_pc_mean`` and ``p_exited``
+    (float32, yuan per person and probability): a third of the bytes, and no float64 table
+    or per-element nullable series on the way (the same values, rounded to float32).
+    """
+    reg = population.registered
+    everyone = bool(reg.all())
+    ids = population.household_id if everyone else population.household_id[reg]
+    income = income_sum if everyone else income_sum[:, reg]
+    exited = exited_sum if everyone else exited_sum[:, reg]
+    p_exit = (exited / replications).T  # (households, years)
+    paths = pd.DataFrame(
+        {
+            "household_id": np.repeat(ids.astype(np.int64), years.size),
+            "year": np.tile(years.astype(np.int16), ids.size),
+            "income_pc_mean": (income.T / replications).astype(np.float32).ravel(),
+            "p_exited": p_exit.astype(np.float32).ravel(),
+        }
+    )
+    reached = p_exit >= 0.5
+    ever = np.asarray(reached.any(axis=1), dtype=bool)
+    first = np.where(ever, years[np.argmax(reached, axis=1)], 0).astype(np.int64)
+    exit_year = pd.arrays.IntegerArray(first, ~ever)
+    return paths, pd.DataFrame({"household_id": ids, "expected_exit_year": exit_year})
 
 
 def simulate_national(
     scenario: Scenario,
-    plan_name: str = "baseline",
+    plan_name: str | PlanRule = "baseline",
     *,
     replications: int | None = None,
     workers: int = 1,
@@ -138,6 +186,7 @@ def simulate_national(
     household_sink: HouseholdSink | None = None,
     scheduler: str | None = None,
     worker_memory: str = "3GiB",
+    plan_sink: PlanSink | None = None,
 ) -> SimulationResult:
     """Simulate a registered-only (national) scenario under a reference plan, chunk by chunk.
 
@@ -146,7 +195,8 @@ def simulate_national(
     scenario:
         A scenario with ``registry.include_nonregistered = false``.
     plan_name:
-        ``baseline`` or ``uniform_1230`` (built per chunk).
+        ``baseline`` or ``uniform_1230``, or a :data:`PlanRule` (built per chunk, in the
+        worker).
     replications, workers, chunk_households, progress:
         As :func:`fupinsim.microsim.simulate`; chunks are whole registry blocks.
     household_sink:
@@ -156,6 +206,9 @@ def simulate_national(
         None: ``workers`` processes of the local pool. ``"local"``: a new Dask
         ``LocalCluster`` of ``workers`` processes with ``worker_memory`` each; an address
         (``tcp://host:8786``): an existing Dask cluster. Same tables in every case.
+    plan_sink:
+        With a :data:`PlanRule` and a ``household_sink``: receives each chunk's plan and its
+        registry households, in chunk order.
     """
     if scenario.registry.include_nonregistered:
         raise ValueError("simulate_national needs a registered-only scenario")
@@ -176,6 +229,9 @@ def simulate_national(
         if household_sink is not None:
             assert part.paths is not None and part.exit_years is not None
             household_sink(index, part.paths, part.exit_years)
+            if plan_sink is not None and part.plans is not None:
+                assert part.households is not None
+                plan_sink(index, part.plans, part.households)
         parts.append(NationalPart(part.stats, part.segment_group, part.counts, None, None))
 
     years = np.array(scenario.years)
@@ -220,7 +276,7 @@ def simulate_national(
 
 
 def _run_all(
-    args: tuple[Scenario, str, int, int, bool],
+    args: tuple[Scenario, str | PlanRule, int, int, bool],
     n_chunks: int,
     workers: int,
     progress: Progress | None,

@@ -51,6 +51,7 @@ LAYERS: dict[str, int] = {
     "fupinsim.cli": 8,
     "fupinsim.cli_sensitivity": 8,
     "fupinsim.cli_options": 8,
+    "fupinsim.cli_national": 8,
     "fupinsim.widgets": 8,
     "fupinsim.widgets.*": 8,
     "fupinsim.notebook": 8,

@@ -5,7 +5,8 @@ chunks of one block): ``fupinsim simulate`` takes the chunked path (registry gen
 workers), streams the household tables as Parquet row groups, skips their CSV copies above the
 scenario's limit and says so in the manifest; the tables equal an in-memory simulation of the
 same registry; ``fupinsim card`` reads one household's rows; a two-worker Dask
-``LocalCluster`` (worker processes) gives the process pool's tables.
+``LocalCluster`` (worker processes) gives the process pool's tables. ``fupinsim run`` of it
+(tests/contract/test_national_run.py) takes the national pipeline.
 """
 
 from __future__ import annotations
@@ -157,10 +158,3 @@ def test_two_worker_local_cluster_gives_the_process_pool_tables(small: Scenario)
     for name in ("county_year", "target_probability", "targeting", "immigrant_income"):
         pd.testing.assert_frame_equal(dask.tables()[name], pool.tables()[name], check_exact=True)
     pd.testing.assert_frame_equal(pd.concat(got["dask"]), pd.concat(got["pool"]))
-
-
-def test_run_of_a_national_scenario_is_refused_before_any_work(small_file: Path) -> None:
-    """The in-memory pipeline would hold the whole registry: a clear error, exit 2, at once."""
-    result = CliRunner().invoke(cli, ["run", str(small_file), "--replications", "1"])
-    assert result.exit_code == 2
-    assert "fupinsim simulate" in result.output

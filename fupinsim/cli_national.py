@@ -1,0 +1,136 @@
+"""The national (registered-only) branches of ``fupinsim simulate`` and ``fupinsim run``.
+
+Registered-only scenarios (``registry.include_nonregistered: false``, e.g.
+``scenarios/national_2014.yaml``) never build their registry whole: ``simulate`` streams the
+chunked projection (:func:`fupinsim.io.national_run.simulate_national_to_directory`), ``run``
+takes yields from a stratified sample, solves the LP on national counts and projects the plan
+chunk by chunk (:func:`fupinsim.io.national_run.run_national_to_directory`). Both write into a
+hidden work folder renamed into place on success, with a progress bar per chunk.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from fupinsim.cli import _stage_bar as stage_bar
+from fupinsim.errors import InputError
+from fupinsim.io.logs import run_log
+from fupinsim.io.national_run import (
+    NATIONAL_NOTE,
+    NATIONAL_RUN_STAGES,
+    run_national_to_directory,
+    simulate_national_to_directory,
+)
+from fupinsim.io.outputs import atomic_output_dir, environment_info, write_manifest
+from fupinsim.registry import n_registry_chunks
+from fupinsim.scenario import Scenario
+
+__all__ = ["run_national_command", "simulate_national_command"]
+
+
+def simulate_national_command(
+    loaded: Any,
+    plan_name: str,
+    replications: int | None,
+    workers: int,
+    chunk_size: int | None,
+    out: str | None,
+    scheduler: str | None,
+    worker_memory: str,
+) -> None:
+    """``simulate`` of a registered-only scenario: chunks generated in the workers, streamed."""
+    if plan_name not in {"baseline", "uniform_1230"}:
+        raise InputError.single(
+            "--plan",
+            plan_name,
+            "must be 'baseline' or 'uniform_1230' for a registered-only (national) scenario",
+            fix="its registry is generated chunk by chunk in the workers; a plan file would "
+            "need the whole registry",
+        )
+    folder = Path(out) if out else Path("outputs") / loaded.id / "simulate"
+    chunks = n_registry_chunks(loaded, chunk_size)
+    with (
+        tqdm(total=chunks, desc=f"simulate {loaded.id}", unit="chunk", file=sys.stderr) as bar,
+        atomic_output_dir(folder) as work,
+    ):
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        result = simulate_national_to_directory(
+            loaded,
+            work,
+            plan_name,
+            replications=replications,
+            workers=workers,
+            chunk_households=chunk_size,
+            scheduler=scheduler,
+            worker_memory=worker_memory,
+            progress=progress,
+        )
+    tp = result.target_probability
+    met = tp[tp["year"] <= loaded.funding.last_year]
+    click.echo(
+        f"{folder}: {result.meta['households']:,} households in {result.meta['chunks']} chunks, "
+        f"{result.meta['replications']} replications, {result.meta['seconds']:.1f} s; targets "
+        f"with P(met) >= 0.9: {int((met['p_met'] >= 0.9).sum())} of {len(met)}. {NATIONAL_NOTE}"
+    )
+
+
+def run_national_command(
+    loaded: Scenario,
+    objective: str | None,
+    out: str | None,
+    replications: int | None,
+    workers: int,
+    sample_households: int | None,
+) -> None:
+    """``run`` of a registered-only scenario (:func:`fupinsim.io.national_run`), atomically."""
+    folder = Path(out) if out else Path("outputs") / loaded.id
+    with (
+        atomic_output_dir(folder) as work,
+        stage_bar(f"run {loaded.id}", NATIONAL_RUN_STAGES) as step,
+        tqdm(total=n_registry_chunks(loaded), desc="chunks", unit="chunk", file=sys.stderr) as bar,
+        run_log(work),
+    ):
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        fields = run_national_to_directory(
+            loaded,
+            work,
+            objective=objective,
+            replications=replications,
+            workers=workers,
+            step=step,
+            progress=progress,
+            sample_households=sample_households,
+        )
+        write_manifest(
+            {
+                "status": "ok",
+                "command": "run",
+                "scenario_id": loaded.id,
+                "scenario_hash": loaded.hash,
+                "seed": loaded.seed,
+                "environment": environment_info(),
+                **fields,
+            },
+            work,
+        )
+    click.echo(
+        f"{folder}: national run complete ({fields['solver']} {fields['solver_status']}), "
+        f"{fields['households']:,} households in {fields['chunks']} chunks; "
+        f"{fields['targets_missed']} county-year targets cannot be met. {NATIONAL_NOTE}"
+    )
+    click.echo(f"report: {folder / 'report.html'}")

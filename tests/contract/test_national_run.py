@@ -1,0 +1,188 @@
+"""``fupinsim run`` of a registered-only (national) scenario, on a scaled-down cut.
+
+The national scenario cut to 140,000 registered households (three registry chunks of one
+block): yields from a 3,000-household sample, the LP on the national counts, plans assigned and
+the projection simulated chunk by chunk. The run writes every table (household tables streamed
+as Parquet row groups, CSV copies skipped above the scenario's limit and said in the
+manifest), the report with the scale-test note, and answers ``fupinsim card``; the same run on
+a two-worker Dask ``LocalCluster`` with chunks twice the size gives identical tables.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from fupinsim.cli import cli
+from fupinsim.io.national_run import run_national_to_directory
+from fupinsim.pipeline.national import household_uniform, sample_scenario
+from fupinsim.scenario import Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+HOUSEHOLDS = 140_000
+CHUNK = 65_536
+SAMPLE = 3_000
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("scenarios")
+    for name in ("plan_2015", "national_2014"):
+        shutil.copy(ROOT / "scenarios" / f"{name}.yaml", folder / f"{name}.yaml")
+    people = round(HOUSEHOLDS * 89_620_000 / 29_480_000)
+    (folder / "national_small.yaml").write_text(
+        "id: national_small\nextends: national_2014\ntitle: National scale test, cut\n"
+        "description: The national scenario with 140,000 households (tests).\n"
+        f"registry:\n  n_registered_households: {HOUSEHOLDS}\n"
+        f"  n_registered_people: {people}\n  chunk_households: {CHUNK}\n"
+        "  csv_max_household_rows: 300000\n",
+        encoding="utf-8",
+    )
+    return folder / "national_small.yaml"
+
+
+@pytest.fixture(scope="module")
+def small(small_file: Path) -> Scenario:
+    return load_scenario(small_file)
+
+
+@pytest.fixture(scope="module")
+def outputs(small_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``fupinsim run`` in process (one worker) into OUTPUTS/national_small."""
+    base = tmp_path_factory.mktemp("outputs")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(small_file),
+            "--replications",
+            "1",
+            "--workers",
+            "1",
+            "--sample-households",
+            str(SAMPLE),
+            "--out",
+            str(base / "national_small"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Not a national projection" in result.output
+    return base
+
+
+def test_run_writes_every_table_with_household_tables_streamed(
+    outputs: Path, small: Scenario
+) -> None:
+    folder = outputs / "national_small"
+    tables = folder / "tables"
+    for name in ("households", "household_plans", "household_paths", "household_exit"):
+        assert (tables / f"{name}.parquet").exists(), name
+    paths = pq.ParquetFile(tables / "household_paths.parquet")
+    assert paths.metadata.num_row_groups == 3  # one per chunk
+    assert paths.metadata.num_rows == HOUSEHOLDS * len(small.years)
+    assert pq.ParquetFile(tables / "households.parquet").metadata.num_rows == HOUSEHOLDS
+    assert not (tables / "household_paths.csv").exists()  # 980,000 rows > 300,000
+    for name in (
+        "exit_targets",
+        "funding",
+        "exit_yields",
+        "allocation",
+        "allocation_quotas",
+        "shortfall",
+        "county_year",
+        "target_probability",
+        "targeting",
+        "assessment",
+    ):
+        assert (tables / f"{name}.csv").exists() and (tables / f"{name}.parquet").exists(), name
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["csv_skipped"]["tables"] == ["household_paths"]
+    assert "Not a national projection" in manifest["note"]
+    assert manifest["national_run"]["yields_sample_households"] == SAMPLE
+    assert "same yields law" in manifest["national_run"]["yields_sample"]
+    # Quotas are met in expectation: within 1 % of the LP's households.
+    quota = manifest["national_run"]["quota_households"]
+    assigned = manifest["national_run"]["households_assigned"]
+    assert quota > 0 and abs(assigned - quota) <= 0.01 * quota
+    assert "csv_max_household_rows" in (folder / "logs" / "run.log").read_text(encoding="utf-8")
+    assert "Scale test" in (folder / "report.html").read_text(encoding="utf-8")
+    assert not (folder / "cards").exists()  # the sample's cards are not national households'
+
+
+def test_national_targets_are_the_registry_counts(outputs: Path, small: Scenario) -> None:
+    targets = pd.read_parquet(outputs / "national_small" / "tables" / "exit_targets.parquet")
+    households = pd.read_parquet(
+        outputs / "national_small" / "tables" / "households.parquet", columns=["county_id"]
+    )
+    per_county = targets[targets["year"] == 2015].groupby("county_id")["n_registered"].sum()
+    counted = households["county_id"].astype(str).value_counts()
+    pd.testing.assert_series_equal(
+        per_county.sort_index(), counted.sort_index(), check_names=False, check_dtype=False
+    )
+
+
+def test_card_of_a_national_run_reads_its_rows(outputs: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["card", "70001", "--scenario", "national_small", "--outputs", str(outputs)]
+    )
+    assert result.exit_code == 0, result.output
+    card = Path(result.output.strip().splitlines()[-1])
+    assert card.name == "household_70001.html" and card.exists()
+
+
+def test_dask_two_workers_and_larger_chunks_give_identical_tables(
+    outputs: Path, small: Scenario, tmp_path: Path
+) -> None:
+    """Plans are assigned in the workers by (seed, household id): the same tables whatever the
+    chunk size, the worker count or the scheduler (Dask LocalCluster vs in process)."""
+    pytest.importorskip("distributed")
+    fields = run_national_to_directory(
+        small,
+        tmp_path,
+        replications=1,
+        workers=2,
+        chunk_households=2 * CHUNK,
+        scheduler="local",
+        worker_memory="1500MiB",
+        sample_households=SAMPLE,
+    )
+    first = outputs / "national_small" / "tables"
+    for path in sorted(first.glob("*.parquet")):
+        other = pd.read_parquet(tmp_path / "tables" / path.name)
+        pd.testing.assert_frame_equal(other, pd.read_parquet(path), check_exact=True, obj=path.stem)
+    assert fields["scheduler"] == "local" and fields["chunks"] == 2
+
+
+def test_household_uniform_depends_on_seed_and_id_only() -> None:
+    ids = np.arange(1, 200_001, dtype=np.int64)
+    u = household_uniform(7, ids)
+    np.testing.assert_array_equal(u[1000:2000], household_uniform(7, ids[1000:2000]))
+    assert u.min() >= 0.0 and u.max() < 1.0 and abs(u.mean() - 0.5) < 0.005
+    assert not np.array_equal(u, household_uniform(8, ids))
+
+
+def test_sample_scenario_keeps_everything_but_the_size(small: Scenario) -> None:
+    cut = sample_scenario(small, SAMPLE)
+    assert cut.registry.n_registered_households == SAMPLE
+    assert cut.seed == small.seed and cut.hash != small.hash
+
+
+def test_notebooks_entry_point_reuses_the_run_and_says_scale_test(
+    outputs: Path, small_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``ensure_run`` (the notebooks' entry point) on a national folder: the run is reused,
+    household tables stay on disk (read by rows), and the note is logged and on every table."""
+    from fupinsim.io.run import ensure_run
+
+    with caplog.at_level("WARNING"):
+        _, tables = ensure_run(small_file, outputs / "national_small", replications=1)
+    assert "Not a national projection" in caplog.text
+    assert "county_year" in tables and "households" not in tables
+    assert "Scale test" in tables["target_probability"].attrs["note"]
