@@ -43,6 +43,7 @@ from fupinsim.microsim.national import simulate_national
 from fupinsim.microsim.results import SimulationResult
 from fupinsim.microsim.simulate import Progress
 from fupinsim.pipeline.national import SAMPLE_HOUSEHOLDS, NationalRun, run_national
+from fupinsim.pipeline.results import RunTables
 from fupinsim.pipeline.tables import catalogue_packages, county_year_once
 from fupinsim.scenario import Scenario
 
@@ -293,7 +294,7 @@ def run_national_to_directory(
         "household_plans": run.shares(sample, run.sample.scenario),  # the same rule
     }
     write_report_bundle(
-        report_tables,
+        RunTables.partial(report_tables, manifest=manifest),
         folder,
         scenario=scenario,
         title=f"{scenario.title}. {NATIONAL_NOTE}",
@@ -319,7 +320,7 @@ def write_run_info(scenario: Scenario, folder: str | Path, replications: int) ->
     (Path(folder) / RUN_INFO).write_text(text, encoding="utf-8")
 
 
-def load_national_run(folder: str | Path) -> dict[str, pd.DataFrame]:
+def load_national_run(folder: str | Path) -> RunTables:
     """The small tables of a national run folder (household tables are left on disk: read
     them by rows with :func:`fupinsim.io.streamed.read_rows`); says it is a scale test."""
     logger.warning("%s: %s", Path(folder).name, NATIONAL_NOTE)
@@ -331,12 +332,12 @@ def load_national_run(folder: str | Path) -> dict[str, pd.DataFrame]:
     }
     for frame in out.values():
         frame.attrs["note"] = NATIONAL_NOTE
-    return out
+    return RunTables.partial(out, manifest={"note": NATIONAL_NOTE})
 
 
 def ensure_national_run(
     scenario: Scenario, folder: str | Path, replications: int, workers: int = 1
-) -> dict[str, pd.DataFrame]:
+) -> RunTables:
     """:func:`fupinsim.io.run.ensure_run` for a registered-only scenario: reuse the national
     run in ``folder`` if it matches, else run it there (atomically); its small tables."""
     folder = Path(folder)

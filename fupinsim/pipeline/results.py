@@ -184,6 +184,30 @@ class RunTables:
             raise KeyError(f"run tables: missing {missing}, unknown {unknown}")
         return cls(**tables, manifest=dict(manifest or {}), timings=dict(timings or {}))
 
+    @classmethod
+    def partial(
+        cls,
+        tables: Mapping[str, pd.DataFrame],
+        *,
+        manifest: Mapping[str, Any] | None = None,
+    ) -> RunTables:
+        """A run some of whose tables are not in memory (a national run's household tables stay
+        on disk, read by rows with :func:`fupinsim.io.streamed.read_rows`): each missing table
+        is an empty frame, and ``manifest["tables_not_loaded"]`` names them.
+
+        Raises
+        ------
+        KeyError
+            Naming tables that are not run tables.
+        """
+        unknown = sorted(set(tables) - set(TABLE_NAMES))
+        if unknown:
+            raise KeyError(f"run tables: unknown {unknown}")
+        absent = [n for n in TABLE_NAMES if n not in tables and n not in OPTIONAL_TABLES]
+        filled = {**{n: pd.DataFrame() for n in absent}, **tables}
+        facts = {**dict(manifest or {}), "tables_not_loaded": absent}
+        return cls(**filled, manifest=facts, timings={})
+
     def as_dict(self) -> dict[str, pd.DataFrame]:
         """Every table by its file stem (``identification`` only when present).
 
