@@ -54,6 +54,12 @@ def _groups(frame: pd.DataFrame) -> list[str]:
     return [group_label(c, v) for c, v in zip(frame["county_id"], frame["villages"], strict=True)]
 
 
+def _exit_targets(frame: pd.DataFrame) -> pd.DataFrame:
+    """The exit targets' rows (households) of a P(met) table, without the plan's goals
+    (``target`` ``immigrant_income``, ``village_exit``: one year each, their own units)."""
+    return frame[frame["target"] == "exits"] if "target" in frame.columns else frame
+
+
 def _years(frame: pd.DataFrame, first: int | None, last: int | None) -> pd.DataFrame:
     years = frame["year"]
     keep = years.between(
@@ -66,9 +72,12 @@ def display_p_met(run: RunTables, first_year: int = 2015, last_year: int = 2017)
     """P(target met) of the run (the report's numbers) by target group and year, in %.
 
     From ``target_probability``: the share of the run's replications in which the group's
-    cumulative exits reach what counts as meeting the target by the end of the year.
+    cumulative exits reach what counts as meeting the target by the end of the year. Exit
+    targets only: the plan's goals (``target`` ``immigrant_income``, ``village_exit``) have one
+    year and their own units, shown with the immigrants' income and the villages.
     """
     tp = _years(run.target_probability, first_year, last_year)
+    tp = _exit_targets(tp)
     table = tp.assign(target=_groups(tp), p_met=_percent(tp["p_met"])).pivot_table(
         index="target", columns="year", values="p_met", sort=False
     )
@@ -85,6 +94,7 @@ def display_targets(
     range over the replications) and P(target met) in %, indexed by target group and year.
     """
     tp = _years(run.target_probability, first_year, last_year)
+    tp = _exit_targets(tp)
     targets = pd.DataFrame(
         {
             "target": _groups(tp),
@@ -146,7 +156,7 @@ def display_p_met_plans(
     """P(target met) in % by target group, plan and year: the plan comparison (not the report's
     numbers, which :func:`display_p_met` shows)."""
     tp = _years(run.target_probability_plans, first_year, last_year)
-    tp = tp[tp["plan"].isin(COMPARED_PLANS)]
+    tp = _exit_targets(tp[tp["plan"].isin(COMPARED_PLANS)])
     table = tp.assign(target=_groups(tp), p_met=_percent(tp["p_met"])).pivot_table(
         index="target", columns=["plan", "year"], values="p_met", sort=False
     )
