@@ -20,26 +20,14 @@ from fupinsim.registry.schema import HOUSING_GRADES
 __all__ = ["MARKET_SOURCES", "Population", "build_population", "group_labels"]
 
 #: Market income sources the engine evolves (registry columns), in array order.
-MARKET_SOURCES: tuple[str, ...] = (
-    "income_wages",
-    "income_crops",
-    "income_livestock",
-    "income_greenhouse",
-    "income_business",
-    "income_property",
-)
-#: Production cost per yuan of gross income (calibration returns), for crops, livestock and
-#: greenhouses: used to split a recorded production cost over the three farm sources.
-_STUDENT_COLUMNS = (
-    "n_students_primary",
-    "n_students_junior",
-    "n_students_senior",
-    "n_students_vocational",
-    "n_students_tertiary",
-)
+MARKET_SOURCES: tuple[str, ...] = tuple(s for s in data.INCOME_SOURCES if s != "income_transfers")
+#: Members in school by stage (registry columns), youngest first.
+_STUDENT_COLUMNS = data.STUDENT_COLUMNS
 
 
 def _cost_ratios() -> np.ndarray:
+    """Production cost per yuan of gross income (calibration returns), for crops, livestock and
+    greenhouses: used to split a recorded production cost over the three farm sources."""
     r = data.registry_calibration()["returns"]
     return np.array(
         [

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fupinsim.data import COUNTY_IDS
+from fupinsim.data import COUNTY_IDS, STUDENT_COLUMNS
 from fupinsim.errors import Problem, RegistryError
 from fupinsim.registry.cells import ProblemLog, parse_cells, parse_table, plain, row_label
 from fupinsim.registry.idset import IdSet, whole_ids
@@ -56,13 +56,7 @@ __all__ = [
     "parse_table",
 ]
 
-_STUDENTS = (
-    "n_students_primary",
-    "n_students_junior",
-    "n_students_senior",
-    "n_students_vocational",
-    "n_students_tertiary",
-)
+_STUDENTS = STUDENT_COLUMNS
 
 
 Rule = tuple[str, str, Callable[[pd.DataFrame], np.ndarray]]

@@ -18,6 +18,21 @@ def _wan(values: pd.Series) -> pd.Series:
     return (values / YUAN_PER_WAN).round(0).astype(int)
 
 
+def _p_met_table(tp: pd.DataFrame) -> pd.DataFrame:
+    """P(target met) in % by target group and year; the plan's goals beyond exit counts (one
+    year each) are named by what they count, their other years blank."""
+    kinds = tp["target"].astype(str) if "target" in tp else pd.Series("exits", index=tp.index)
+    p_met = tp.assign(
+        target=[
+            assess.group_label(c, v) if k == "exits" else f"{k.replace('_', ' ')} (plan goal)"
+            for c, v, k in zip(tp["county_id"], tp["villages"], kinds, strict=True)
+        ]
+    ).pivot_table(index="target", columns="year", values="p_met", sort=False)
+    p_met = (p_met * 100).round(0).astype("Int64")
+    p_met.columns.name = "P(target met), %"
+    return p_met
+
+
 def what_if_tables(result: WhatIfResult) -> dict[str, pd.DataFrame]:
     """Tables a planner reads after a re-plan (money in 万元, shares in %).
 
@@ -66,17 +81,7 @@ def what_if_tables(result: WhatIfResult) -> dict[str, pd.DataFrame]:
         }
     ).set_index(["target", "year"])
 
-    kinds = tp["target"].astype(str) if "target" in tp else pd.Series("exits", index=tp.index)
-    p_met = tp.assign(
-        target=[
-            # The plan's goals beyond exit counts (one year each) are named by what they count.
-            assess.group_label(c, v) if k == "exits" else f"{k.replace('_', ' ')} (plan goal)"
-            for c, v, k in zip(tp["county_id"], tp["villages"], kinds, strict=True)
-        ]
-    ).pivot_table(index="target", columns="year", values="p_met", sort=False)
-    p_met = (p_met * 100).round(0).astype("Int64")
-    p_met.columns.name = "P(target met), %"
-
+    p_met = _p_met_table(tp)
     p_all = float(result.simulation.meta["p_all_targets_met"])
     summary = pd.Series(
         {
