@@ -180,8 +180,9 @@ def package_colors(package_ids: Iterable[str]) -> dict[str, str]:
     ids = sorted({str(p) for p in package_ids})
     fixed = _catalogue_colours()
     spare = [c for c in _PACKAGE_PALETTE if c.upper() not in {v.upper() for v in fixed.values()}]
-    spare = spare or list(_PACKAGE_PALETTE)
     unknown = [p for p in ids if p not in fixed]
+    if len(spare) < len(unknown):  # the catalogue uses nearly every palette colour
+        spare = list(_PACKAGE_PALETTE)
     return {p: fixed[p] if p in fixed else spare[unknown.index(p) % len(spare)] for p in ids}
 
 

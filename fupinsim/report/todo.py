@@ -41,10 +41,11 @@ def what_to_do(
 ) -> dict[str, Any] | None:
     """The context of ``_what_to_do.html``: the recommendations of the run, or of one county.
 
-    Returns ``None`` when the run has no ``recommendations`` table (an old run folder), so the
-    section is left out; otherwise ``count``, ``table`` (HTML) and ``none_text``.
+    Returns ``None`` when the run has no ``recommendations`` table (an old run folder, or a
+    national run, whose table is not loaded: an empty frame without columns), so the section is
+    left out; otherwise ``count``, ``table`` (HTML) and ``none_text``.
     """
-    if recommendations is None:
+    if recommendations is None or recommendations.columns.empty:
         return None
     rows = recommendations.copy()
     if county_id is not None:

@@ -184,5 +184,5 @@ def test_notebooks_entry_point_reuses_the_run_and_says_scale_test(
     with caplog.at_level("WARNING"):
         _, tables = ensure_run(small_file, outputs / "national_small", replications=1)
     assert "Not a national projection" in caplog.text
-    assert "county_year" in tables and "households" not in tables
-    assert "Scale test" in tables["target_probability"].attrs["note"]
+    assert not tables.county_year.empty and "households" in tables.manifest["tables_not_loaded"]
+    assert "Scale test" in tables.target_probability.attrs["note"]

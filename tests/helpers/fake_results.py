@@ -1054,6 +1054,10 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     tables["target_probability_plans"] = plans_with_errors(
         tp_plans, tables["target_probability"], 200
     )
+    # A run's counts are floats there: the plan goals' rows leave n_registered empty (NaN).
+    counts = ["n_registered", "target_exits", "required_exits"]
+    for name in ("target_probability", "target_probability_plans"):
+        tables[name] = tables[name].astype(dict.fromkeys(counts, float))
     tables["assumption_ranking"] = _assumption_ranking()
     tables["validation"] = validation_table(
         RunTables.from_dict({**tables, "validation": pd.DataFrame()})
