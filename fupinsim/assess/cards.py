@@ -400,6 +400,10 @@ def _tasks(
 ) -> CardTasks:
     """Clear tasks: expected exit against the target group's deadline, and the path."""
     expected, basis, income_2017 = _expected_exit(plans)
+    if not plans and path_rows:  # no package, but simulated: the run's household_exit rule
+        reached = [int(r["year"]) for r in path_rows if float(r["p_exited"]) >= 0.5]
+        expected = min(reached) if reached else None
+        basis = "simulation without new support (first year with P(exited) ≥ 0.5)"
     path = [
         PathPoint(
             year=int(r["year"]),
