@@ -133,6 +133,7 @@ class _ProcessPoolRunner:
 
         # ProcessPoolExecutor has no public way to stop running jobs before Python 3.14.
         workers = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
         tree: list[psutil.Process] = []
         for worker in workers:
@@ -153,3 +154,8 @@ class _ProcessPoolRunner:
             except psutil.Error:
                 continue
         psutil.wait_procs(alive, timeout=_STOP_TIMEOUT_S)
+        # Wait for the pool's manager thread to see its workers gone and close its pipes. Python
+        # 3.11's exit hook writes to those pipes unlocked: left running, the thread can close
+        # them under it and Python prints "OSError: Bad file descriptor" on the way out.
+        if manager is not None and manager.is_alive():
+            manager.join(timeout=_STOP_TIMEOUT_S)
