@@ -10,14 +10,12 @@ hidden work folder renamed into place on success, with a progress bar per chunk.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
 
-from fupinsim.cli import _stage_bar as stage_bar
+from fupinsim.cli_options import RunOptions, SimulateOptions, count_bar, stage_bar
 from fupinsim.errors import InputError
 from fupinsim.io.logs import run_log
 from fupinsim.io.national_run import (
@@ -33,17 +31,9 @@ from fupinsim.scenario import Scenario
 __all__ = ["run_national_command", "simulate_national_command"]
 
 
-def simulate_national_command(
-    loaded: Any,
-    plan_name: str,
-    replications: int | None,
-    workers: int,
-    chunk_size: int | None,
-    out: str | None,
-    scheduler: str | None,
-    worker_memory: str,
-) -> None:
+def simulate_national_command(loaded: Any, options: SimulateOptions) -> None:
     """``simulate`` of a registered-only scenario: chunks generated in the workers, streamed."""
+    plan_name, out, chunk_size = options.plan_name, options.out, options.chunk_size
     if plan_name not in {"baseline", "uniform_1230"}:
         raise InputError.single(
             "--plan",
@@ -55,24 +45,18 @@ def simulate_national_command(
     folder = Path(out) if out else Path("outputs") / loaded.id / "simulate"
     chunks = n_registry_chunks(loaded, chunk_size)
     with (
-        tqdm(total=chunks, desc=f"simulate {loaded.id}", unit="chunk", file=sys.stderr) as bar,
+        count_bar(f"simulate {loaded.id}", unit="chunk", total=chunks) as progress,
         atomic_output_dir(folder) as work,
     ):
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
         result = simulate_national_to_directory(
             loaded,
             work,
             plan_name,
-            replications=replications,
-            workers=workers,
+            replications=options.replications,
+            workers=options.workers,
             chunk_households=chunk_size,
-            scheduler=scheduler,
-            worker_memory=worker_memory,
+            scheduler=options.scheduler,
+            worker_memory=options.worker_memory,
             progress=progress,
         )
     tp = result.target_probability
@@ -84,37 +68,24 @@ def simulate_national_command(
     )
 
 
-def run_national_command(
-    loaded: Scenario,
-    objective: str | None,
-    out: str | None,
-    replications: int | None,
-    workers: int,
-    sample_households: int | None,
-) -> None:
+def run_national_command(loaded: Scenario, options: RunOptions) -> None:
     """``run`` of a registered-only scenario (:func:`fupinsim.io.national_run`), atomically."""
-    folder = Path(out) if out else Path("outputs") / loaded.id
+    folder = Path(options.out) if options.out else Path("outputs") / loaded.id
     with (
         atomic_output_dir(folder) as work,
         stage_bar(f"run {loaded.id}", NATIONAL_RUN_STAGES) as step,
-        tqdm(total=n_registry_chunks(loaded), desc="chunks", unit="chunk", file=sys.stderr) as bar,
+        count_bar("chunks", unit="chunk", total=n_registry_chunks(loaded)) as progress,
         run_log(work),
     ):
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
         fields = run_national_to_directory(
             loaded,
             work,
-            objective=objective,
-            replications=replications,
-            workers=workers,
+            objective=options.objective,
+            replications=options.replications,
+            workers=options.workers,
             step=step,
             progress=progress,
-            sample_households=sample_households,
+            sample_households=options.sample_households,
         )
         write_manifest(
             {

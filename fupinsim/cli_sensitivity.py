@@ -22,18 +22,14 @@ Register it on the main group with ``cli.add_command(sensitivity)``.
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from fupinsim.cli_options import out_option
-from fupinsim.errors import FupinsimError, InputError
+from fupinsim.cli_options import out_option, planner_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,27 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["sensitivity"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 #: Draws of the global method when the scenario samples its assumptions and --samples is not set.
 DEFAULT_SAMPLES = 32
-
-
-def _planner_errors(func: F) -> F:
-    """Bad input: one message on stderr and exit 2 (as every fupinsim command)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FupinsimError as exc:
-            ctx = click.get_current_context(silent=True)
-            root = ctx.find_root() if ctx is not None else None
-            if root is not None and root.obj and root.obj.get("debug"):
-                raise
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2 if isinstance(exc, InputError) else 1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _saved_tables(scenario: Scenario, folder: Path) -> dict[str, pd.DataFrame] | None:
@@ -114,7 +91,7 @@ def _saved_tables(scenario: Scenario, folder: Path) -> dict[str, pd.DataFrame] |
     help="Comma-separated parameter ids (or their starts, e.g. sheep_30) to analyse; default all.",
 )
 @out_option("Output folder (default outputs/<scenario>/sensitivity); replaced only on success.")
-@_planner_errors
+@planner_errors
 def sensitivity(
     scenario: str,
     replications: int,

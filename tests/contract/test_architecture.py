@@ -30,8 +30,6 @@ LONG_MODULES: dict[str, str] = {
     "to split into network and dealing when the national grouping lands",
     "allocate/results.py": "reads a solved LP into its tables; the shortfall diagnosis (about "
     "200 lines) is the next move, into allocate/shortfalls.py",
-    "cli.py": "every command's options and messages; simulate/run/card are to move into a "
-    "cli/ package by command family",
     "io/outputs.py": "atomic folders, tables and manifests share their temp-and-rename helpers; "
     "the run-environment block is the next move",
 }

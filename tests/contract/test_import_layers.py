@@ -52,6 +52,8 @@ LAYERS: dict[str, int] = {
     "fupinsim.cli_sensitivity": 8,
     "fupinsim.cli_options": 8,
     "fupinsim.cli_national": 8,
+    "fupinsim.cli_run": 8,
+    "fupinsim.cli_batch": 8,
     "fupinsim.widgets": 8,
     "fupinsim.widgets.*": 8,
     "fupinsim.notebook": 8,
