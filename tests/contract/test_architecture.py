@@ -26,8 +26,6 @@ MAX_LONG_FUNCTIONS = 5
 
 #: ``path relative to fupinsim/`` → why it stays over MODULE_LIMIT lines.
 LONG_MODULES: dict[str, str] = {
-    "allocate/pairing.py": "the cadre pairing's network, solve and deal-out are one algorithm; "
-    "to split into network and dealing when the national grouping lands",
     "allocate/results.py": "reads a solved LP into its tables; the shortfall diagnosis (about "
     "200 lines) is the next move, into allocate/shortfalls.py",
     "io/outputs.py": "atomic folders, tables and manifests share their temp-and-rename helpers; "
