@@ -191,7 +191,7 @@ def _write_guides(
             guide,
             scenario=scenario_id,
             required_confidence=required,
-            recommendations=tables.recommendations,
+            recommendations=tables.table("recommendations"),
             as_whole_allowance=allowance,
             links={"← Scenario report": "../report.html", "Announcement": "../announcement.html"},
         )
@@ -317,7 +317,7 @@ def write_report_bundle(
         guide_links=guide_links,
         manifest=manifest,
         shortfall=tables.shortfall,
-        recommendations=tables.recommendations,
+        recommendations=tables.table("recommendations"),
         exit_targets=tables.exit_targets,
         as_whole_allowance=_allowance(scenario),
     )

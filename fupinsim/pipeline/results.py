@@ -161,6 +161,9 @@ class RunTables:
     validation: pd.DataFrame = field(default_factory=pd.DataFrame)
     manifest: Mapping[str, Any] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
+    #: Tables this object does not hold (:meth:`partial`: they stay on disk); their attributes
+    #: are empty frames without columns. Ask :meth:`has` or :meth:`table`, not ``.empty``.
+    not_loaded: frozenset[str] = frozenset()
 
     @classmethod
     def from_dict(
@@ -182,7 +185,12 @@ class RunTables:
         unknown = sorted(set(tables) - set(TABLE_NAMES))
         if missing or unknown:
             raise KeyError(f"run tables: missing {missing}, unknown {unknown}")
-        return cls(**tables, manifest=dict(manifest or {}), timings=dict(timings or {}))
+        return cls(
+            **tables,
+            manifest=dict(manifest or {}),
+            timings=dict(timings or {}),
+            not_loaded=frozenset(),
+        )
 
     @classmethod
     def partial(
@@ -206,7 +214,26 @@ class RunTables:
         absent = [n for n in TABLE_NAMES if n not in tables and n not in OPTIONAL_TABLES]
         filled = {**{n: pd.DataFrame() for n in absent}, **tables}
         facts = {**dict(manifest or {}), "tables_not_loaded": absent}
-        return cls(**filled, manifest=facts, timings={})
+        return cls(**filled, manifest=facts, timings={}, not_loaded=frozenset(absent))
+
+    def has(self, name: str) -> bool:
+        """Whether the run holds table ``name``: a run table, loaded (not left on disk by
+        :meth:`partial`) and present (``identification`` exists only for some registries)."""
+        return (
+            name in TABLE_NAMES and name not in self.not_loaded and getattr(self, name) is not None
+        )
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """Table ``name``, or ``None`` when the run does not hold it (see :meth:`has`).
+
+        Raises
+        ------
+        KeyError
+            For a name that is not a run table.
+        """
+        if name not in TABLE_NAMES:
+            raise KeyError(f"{name!r} is not a run table")
+        return getattr(self, name) if self.has(name) else None
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         """Every table by its file stem (``identification`` only when present).

@@ -42,10 +42,11 @@ def what_to_do(
     """The context of ``_what_to_do.html``: the recommendations of the run, or of one county.
 
     Returns ``None`` when the run has no ``recommendations`` table (an old run folder, or a
-    national run, whose table is not loaded: an empty frame without columns), so the section is
-    left out; otherwise ``count``, ``table`` (HTML) and ``none_text``.
+    national run, whose table is not loaded: :meth:`~fupinsim.pipeline.results.RunTables.table`
+    gives ``None``), so the section is left out; otherwise ``count``, ``table`` (HTML) and
+    ``none_text``.
     """
-    if recommendations is None or recommendations.columns.empty:
+    if recommendations is None:
         return None
     rows = recommendations.copy()
     if county_id is not None:

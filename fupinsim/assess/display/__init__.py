@@ -36,6 +36,7 @@ from fupinsim.assess.display.money import (
 )
 from fupinsim.assess.display.projection import (
     COMPARED_PLANS,
+    EXIT_TARGET,
     display_assessment,
     display_immigrant_income_plans,
     display_p_met,
@@ -45,6 +46,9 @@ from fupinsim.assess.display.projection import (
     display_remaining_by_plan,
     display_targeting,
     display_targets,
+    exit_target_rows,
+    is_exit_target,
+    plan_goal_rows,
 )
 from fupinsim.assess.display.registry import (
     display_assistance,
@@ -58,6 +62,7 @@ from fupinsim.assess.display.registry import (
 
 __all__ = [
     "COMPARED_PLANS",
+    "EXIT_TARGET",
     "binds_sentence",
     "display_assessment",
     "display_assistance",
@@ -88,6 +93,9 @@ __all__ = [
     "display_targets",
     "display_top_villages",
     "display_unused_money",
+    "exit_target_rows",
     "group_text",
+    "is_exit_target",
+    "plan_goal_rows",
     "shortfall_rows",
 ]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the pipeline imports fupinsim.assess: no import cycle at ru
 
 __all__ = [
     "COMPARED_PLANS",
+    "EXIT_TARGET",
     "display_assessment",
     "display_immigrant_income_plans",
     "display_p_met",
@@ -37,6 +38,9 @@ __all__ = [
     "display_remaining_by_plan",
     "display_targeting",
     "display_targets",
+    "exit_target_rows",
+    "is_exit_target",
+    "plan_goal_rows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -54,10 +58,28 @@ def _groups(frame: pd.DataFrame) -> list[str]:
     return [group_label(c, v) for c, v in zip(frame["county_id"], frame["villages"], strict=True)]
 
 
-def _exit_targets(frame: pd.DataFrame) -> pd.DataFrame:
-    """The exit targets' rows (households) of a P(met) table, without the plan's goals
-    (``target`` ``immigrant_income``, ``village_exit``: one year each, their own units)."""
-    return frame[frame["target"] == "exits"] if "target" in frame.columns else frame
+#: ``target`` of the exit targets' rows in ``target_probability`` (households); every other
+#: value is one of the plan's goals (``immigrant_income``, ``village_exit``).
+EXIT_TARGET = "exits"
+
+
+def is_exit_target(frame: pd.DataFrame) -> pd.Series:
+    """Per row of a P(met) table (``target_probability``, ``…_plans``, a what-if
+    simulation's): ``True`` for an exit target (households), ``False`` for a plan goal (one
+    year each, its own unit). A table without the ``target`` column holds exit targets only."""
+    if "target" not in frame.columns:
+        return pd.Series(True, index=frame.index)
+    return frame["target"].astype(str) == EXIT_TARGET
+
+
+def exit_target_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The exit targets' rows of a P(met) table (see :func:`is_exit_target`)."""
+    return frame[is_exit_target(frame)]
+
+
+def plan_goal_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The plan goals' rows of a P(met) table (see :func:`is_exit_target`)."""
+    return frame[~is_exit_target(frame)]
 
 
 def _years(frame: pd.DataFrame, first: int | None, last: int | None) -> pd.DataFrame:
@@ -77,7 +99,7 @@ def display_p_met(run: RunTables, first_year: int = 2015, last_year: int = 2017)
     year and their own units, shown with the immigrants' income and the villages.
     """
     tp = _years(run.target_probability, first_year, last_year)
-    tp = _exit_targets(tp)
+    tp = exit_target_rows(tp)
     table = tp.assign(target=_groups(tp), p_met=_percent(tp["p_met"])).pivot_table(
         index="target", columns="year", values="p_met", sort=False
     )
@@ -94,7 +116,7 @@ def display_targets(
     range over the replications) and P(target met) in %, indexed by target group and year.
     """
     tp = _years(run.target_probability, first_year, last_year)
-    tp = _exit_targets(tp)
+    tp = exit_target_rows(tp)
     targets = pd.DataFrame(
         {
             "target": _groups(tp),
@@ -156,7 +178,7 @@ def display_p_met_plans(
     """P(target met) in % by target group, plan and year: the plan comparison (not the report's
     numbers, which :func:`display_p_met` shows)."""
     tp = _years(run.target_probability_plans, first_year, last_year)
-    tp = _exit_targets(tp[tp["plan"].isin(COMPARED_PLANS)])
+    tp = exit_target_rows(tp[tp["plan"].isin(COMPARED_PLANS)])
     table = tp.assign(target=_groups(tp), p_met=_percent(tp["p_met"])).pivot_table(
         index="target", columns=["plan", "year"], values="p_met", sort=False
     )
