@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from fupinsim.cli_options import RunOptions, SimulateOptions, count_bar, stage_bar
+from fupinsim.cli_options import RunOptions, SimulateOptions, count_bar, met_text, stage_bar
 from fupinsim.errors import InputError
 from fupinsim.io.logs import run_log
 from fupinsim.io.national_run import (
@@ -59,12 +59,10 @@ def simulate_national_command(loaded: Any, options: SimulateOptions) -> None:
             worker_memory=options.worker_memory,
             progress=progress,
         )
-    tp = result.target_probability
-    met = tp[tp["year"] <= loaded.funding.last_year]
     click.echo(
         f"{folder}: {result.meta['households']:,} households in {result.meta['chunks']} chunks, "
-        f"{result.meta['replications']} replications, {result.meta['seconds']:.1f} s; targets "
-        f"with P(met) >= 0.9: {int((met['p_met'] >= 0.9).sum())} of {len(met)}. {NATIONAL_NOTE}"
+        f"{result.meta['replications']} replications, {result.meta['seconds']:.1f} s; "
+        f"{met_text(result.target_probability, loaded.funding.last_year)}. {NATIONAL_NOTE}"
     )
 
 

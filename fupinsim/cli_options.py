@@ -17,11 +17,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from fupinsim.errors import FupinsimError, InputError, TargetsNotMetError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "EXIT_INPUT",
@@ -29,6 +32,7 @@ __all__ = [
     "RunOptions",
     "SimulateOptions",
     "count_bar",
+    "met_text",
     "out_option",
     "planner_errors",
     "replications_option",
@@ -201,3 +205,10 @@ def count_bar(
             bar.refresh()
 
         yield progress
+
+
+def met_text(target_probability: pd.DataFrame, last_year: int) -> str:
+    """``targets with P(met) >= 0.9: N of M`` over the targets up to ``last_year`` (the plan's
+    last funded year), the closing words of ``simulate``'s summary line."""
+    met = target_probability[target_probability["year"] <= last_year]
+    return f"targets with P(met) >= 0.9: {int((met['p_met'] >= 0.9).sum())} of {len(met)}"

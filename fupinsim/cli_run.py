@@ -17,6 +17,7 @@ from fupinsim.cli_options import (
     RunOptions,
     SimulateOptions,
     count_bar,
+    met_text,
     out_option,
     planner_errors,
     replications_option,
@@ -119,12 +120,10 @@ def simulate(
         )
     with atomic_output_dir(folder) as work:
         write_tables(result.tables(), work)
-    tp = result.target_probability
-    met = tp[tp["year"] <= loaded.funding.last_year]
     click.echo(
         f"{folder}: {len(result.tables())} tables; {result.meta['replications']} replications, "
-        f"{result.meta['seconds']:.1f} s; targets with P(met) >= 0.9: "
-        f"{int((met['p_met'] >= 0.9).sum())} of {len(met)}"
+        f"{result.meta['seconds']:.1f} s; "
+        + met_text(result.target_probability, loaded.funding.last_year)
     )
 
 
