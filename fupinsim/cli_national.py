@@ -91,8 +91,14 @@ def run_national_command(
     replications: int | None,
     workers: int,
     sample_households: int | None,
+    *,
+    scheduler: str | None = None,
+    worker_memory: str = "3GiB",
 ) -> None:
-    """``run`` of a registered-only scenario (:func:`fupinsim.io.national_run`), atomically."""
+    """``run`` of a registered-only scenario (:func:`fupinsim.io.national_run`), atomically.
+
+    ``scheduler`` (``local`` or a Dask scheduler address) projects the chunks on Dask; the
+    tables equal the process pool's."""
     folder = Path(out) if out else Path("outputs") / loaded.id
     with (
         atomic_output_dir(folder) as work,
@@ -115,6 +121,8 @@ def run_national_command(
             step=step,
             progress=progress,
             sample_households=sample_households,
+            scheduler=scheduler,
+            worker_memory=worker_memory,
         )
         write_manifest(
             {
