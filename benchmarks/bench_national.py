@@ -119,7 +119,25 @@ def main() -> None:
                 results.setdefault(command, {})[str(size)] = _measure(call)
                 shutil.rmtree(out, ignore_errors=True)
                 print(command, size, results[command][str(size)], file=sys.stderr, flush=True)
-    print(json.dumps({"benchmark": "national", "workers": args.workers, **results}, indent=2))
+    headline = _headline(results.get("simulate", {}))
+    print(
+        json.dumps(
+            {"benchmark": "national", "workers": args.workers, **headline, **results}, indent=2
+        )
+    )
+
+
+def _headline(simulate: dict[str, dict[str, float]]) -> dict[str, float | None]:
+    """``national_s`` and ``national_peak_rss_mb`` (issue 11): ``fupinsim simulate`` of the
+    full national registry (29,480,000 households; null unless that size was measured), wall
+    seconds and the peak of the process tree (parent and workers) in MB."""
+    full = simulate.get(str(NATIONAL_HOUSEHOLDS))
+    if full is None:
+        return {"national_s": None, "national_peak_rss_mb": None}
+    return {
+        "national_s": full["seconds"],
+        "national_peak_rss_mb": round(full["peak_tree_gb"] * 1024),
+    }
 
 
 if __name__ == "__main__":

@@ -67,7 +67,10 @@ def simulate_national_command(loaded: Any, options: SimulateOptions) -> None:
 
 
 def run_national_command(loaded: Scenario, options: RunOptions) -> None:
-    """``run`` of a registered-only scenario (:func:`fupinsim.io.national_run`), atomically."""
+    """``run`` of a registered-only scenario (:func:`fupinsim.io.national_run`), atomically.
+
+    ``options.scheduler`` (``local`` or a Dask scheduler address) projects the chunks on Dask;
+    the tables equal the process pool's."""
     folder = Path(options.out) if options.out else Path("outputs") / loaded.id
     with (
         atomic_output_dir(folder) as work,
@@ -84,6 +87,8 @@ def run_national_command(loaded: Scenario, options: RunOptions) -> None:
             step=step,
             progress=progress,
             sample_households=options.sample_households,
+            scheduler=options.scheduler,
+            worker_memory=options.worker_memory,
         )
         write_manifest(
             {

@@ -115,7 +115,9 @@ class RunOptions:
 
     ``objective`` ``None`` means the scenario's; ``out`` the folder (``None``:
     ``outputs/<scenario>``); ``registry_path`` a registry file instead of the synthetic one;
-    ``sample_households`` the national sample's registered households (``None``: default).
+    ``sample_households`` the national sample's registered households (``None``: default);
+    ``scheduler`` a Dask address or ``local`` (national scenarios only), ``worker_memory`` per
+    Dask worker.
     """
 
     objective: str | None
@@ -125,6 +127,8 @@ class RunOptions:
     workers: int
     strict: bool
     sample_households: int | None
+    scheduler: str | None = None
+    worker_memory: str = "3GiB"
 
 
 def _debug_enabled() -> bool:

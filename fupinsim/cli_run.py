@@ -157,6 +157,18 @@ def simulate(
     help="Registered-only (national) scenarios: registered households of the stratified "
     "sample the exit yields come from (default 20,000).",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Registered-only (national) scenarios: project the chunks on Dask, 'local' (a "
+    "LocalCluster of --workers processes) or a scheduler address (tcp://host:8786).",
+)
+@click.option(
+    "--worker-memory",
+    default="3GiB",
+    show_default=True,
+    help="Memory limit per Dask worker of --scheduler local.",
+)
 @planner_errors
 def run(
     scenario: str,
@@ -167,6 +179,8 @@ def run(
     workers: int,
     strict: bool,
     sample_households: int | None,
+    scheduler: str | None,
+    worker_memory: str,
 ) -> None:
     """Run the whole plan: registry, microsim, funding, allocation, household plans, loop."""
     from fupinsim.io.registry_files import registry_for_run
@@ -180,10 +194,25 @@ def run(
         run_national_command(
             loaded,
             RunOptions(
-                objective, out, registry_path, replications, workers, strict, sample_households
+                objective,
+                out,
+                registry_path,
+                replications,
+                workers,
+                strict,
+                sample_households,
+                scheduler,
+                worker_memory,
             ),
         )
         return
+    if scheduler is not None:
+        raise InputError.single(
+            "--scheduler",
+            scheduler,
+            "is for registered-only (national) scenarios",
+            fix="leave it out; --workers spreads this scenario over processes",
+        )
     registry_ = registry_for_run(loaded, registry_path, scenario)  # checked fully before the run
     folder = Path(out) if out else Path("outputs") / loaded.id
     fields = _run_into_folder(

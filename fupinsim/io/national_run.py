@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from fupinsim.allocate import write_mps
 from fupinsim.assess import county_assessment
@@ -51,6 +52,7 @@ __all__ = [
     "NATIONAL_NOTE",
     "NATIONAL_RUN_STAGES",
     "ensure_national_run",
+    "household_tables_on_disk",
     "load_national_run",
     "run_national_to_directory",
     "simulate_national_to_directory",
@@ -194,6 +196,13 @@ def _manifest(run: NationalRun, streamed: dict[str, Any], limit: int) -> dict[st
             "household_plans": "each type's quotas as shares of its households; a household "
             "gets an option when a uniform number keyed by (seed, household id) falls in the "
             "option's share (met in expectation)",
+            "households_assigned_vs_quota": "a type's share is its quota over its household "
+            "count estimated from the yields sample (sample count x national/sample stratum "
+            "size); applied to the type's national households, it assigns quota x national / "
+            "estimated count. The LP's quotas sit on rare (social-security) types with a few "
+            "sample households each, and E[N / N_estimated] > 1 (Jensen), so more households "
+            "are assigned than the quotas (2.5 % to 12 % nationally, sample 20,000): a larger "
+            "--sample-households narrows it",
             "quota_households": round(quota),
             "households_assigned": assigned,
         },
@@ -332,7 +341,36 @@ def load_national_run(folder: str | Path) -> RunTables:
     }
     for frame in out.values():
         frame.attrs["note"] = NATIONAL_NOTE
-    return RunTables.partial(out, manifest={"note": NATIONAL_NOTE})
+    on_disk = household_tables_on_disk(folder)
+    run = RunTables.partial(
+        out, manifest={"note": NATIONAL_NOTE, "household_tables_on_disk": on_disk}
+    )
+    for name, text in on_disk.items():
+        getattr(run, name).attrs["note"] = text
+    if on_disk:
+        # Said where a notebook shows it (its log cell) rather than as silent empty tables.
+        logger.warning(
+            "%s: household tables are NOT loaded (they are empty here): %s",
+            Path(folder).name,
+            "; ".join(on_disk.values()),
+        )
+    return run
+
+
+def household_tables_on_disk(folder: str | Path) -> dict[str, str]:
+    """Per household table of a national run folder, a sentence saying it is left on disk:
+    its rows, its file and how to read one household's rows (only the Parquet footer is
+    read)."""
+    out: dict[str, str] = {}
+    for name in _STREAMED:
+        path = Path(folder) / "tables" / f"{name}.parquet"
+        if path.is_file():
+            rows = pq.ParquetFile(path).metadata.num_rows
+            out[name] = (
+                f"{name}: {rows:,} rows left on disk in tables/{name}.parquet (read by rows: "
+                f"fupinsim.io.streamed.read_rows(path, column='household_id', values=[...]))"
+            )
+    return out
 
 
 def ensure_national_run(

@@ -12,7 +12,6 @@ same registry; ``fupinsim card`` reads one household's rows; a two-worker Dask
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,40 +19,28 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from helpers.national_small import NATIONAL_SMALL_CHUNK, NATIONAL_SMALL_HOUSEHOLDS
 
 from fupinsim.cli import cli
 from fupinsim.io.streamed import read_rows
 from fupinsim.microsim import reference_plan, simulate
 from fupinsim.microsim.national import simulate_national
 from fupinsim.registry import generate_registry
-from fupinsim.scenario import Scenario, load_scenario
+from fupinsim.scenario import Scenario
 
-ROOT = Path(__file__).resolve().parents[2]
-HOUSEHOLDS = 140_000
-CHUNK = 65_536
-
-
-@pytest.fixture(scope="module")
-def small_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scenario file: the national scenario with 140,000 households, CSV limit 300,000 rows."""
-    folder = tmp_path_factory.mktemp("scenarios")
-    for name in ("plan_2015", "national_2014"):
-        shutil.copy(ROOT / "scenarios" / f"{name}.yaml", folder / f"{name}.yaml")
-    people = round(HOUSEHOLDS * 89_620_000 / 29_480_000)
-    (folder / "national_small.yaml").write_text(
-        "id: national_small\nextends: national_2014\ntitle: National scale test, cut\n"
-        "description: The national scenario with 140,000 households (tests).\n"
-        f"registry:\n  n_registered_households: {HOUSEHOLDS}\n"
-        f"  n_registered_people: {people}\n  chunk_households: {CHUNK}\n"
-        "  csv_max_household_rows: 300000\n",
-        encoding="utf-8",
-    )
-    return folder / "national_small.yaml"
+HOUSEHOLDS = NATIONAL_SMALL_HOUSEHOLDS
+CHUNK = NATIONAL_SMALL_CHUNK
 
 
 @pytest.fixture(scope="module")
-def small(small_file: Path) -> Scenario:
-    return load_scenario(small_file)
+def small_file(national_small_file: Path) -> Path:
+    """The shared ``national_small.yaml`` (tests/contract/conftest.py)."""
+    return national_small_file
+
+
+@pytest.fixture(scope="module")
+def small(national_small: Scenario) -> Scenario:
+    return national_small
 
 
 @pytest.fixture(scope="module")

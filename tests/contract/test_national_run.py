@@ -11,7 +11,6 @@ a two-worker Dask ``LocalCluster`` with chunks twice the size gives identical ta
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,38 +18,27 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from helpers.national_small import NATIONAL_SMALL_CHUNK, NATIONAL_SMALL_HOUSEHOLDS
 
 from fupinsim.cli import cli
 from fupinsim.io.national_run import run_national_to_directory
 from fupinsim.pipeline.national import household_uniform, sample_scenario
-from fupinsim.scenario import Scenario, load_scenario
+from fupinsim.scenario import Scenario
 
-ROOT = Path(__file__).resolve().parents[2]
-HOUSEHOLDS = 140_000
-CHUNK = 65_536
+HOUSEHOLDS = NATIONAL_SMALL_HOUSEHOLDS
+CHUNK = NATIONAL_SMALL_CHUNK
 SAMPLE = 3_000
 
 
 @pytest.fixture(scope="module")
-def small_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("scenarios")
-    for name in ("plan_2015", "national_2014"):
-        shutil.copy(ROOT / "scenarios" / f"{name}.yaml", folder / f"{name}.yaml")
-    people = round(HOUSEHOLDS * 89_620_000 / 29_480_000)
-    (folder / "national_small.yaml").write_text(
-        "id: national_small\nextends: national_2014\ntitle: National scale test, cut\n"
-        "description: The national scenario with 140,000 households (tests).\n"
-        f"registry:\n  n_registered_households: {HOUSEHOLDS}\n"
-        f"  n_registered_people: {people}\n  chunk_households: {CHUNK}\n"
-        "  csv_max_household_rows: 300000\n",
-        encoding="utf-8",
-    )
-    return folder / "national_small.yaml"
+def small_file(national_small_file: Path) -> Path:
+    """The shared ``national_small.yaml`` (tests/contract/conftest.py)."""
+    return national_small_file
 
 
 @pytest.fixture(scope="module")
-def small(small_file: Path) -> Scenario:
-    return load_scenario(small_file)
+def small(national_small: Scenario) -> Scenario:
+    return national_small
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +174,74 @@ def test_notebooks_entry_point_reuses_the_run_and_says_scale_test(
     assert "Not a national projection" in caplog.text
     assert not tables.county_year.empty and "households" in tables.manifest["tables_not_loaded"]
     assert "Scale test" in tables.target_probability.attrs["note"]
+    # The empty household tables say so, where a notebook shows them (log and table note).
+    assert "household tables are NOT loaded" in caplog.text
+    assert tables.households.empty
+    assert "140,000 rows left on disk" in tables.households.attrs["note"]
+    assert "read_rows" in tables.manifest["household_tables_on_disk"]["household_paths"]
+
+
+def test_run_scheduler_option_reaches_the_national_run(
+    small_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fupinsim run --scheduler ADDRESS --worker-memory M`` hands both to the chunked
+    projection (the cluster itself is tested above); refused for a Jiuquan scenario."""
+    from fupinsim import cli_national
+
+    seen: dict[str, object] = {}
+
+    def capture(*_args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise RuntimeError("captured")
+
+    monkeypatch.setattr(cli_national, "run_national_to_directory", capture)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(small_file),
+            "--scheduler",
+            "tcp://127.0.0.1:8786",
+            "--worker-memory",
+            "2GiB",
+            "--out",
+            str(tmp_path / "national_small"),
+        ],
+    )
+    assert isinstance(result.exception, RuntimeError), result.output
+    assert seen["scheduler"] == "tcp://127.0.0.1:8786" and seen["worker_memory"] == "2GiB"
+    assert not (tmp_path / "national_small").exists()  # nothing half-written
+    refused = CliRunner().invoke(
+        cli, ["run", str(small_file.parent / "plan_2015.yaml"), "--scheduler", "local"]
+    )
+    assert refused.exit_code == 2 and "registered-only" in refused.output
+
+
+def test_households_assigned_beyond_the_quotas_are_the_sample_type_count_error(
+    outputs: Path, small: Scenario
+) -> None:
+    """Why a national run assigns more households than its LP quotas: every type's share is
+    quota / (type count estimated from the yields sample), applied to the type's actual
+    households. Assigned households follow quota x actual / estimated per type (binomial
+    noise only), so the whole gap is the sample's type-count error, not the assignment."""
+    from fupinsim.allocate.yields import household_types
+
+    tables = outputs / "national_small" / "tables"
+    quotas = pd.read_parquet(tables / "allocation_quotas.parquet")
+    quota = quotas[quotas["households"] > 0].groupby("type_id")["households"].sum()
+    estimated = pd.read_parquet(tables / "exit_yields.parquet").groupby("type_id")["n_households"]
+    estimated = estimated.first().reindex(quota.index)
+    households = pd.read_parquet(tables / "households.parquet")
+    actual = household_types(households, list(small.allocation.income_bands))["type_id"]
+    actual = actual.value_counts().reindex(quota.index, fill_value=0)
+    share = (quota / estimated).clip(upper=1.0)
+    expected = share * actual
+    assigned = pd.read_parquet(tables / "household_plans.parquet")["type_id"].value_counts()
+    assigned = assigned.reindex(quota.index, fill_value=0)
+    sd = np.sqrt((share * (1 - share) * actual).sum())
+    assert abs(assigned.sum() - expected.sum()) <= 4 * sd + 1  # the rule is exact in law
+    gap = assigned.sum() - quota.sum()
+    explained = expected.sum() - quota.sum()  # quota x (actual / estimated - 1), summed
+    assert abs(gap - explained) <= 4 * sd + 1
+    manifest = json.loads((outputs / "national_small" / "manifest.json").read_text("utf-8"))
+    assert "Jensen" in manifest["national_run"]["households_assigned_vs_quota"]

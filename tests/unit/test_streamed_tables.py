@@ -67,3 +67,12 @@ def test_card_tables_hold_only_the_household_and_its_village(tmp_path: Path) -> 
         if name in got:
             assert set(got[name]["household_id"]) <= {KNOWN_HOUSEHOLD_ID}
     assert len(got["exit_targets"]) == len(tables.exit_targets)
+
+
+def test_wide_tables_get_smaller_row_groups_so_one_household_decodes_few_rows() -> None:
+    from fupinsim.io.streamed import MIN_ROW_GROUP_ROWS, ROW_GROUP_ROWS, row_group_rows
+
+    assert row_group_rows(4) == ROW_GROUP_ROWS  # household_paths: 1 M rows a group
+    assert row_group_rows(39) == (1 << 22) // 39  # households: about 107 k rows a group
+    assert row_group_rows(1_000) == MIN_ROW_GROUP_ROWS
+    assert row_group_rows(39) * 39 <= 1 << 22 < ROW_GROUP_ROWS * 39
