@@ -224,6 +224,7 @@ def write_report_bundle(
     figures: Mapping[str, Figure] | None = None,
     p_all_targets_met: float | None = None,
     package_labels: Mapping[str, str] | None = None,
+    card_workers: int = 2,
 ) -> dict[str, Path]:
     """Write a scenario's reports into its output folder.
 
@@ -250,6 +251,9 @@ def write_report_bundle(
         :func:`fupinsim.assess.scenario_summary`).
     package_labels
         Readable package names (default: the catalogue's).
+    card_workers
+        Forked processes writing the household cards (as ``fupinsim card --county all``; the
+        files do not depend on it).
 
     Returns
     -------
@@ -287,7 +291,11 @@ def write_report_bundle(
     )
     written.update(files)
     cards = write_household_cards(
-        tables, out / "cards", scenario_id=sid, package_labels=package_labels
+        tables,
+        out / "cards",
+        scenario_id=sid,
+        package_labels=package_labels,
+        workers=card_workers,
     )
     written["cards"] = cards.folder
     written["announcement"] = _write_announcement(
