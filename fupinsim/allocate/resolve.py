@@ -74,6 +74,8 @@ class HighsResolver:
         problem.solverModel = saved
         self.index = {var.name: int(var.index) for var in problem.variables()}
         self.n_columns = len(self.index)
+        # PuLP's HiGHS interface adds the rows in ``problem.constraints()`` order.
+        self.row_index = {row.name: i for i, row in enumerate(problem.constraints())}
         if warm:
             self.highs.setOptionValue("presolve", "off")
             self._seed_basis(saved)
@@ -96,8 +98,10 @@ class HighsResolver:
         self,
         bounds: Mapping[str, tuple[float | None, float | None]],
         costs: Mapping[str, float],
+        rows: Mapping[str, tuple[float | None, float | None]] | None = None,
     ) -> tuple[SolveStatus, dict[str, float]]:
-        """Set columns' bounds (``None``: unbounded) and the whole objective, then solve.
+        """Set columns' bounds (``None``: unbounded), rows' bounds and the whole objective,
+        then solve.
 
         Parameters
         ----------
@@ -105,6 +109,9 @@ class HighsResolver:
             Variable name → (lower, upper) for the columns to change (others keep theirs).
         costs:
             Variable name → objective coefficient; every other column costs 0.
+        rows:
+            Row (constraint) name → (lower, upper) for the rows to change (``None``:
+            unbounded; a ``≤ rhs`` row is ``(None, rhs)``, ``≥ rhs`` is ``(rhs, None)``).
 
         Returns
         -------
@@ -119,6 +126,10 @@ class HighsResolver:
         for name, (low, up) in bounds.items():
             highs.changeColBounds(
                 self.index[name], -inf if low is None else low, inf if up is None else up
+            )
+        for name, (low, up) in (rows or {}).items():
+            highs.changeRowBounds(
+                self.row_index[name], -inf if low is None else low, inf if up is None else up
             )
         cost = [0.0] * self.n_columns
         for name, coef in costs.items():

@@ -27,8 +27,10 @@ The content is built in memory by :mod:`fupinsim.assess`, :mod:`fupinsim.plots` 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -50,6 +52,27 @@ from fupinsim.io.outputs import read_manifest
 from fupinsim.io.streamed import card_tables
 from fupinsim.pipeline import RunTables
 from fupinsim.scenario import AssessmentSettings, MicrosimSettings, Scenario
+
+logger = logging.getLogger(__name__)
+
+
+class _Clock:
+    """Seconds of each part of the report bundle (logged once at the end, ``benchmarks/
+    bench_run.py`` reads the line from the run's log)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.parts: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.parts[name] = self.parts.get(name, 0.0) + now - self.last
+        self.last = now
+
+    def log(self) -> None:
+        words = ", ".join(f"{k} {v:.2f} s" for k, v in self.parts.items())
+        logger.info("report bundle written: %s", words)
+
 
 __all__ = [
     "FIGURE_DPI",
@@ -224,6 +247,7 @@ def write_report_bundle(
     figures: Mapping[str, Figure] | None = None,
     p_all_targets_met: float | None = None,
     package_labels: Mapping[str, str] | None = None,
+    card_workers: int = 2,
 ) -> dict[str, Path]:
     """Write a scenario's reports into its output folder.
 
@@ -250,6 +274,9 @@ def write_report_bundle(
         :func:`fupinsim.assess.scenario_summary`).
     package_labels
         Readable package names (default: the catalogue's).
+    card_workers
+        Forked processes writing the household cards (as ``fupinsim card --county all``; the
+        files do not depend on it).
 
     Returns
     -------
@@ -262,8 +289,10 @@ def write_report_bundle(
     stitle = title if title is not None else stitle
     manifest = dict((manifest if manifest is not None else read_manifest(folder)) or {})
     out = Path(folder)
+    clock = _Clock()
     three = assess.three_tables(tables)
     written = _write_three_tables(three, out, f"{sid} — {stitle}" if stitle else sid)
+    clock.lap("three tables")
     assessment = tables.assessment
     if not len(assessment):
         assessment = assess.county_assessment(
@@ -275,6 +304,7 @@ def write_report_bundle(
         )
     files, rendered = _write_figures(figures, out)
     written.update(files)
+    clock.lap("figures")
     files, guide_links = _write_guides(
         tables,
         three,
@@ -286,10 +316,16 @@ def write_report_bundle(
         allowance=_allowance(scenario),
     )
     written.update(files)
+    clock.lap("guides")
     cards = write_household_cards(
-        tables, out / "cards", scenario_id=sid, package_labels=package_labels
+        tables,
+        out / "cards",
+        scenario_id=sid,
+        package_labels=package_labels,
+        workers=card_workers,
     )
     written["cards"] = cards.folder
+    clock.lap("cards")
     written["announcement"] = _write_announcement(
         tables, out, scenario_id=sid, package_labels=package_labels
     )
@@ -322,6 +358,8 @@ def write_report_bundle(
         as_whole_allowance=_allowance(scenario),
     )
     written["report"] = _write_text(out / "report.html", page)
+    clock.lap("announcement and report")
+    clock.log()
     return written
 
 

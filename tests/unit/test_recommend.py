@@ -169,3 +169,45 @@ def test_recommendations_raise_the_capacity_that_binds_by_what_closes_the_gap() 
     assert "skills-training places in 2016 by 10 (trainees)" in row["action"]
     assert row["effect_exits"] == pytest.approx(8.0, abs=1e-6)
     assert row["money_yuan"] > 0  # the ten more households' packages cost money
+
+
+def _capacity_toy():
+    use = pd.DataFrame(
+        {"package_id": ["p1", "p2"], "resource": ["seats", "seats"], "units_per_household": 1.0}
+    )
+    seats = pd.DataFrame({"resource": ["seats", "seats"], "year": [2015, 2016], "units": [0, 40]})
+    return toy_inputs({("b", 2016): 1e6}, counties=("b",), capacity_use=use, capacity=seats)
+
+
+@pytest.mark.parametrize("case", ["money", "capacity"])
+def test_one_highs_model_re_solved_gives_the_rebuilt_pulp_models_recommendations(case) -> None:
+    """The fast path (the round-0 LP loaded into HiGHS once, only right-hand sides and costs
+    changed) recommends exactly what rebuilding the LP through PuLP for every re-solve does."""
+    from types import SimpleNamespace
+
+    setup, loop = _toy_run(toy_inputs(SHORT_MONEY) if case == "money" else _capacity_toy())
+    caps = pd.DataFrame(
+        {"resource": ["seats"], "description": ["Skills-training places."], "unit": ["trainees"]}
+    )
+    setup.catalogue = SimpleNamespace(capacities=lambda: caps)
+    fast = recommendations_table(setup, loop)  # type: ignore[arg-type]
+    slow = recommendations_table(setup, loop, fast=False)  # type: ignore[arg-type]
+    assert len(fast) >= 2
+    pd.testing.assert_frame_equal(
+        fast.drop(columns=["money_yuan", "effect_exits"]),
+        slow.drop(columns=["money_yuan", "effect_exits"]),
+    )
+    for column in ("money_yuan", "effect_exits"):
+        assert fast[column].to_numpy() == pytest.approx(slow[column].to_numpy(), abs=1e-6)
+
+
+def test_a_shortfall_below_one_household_is_not_written_as_zero() -> None:
+    """0.26 missing exits: "less than one household (0.3)", never "0 households"."""
+    from fupinsim.pipeline.recommend import _hh
+
+    assert _hh(0.26) == "less than one household (0.3)"
+    assert (
+        _hh(0.0) == "0 households"
+        and _hh(1.0) == "1 household"
+        and _hh(1234.4) == "1,234 households"
+    )
