@@ -9,6 +9,7 @@ from collections.abc import Callable
 from fupinsim.pipeline.assumptions import projection_with_assumptions, with_assumptions
 from fupinsim.pipeline.compare import comparison_stage
 from fupinsim.pipeline.loop import PlanSimulator, StageTimer, closed_loop_stage
+from fupinsim.pipeline.registry_years import living_registry_stage
 from fupinsim.pipeline.results import PipelineResult
 from fupinsim.pipeline.stages import (
     allocate_stage,
@@ -153,6 +154,10 @@ def run_pipeline(
     final, drawn = projection_with_assumptions(setup, loop, timer)  # + "assumptions" (issue 12)
     start("tables")
     tables = with_assumptions(tables_stage(setup, funding, yields, loop, comparison, final), drawn)
+    living = living_registry_stage(setup, final)  # issue 10, item 4
+    tables = dataclasses.replace(
+        tables, registered_by_year=living.registered_by_year, registry_entrants=living.entrants
+    )
     timer.finish()
     if step is not None:
         step(DONE)
