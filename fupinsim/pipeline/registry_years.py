@@ -12,7 +12,9 @@ the next plan (docs/living_registry.md).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,12 +24,15 @@ from fupinsim.microsim.engine import prepare_plan, prepare_population, run_prepa
 from fupinsim.microsim.plans import compile_plan
 from fupinsim.microsim.population import build_population
 from fupinsim.microsim.results import SimulationResult
+from fupinsim.pipeline.results import RunTables
 from fupinsim.pipeline.stages import RegistryStage
 from fupinsim.registry.living import LivingRegistry, living_registry
 
-__all__ = ["candidate_incomes", "living_registry_stage"]
+__all__ = ["candidate_incomes", "living_registry_stage", "with_living_registry"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=RunTables)
 
 
 def _replications() -> int:
@@ -109,4 +114,12 @@ def living_registry_stage(
         lines,
         scenario.registry.identification,
         scenario.seed,
+    )
+
+
+def with_living_registry(tables: T, setup: RegistryStage, final: SimulationResult) -> T:
+    """``tables`` with the living registry's ``registered_by_year`` and ``registry_entrants``."""
+    living = living_registry_stage(setup, final)
+    return dataclasses.replace(
+        tables, registered_by_year=living.registered_by_year, registry_entrants=living.entrants
     )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from fupinsim.pipeline.assumptions import projection_with_assumptions, with_assumptions
 from fupinsim.pipeline.compare import comparison_stage
 from fupinsim.pipeline.loop import PlanSimulator, StageTimer, closed_loop_stage
-from fupinsim.pipeline.registry_years import living_registry_stage
+from fupinsim.pipeline.registry_years import with_living_registry
 from fupinsim.pipeline.results import PipelineResult
 from fupinsim.pipeline.stages import (
     allocate_stage,
@@ -119,9 +119,8 @@ def run_pipeline(
     Returns
     -------
     PipelineResult
-        A :class:`~fupinsim.pipeline.results.RunTables` (every table, the manifest facts and
-        the timings in seconds per step) with the scenario, registry, last LP and allocation
-        and the simulations.
+        A :class:`~.results.RunTables` (every table, manifest facts, timings in seconds per
+        step) with the scenario, registry, last LP and allocation and the simulations.
     """
     timer = StageTimer(step)
 
@@ -153,11 +152,8 @@ def run_pipeline(
     start("projection", "final projection")
     final, drawn = projection_with_assumptions(setup, loop, timer)  # + "assumptions" (issue 12)
     start("tables")
-    tables = with_assumptions(tables_stage(setup, funding, yields, loop, comparison, final), drawn)
-    living = living_registry_stage(setup, final)  # issue 10, item 4
-    tables = dataclasses.replace(
-        tables, registered_by_year=living.registered_by_year, registry_entrants=living.entrants
-    )
+    tables = tables_stage(setup, funding, yields, loop, comparison, final)
+    tables = with_living_registry(with_assumptions(tables, drawn), setup, final)  # issue 10
     timer.finish()
     if step is not None:
         step(DONE)
