@@ -62,10 +62,15 @@ TABLE_NAMES: tuple[str, ...] = (
     "recommendations",
     "assumption_ranking",
     "validation",
+    "registered_by_year",
+    "registry_entrants",
 )
 #: Tables a run may lack: ``identification`` exists only for a registry with the
-#: identification step (the synthetic registry's measured incomes and reviews).
-OPTIONAL_TABLES: frozenset[str] = frozenset({"identification"})
+#: identification step (the synthetic registry's measured incomes and reviews); the living
+#: registry's tables (issue 10, item 4) are absent from runs written before it.
+OPTIONAL_TABLES: frozenset[str] = frozenset(
+    {"identification", "registered_by_year", "registry_entrants"}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +114,10 @@ class RunTables:
     validation:
         The hindcast: the final projection beside the observed facts after 2014
         (:func:`fupinsim.hindcast.compare_to_observed`, with each fact's ``calibration``).
+    registered_by_year, registry_entrants:
+        The living registry (:mod:`fupinsim.pipeline.registry_years`): registered households
+        by county and year with entrants, leavers, returns and missed poor; one row per
+        entrant after the base year (entry year, reason, main cause).
     manifest:
         The run's facts for ``manifest.json`` (replications, objective, solver, status,
         objective value, rounds, targets missed, money missing, P(all targets met), LP size).
@@ -159,6 +168,8 @@ class RunTables:
     recommendations: pd.DataFrame
     assumption_ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
     validation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    registered_by_year: pd.DataFrame = field(default_factory=pd.DataFrame)
+    registry_entrants: pd.DataFrame = field(default_factory=pd.DataFrame)
     manifest: Mapping[str, Any] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
     #: Tables this object does not hold (:meth:`partial`: they stay on disk); their attributes

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from fupinsim.pipeline.assumptions import projection_with_assumptions, with_assumptions
 from fupinsim.pipeline.compare import comparison_stage
 from fupinsim.pipeline.loop import PlanSimulator, StageTimer, closed_loop_stage
+from fupinsim.pipeline.registry_years import with_living_registry
 from fupinsim.pipeline.results import PipelineResult
 from fupinsim.pipeline.stages import (
     allocate_stage,
@@ -118,9 +119,8 @@ def run_pipeline(
     Returns
     -------
     PipelineResult
-        A :class:`~fupinsim.pipeline.results.RunTables` (every table, the manifest facts and
-        the timings in seconds per step) with the scenario, registry, last LP and allocation
-        and the simulations.
+        A :class:`~.results.RunTables` (every table, manifest facts, timings in seconds per
+        step) with the scenario, registry, last LP and allocation and the simulations.
     """
     timer = StageTimer(step)
 
@@ -152,7 +152,8 @@ def run_pipeline(
     start("projection", "final projection")
     final, drawn = projection_with_assumptions(setup, loop, timer)  # + "assumptions" (issue 12)
     start("tables")
-    tables = with_assumptions(tables_stage(setup, funding, yields, loop, comparison, final), drawn)
+    tables = tables_stage(setup, funding, yields, loop, comparison, final)
+    tables = with_living_registry(with_assumptions(tables, drawn), setup, final)  # issue 10
     timer.finish()
     if step is not None:
         step(DONE)

@@ -28,12 +28,14 @@ from fupinsim.pipeline import RunTables
 from fupinsim.pipeline.assumptions import RANKING_COLUMNS, plans_with_errors
 from fupinsim.pipeline.tables import catalogue_packages, household_burden_table
 from fupinsim.pipeline.validation import validation_table
+from fupinsim.registry.living import LivingRegistry, living_registry
 from fupinsim.registry.schema import (
     HOUSEHOLD_COLUMNS,
     VILLAGE_INFRASTRUCTURE,
     coerce_households,
     coerce_villages,
 )
+from fupinsim.scenario import IdentificationSettings
 
 __all__ = [
     "KNOWN_HOUSEHOLD",
@@ -1048,6 +1050,9 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
         "assessment": county_assessment(county_year, target_probability),
         "recommendations": _recommendations(shortfall),
     }
+    living = _living_registry(households, household)
+    tables["registered_by_year"] = living.registered_by_year
+    tables["registry_entrants"] = living.entrants
     # What the assumptions stage adds (fupinsim.pipeline.assumptions): the MC error of P(met),
     # P(met) with the assumptions sampled, the assumption ranking; and the hindcast.
     tables["target_probability"] = _with_assumptions(target_probability)
@@ -1063,6 +1068,23 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
         RunTables.from_dict({**tables, "validation": pd.DataFrame()})
     )
     return tables
+
+
+def _living_registry(households: pd.DataFrame, household: pd.DataFrame) -> LivingRegistry:
+    """The living registry's tables by :func:`fupinsim.registry.living.living_registry` on the
+    fake households: registered incomes and exits from the fake paths, the others' incomes
+    flat at their base-year income."""
+    years = list(YEARS)
+    base = households["income_pc"].to_numpy(dtype=float)
+    income = np.tile(base, (len(years), 1))
+    on = np.tile(households["is_registered"].to_numpy(dtype=bool), (len(years), 1))
+    position = pd.Series(np.arange(len(households)), index=households["household_id"])
+    cols = position.loc[household["household_id"]].to_numpy()
+    rows = household["year"].map({y: t for t, y in enumerate(years)}).to_numpy()
+    income[rows, cols] = household["income_pc_mean"].to_numpy()
+    on[rows, cols] = household["p_exited"].to_numpy() < 0.5
+    lines = np.array([_LINE_2014 * (1.0 + 0.05 * t) for t in range(len(years))])
+    return living_registry(households, income, on, years, lines, IdentificationSettings(), 7)
 
 
 def _with_assumptions(target_probability: pd.DataFrame) -> pd.DataFrame:
