@@ -354,8 +354,8 @@ def _income(i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor
             mult, eff, enrolled_base, other, inv_members):  # fmt: skip
     """Household ``i``'s net income in year index ``t`` of replication ``r``.
 
-    Returns ``(income, market_net, out_of_pocket, enrolled_base, other_transfers)``; the last
-    two are set in the base year (the registry's year, as recorded) and carried after.
+    Returns ``(income, market_net, ill, enrolled_base, other_transfers)``; the last two are
+    set in the base year (the registry's year, as recorded) and carried after.
     """
     app_ptr, app_kind, app_amount, app_start = plan[0], plan[1], plan[2], plan[3]
     kind_int, kind_float, app_profile = plan[4], plan[5], plan[6]
@@ -395,11 +395,7 @@ def _income(i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor
         cover = plan_from[i, PlanFrom.DIBAO] <= t and not wubao
         dibao = _dibao(before * inv_members, members, standard, enrolled_base or cover, share)
         income = before + dibao
-    oop = 0.0
-    if ill:
-        registered = fl[i, Flag.REGISTERED] != 0
-        oop = _out_of_pocket(k_ill, year, t, registered, t >= plan_from[i, PlanFrom.NCMS], yr, p)
-    return income, market_net, oop, enrolled_base, other
+    return income, market_net, ill, enrolled_base, other
 
 
 @njit(**_JIT, inline="always")
@@ -435,6 +431,7 @@ def _household(i, r, hh, fl, yr, p, keys, crop_factor, price, plan, acc, village
     weak = fl[i, Flag.WEAK] != 0
     school = hh[i, Field.SCHOOL]
     guaranteed_from = plan[13][i, PlanFrom.GUARANTEES]
+    ncms_from = plan[13][i, PlanFrom.NCMS]
     village = fl[i, Flag.VILLAGE]
     band = p[Param.BAND]
     first_year = np.int64(yr[YearRow.CALENDAR_YEAR, 0])
@@ -452,16 +449,26 @@ def _household(i, r, hh, fl, yr, p, keys, crop_factor, price, plan, acc, village
     remaining, exited, above, below, other = registered, False, 0, 0, 0.0
     for t in range(yr.shape[1]):
         year = np.int64(yr[YearRow.CALENDAR_YEAR, t])
-        income, market_net, oop, enrolled, other = _income(
+        income, market_net, ill, enrolled, other = _income(
             i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor, price,
             plan, mult, eff, enrolled, other, inv_members,
         )  # fmt: skip
         income_pc = income * inv_members
         line = yr[YearRow.LINE, t]
-        remaining, exited, above, below, exits, returns = _exit_step(
-            t, year, k_verify, registered, income_pc, market_net * inv_members,
-            t >= guaranteed_from, remaining, exited, above, below, line, p,
-        )  # fmt: skip
+        exits = returns = False
+        if registered:  # an unregistered household never exits, so never returns
+            remaining, exited, above, below, exits, returns = _exit_step(
+                t, year, k_verify, registered, income_pc, market_net * inv_members,
+                t >= guaranteed_from, remaining, exited, above, below, line, p,
+            )  # fmt: skip
+        # Out-of-pocket medical cost: only the at-risk test of households not remaining uses
+        # it, so it is drawn only for them (draws are keyed by counter: skipping one changes
+        # no other draw, and the sums are bit for bit the same).
+        oop = 0.0
+        if ill and not remaining:
+            oop = _out_of_pocket(
+                k_ill, year, t, registered, t >= ncms_from, yr, p
+            )  # fmt: skip
         after_rigid_pc = (income - oop - school) * inv_members
         _accumulate(
             acc, t, members, registered, remaining, exits, exited, returns, income,
