@@ -178,7 +178,7 @@ def card(
     """
     from pathlib import Path
 
-    from fupinsim.io.report_files import write_card, write_county_cards
+    from fupinsim.io.run_cards import write_card, write_county_cards
 
     scenario_key = (
         Path(scenario_id).stem if scenario_id.endswith((".yaml", ".yml")) else scenario_id

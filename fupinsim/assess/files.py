@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from fupinsim.allocate.pairing import village_cadres
 from fupinsim.assess.cards import cadre_record
 from fupinsim.assess.labels import CAUSE_WORDS, SOURCE_WORDS, county_label, group_label
 from fupinsim.assess.lookup import (
@@ -219,6 +218,9 @@ def _leadership(
     info = counties().loc[county] if county in counties().index else None
     cadres = []
     if household_cadres is not None and len(household_cadres):
+        # Imported here: the pairing module brings PuLP, which a village file does not need.
+        from fupinsim.allocate.pairing import village_cadres  # noqa: PLC0415
+
         here = village_cadres(household_cadres[household_cadres["village_id"] == village_id])
         here = here.merge(
             household_cadres[["cadre_id", "cadre_county_id"]].drop_duplicates("cadre_id"),

@@ -25,23 +25,27 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from fupinsim import assess, report
+from fupinsim.assess.cards import household_cards
 from fupinsim.assess.types import HouseholdCard
 from fupinsim.data import COUNTY_IDS
 from fupinsim.errors import InputError
-from fupinsim.pipeline import RunTables
-from fupinsim.report.cards import CARD_STYLESHEET
+from fupinsim.report.cards import CARD_STYLESHEET, household_card_html
 from fupinsim.report.naming import card_name
 from fupinsim.report.render import stylesheet
+
+if TYPE_CHECKING:  # the pipeline (SciPy, numba, PuLP) is not imported to write cards
+    from fupinsim.pipeline import RunTables
 
 __all__ = [
     "CARD_TABLES",
     "CardsWritten",
     "card_name",
     "household_card_ids",
+    "write_atomic",
     "write_card_page",
     "write_household_cards",
 ]
@@ -96,7 +100,7 @@ _SHARED: dict[str, object] = {}
 
 def _card_frames(tables: RunTables | Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The tables of :data:`CARD_TABLES` that ``tables`` has, by name."""
-    if isinstance(tables, RunTables):
+    if not isinstance(tables, Mapping):  # a RunTables
         return {name: getattr(tables, name) for name in CARD_TABLES}
     return {name: tables[name] for name in CARD_TABLES if name in tables}
 
@@ -107,7 +111,7 @@ def _write_part(ids: Sequence[int]) -> int:
     folder = Path(str(_SHARED["folder"]))
     scenario = str(_SHARED["scenario"])
     labels: Mapping[str, str] | None = _SHARED.get("labels")  # type: ignore[assignment]
-    cards = assess.household_cards(
+    cards = household_cards(
         ids,
         households=frames["households"],
         villages=frames.get("villages"),
@@ -119,13 +123,13 @@ def _write_part(ids: Sequence[int]) -> int:
     )
     n = 0
     for card in cards:
-        page = report.household_card_html(card, scenario=scenario, css_href=CARD_STYLESHEET)
-        _write_atomic(folder / card_name(card.household_id), page)
+        page = household_card_html(card, scenario=scenario, css_href=CARD_STYLESHEET)
+        write_atomic(folder / card_name(card.household_id), page)
         n += 1
     return n
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) next to ``path`` and rename it into place."""
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     with open(partial, "wb") as handle:
@@ -135,7 +139,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _write_stylesheet(folder: Path) -> None:
     """The stylesheet the cards of ``folder`` link (:data:`CARD_STYLESHEET`)."""
-    _write_atomic(folder / CARD_STYLESHEET, str(stylesheet()).lstrip("\n"))
+    write_atomic(folder / CARD_STYLESHEET, str(stylesheet()).lstrip("\n"))
 
 
 def write_card_page(folder: str | Path, card: HouseholdCard, *, scenario_id: str = "") -> Path:
@@ -148,8 +152,8 @@ def write_card_page(folder: str | Path, card: HouseholdCard, *, scenario_id: str
     out.mkdir(parents=True, exist_ok=True)
     _write_stylesheet(out)
     path = out / card_name(card.household_id)
-    page = report.household_card_html(card, scenario=scenario_id, css_href=CARD_STYLESHEET)
-    _write_atomic(path, page)
+    page = household_card_html(card, scenario=scenario_id, css_href=CARD_STYLESHEET)
+    write_atomic(path, page)
     return path
 
 

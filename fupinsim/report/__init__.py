@@ -22,13 +22,17 @@ Pages:
 
 from __future__ import annotations
 
-from fupinsim.report.cards import household_card_html, village_file_html
-from fupinsim.report.formats import TABLE_SPECS, Col, TableSpec, format_value
-from fupinsim.report.guides import announcement_html, county_guide_html
-from fupinsim.report.render import _PX_PER_INCH, figure_data_uri, png_data_uri
-from fupinsim.report.scenario import comparison_html, report_html
-from fupinsim.report.tables import table_html, wide_table_html
-from fupinsim.report.workbook import three_tables_workbook
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fupinsim.report.cards import household_card_html, village_file_html
+    from fupinsim.report.formats import TABLE_SPECS, Col, TableSpec, format_value
+    from fupinsim.report.guides import announcement_html, county_guide_html
+    from fupinsim.report.render import _PX_PER_INCH, figure_data_uri, png_data_uri
+    from fupinsim.report.scenario import comparison_html, report_html
+    from fupinsim.report.tables import table_html, wide_table_html
+    from fupinsim.report.workbook import three_tables_workbook
 
 __all__ = [
     "TABLE_SPECS",
@@ -48,3 +52,34 @@ __all__ = [
     "village_file_html",
     "wide_table_html",
 ]
+
+#: Each name → the module that defines it, imported on first use (PEP 562): a household card
+#: renders with :mod:`.cards` alone, without the scenario report's matplotlib, openpyxl and
+#: pipeline imports.
+_WHERE = {
+    "household_card_html": "cards",
+    "village_file_html": "cards",
+    "TABLE_SPECS": "formats",
+    "Col": "formats",
+    "TableSpec": "formats",
+    "format_value": "formats",
+    "announcement_html": "guides",
+    "county_guide_html": "guides",
+    "_PX_PER_INCH": "render",
+    "figure_data_uri": "render",
+    "png_data_uri": "render",
+    "comparison_html": "scenario",
+    "report_html": "scenario",
+    "table_html": "tables",
+    "wide_table_html": "tables",
+    "three_tables_workbook": "workbook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A public name of the package, imported from its module when first asked for."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value

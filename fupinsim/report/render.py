@@ -18,15 +18,17 @@ import io
 import re
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader
 from jinja2.ext import Extension
 from markupsafe import Markup
-from matplotlib.figure import Figure
 
 from fupinsim import __version__
 from fupinsim.assess.labels import bilingual
+
+if TYPE_CHECKING:  # only in annotations: a card's page renders without matplotlib
+    from matplotlib.figure import Figure
 
 __all__ = [
     "figure_data_uri",
