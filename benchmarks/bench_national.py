@@ -10,6 +10,10 @@ of the whole process tree, parent and workers together (``peak_tree_gb``, sample
 
     .venv/bin/python benchmarks/bench_national.py --sizes 100000 1000000 --commands simulate
 
+``--commands run card`` also times ``fupinsim card <id> --scenario <scenario>`` (three times)
+on each size's finished run: a card should cost the same at every size (issue 18: under 2 s
+at national size).
+
 The machine's load inflates wall seconds; CPU seconds are less sensitive to it.
 """
 
@@ -98,6 +102,25 @@ def _measure(command: list[str]) -> dict[str, float]:
     }
 
 
+def _card(fupinsim: str, run: Path) -> dict[str, float]:
+    """``fupinsim card`` of the run's first registered household, three times: the fastest and
+    slowest wall seconds and the largest peak."""
+    import pyarrow.dataset as ds  # noqa: PLC0415 - only for --commands card
+
+    registered = ds.dataset(str(run / "tables" / "households.parquet")).head(
+        1, columns=["household_id"], filter=ds.field("is_registered")
+    )
+    household = str(registered.column("household_id")[0].as_py())
+    call = [fupinsim, "-q", "card", household, "--scenario", run.name]
+    call += ["--outputs", str(run.parent), "--out", str(run.parent / "cards")]
+    runs = [_measure(call) for _ in range(3)]
+    return {
+        "seconds": min(r["seconds"] for r in runs),
+        "seconds_max": max(r["seconds"] for r in runs),
+        "peak_gb": max(r["peak_gb"] for r in runs),
+    }
+
+
 def main() -> None:
     """Measure each command at each size; print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -111,12 +134,16 @@ def main() -> None:
         folder = Path(tmp)
         for size in args.sizes:
             scenario = str(_scenario(folder, size))
-            for command in args.commands:
+            for command in [c for c in args.commands if c != "card"]:
                 out = str(folder / f"{command}_{size}")
+                if command == "run" and "card" in args.commands:
+                    out = str(folder / f"outputs_{size}" / Path(scenario).stem)
                 extra = ["--plan", "uniform_1230"] if command == "simulate" else []
                 call = [fupinsim, "-q", command, scenario, *extra, "--replications", "1"]
                 call += ["--workers", str(args.workers), "--out", out]
                 results.setdefault(command, {})[str(size)] = _measure(call)
+                if command == "run" and "card" in args.commands:
+                    results.setdefault("card", {})[str(size)] = _card(fupinsim, Path(out))
                 shutil.rmtree(out, ignore_errors=True)
                 print(command, size, results[command][str(size)], file=sys.stderr, flush=True)
     headline = _headline(results.get("simulate", {}))
