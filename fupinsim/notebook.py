@@ -29,16 +29,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fupinsim.errors import FupinsimError
+from fupinsim.errors import FupinsimError, InputError
+from fupinsim.io.registry_files import registry_for_run
 from fupinsim.io.run import resolve_path
+from fupinsim.registry import Registry, generate_registry
+from fupinsim.scenario import Scenario
 
 __all__ = [
     "EXISTING_FILE",
     "NOTEBOOK_PARAMETERS",
     "NotebookParameterError",
+    "NotebookRegistryError",
     "Parameter",
     "check_parameters",
     "injected_names",
+    "notebook_registry",
 ]
 
 logger = logging.getLogger(__name__)
@@ -234,3 +239,27 @@ def check_parameters(
     values = {name: namespace[name] for name in expected}
     logger.info("notebook parameters checked: %s", values)
     return values
+
+
+class NotebookRegistryError(FupinsimError):
+    """The scenario's registry file cannot be used: the planner's message, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+def notebook_registry(scenario: Scenario, scenario_file: str | Path) -> Registry:
+    """The registry a notebook shows: the scenario's file when ``registry.source`` is ``file``
+    (read and checked as ``fupinsim run`` reads it, :func:`~fupinsim.io.registry_files.
+    registry_for_run`, its path relative to ``scenario_file``), else the synthetic registry.
+
+    Raises
+    ------
+    NotebookRegistryError
+        With the file's problems, each with its fix, as ``fupinsim run`` prints them.
+    """
+    try:
+        registry = registry_for_run(scenario, scenario_file=resolve_path(scenario_file))
+    except InputError as error:
+        raise NotebookRegistryError(f"Registry of scenario {scenario.id!r}: {error}") from error
+    return registry if registry is not None else generate_registry(scenario)

@@ -173,7 +173,8 @@ class LivingRegistry:
     registered_by_year:
         By ``county_id`` (and ``all``) and ``year``: ``n_registered`` (on the registry at the
         year's end), ``n_registered_base`` (of them, base-year households), ``n_entrants``,
-        ``n_entrants_missed``, ``n_entrants_newly_poor``, ``n_leavers``, ``n_returns``,
+        ``n_entrants_missed``, ``n_entrants_newly_poor``, ``n_entrants_planned`` (of them, with
+        a plan), ``n_leavers``, ``n_leavers_entrants`` (of them, entrants), ``n_returns``,
         ``n_truly_poor`` (simulated mean income below the line), ``n_missed_poor`` (of them,
         not on the registry) and ``missed_poor_rate`` (share) [households].
     entrants:
@@ -206,6 +207,7 @@ def living_registry(
     lines: np.ndarray,
     settings: IdentificationSettings,
     seed: int,
+    planned: np.ndarray | None = None,
 ) -> LivingRegistry:
     """The registry adjusted year by year (module doc), vectorised over households.
 
@@ -220,6 +222,9 @@ def living_registry(
         (P(exited) < 0.5); ignored for the others.
     years, lines:
         The simulated years (the first is the base year) and each year's poverty line.
+    planned:
+        Households whose entry got a plan (bool per household; default none), counted in
+        ``n_entrants_planned``.
     """
     registered = households["is_registered"].to_numpy(dtype=bool)
     missed = _base_truly_poor(households) & ~registered
@@ -238,7 +243,8 @@ def living_registry(
         entry[new] = years[t]
         on[t] = np.where(registered, base_on[t], entrant_on | new)
     entrants = _entrants_table(aged, entry, missed, seed)
-    table = _by_year(households, on, entry, missed, income_pc, years, lines)
+    planned = np.zeros(n, dtype=bool) if planned is None else np.asarray(planned, dtype=bool)
+    table = _by_year(households, on, entry, missed, planned, income_pc, years, lines)
     logger.info("living registry: %d entrants after the base year", int((entry > 0).sum()))
     return LivingRegistry(table, entrants)
 
@@ -277,6 +283,7 @@ def _by_year(
     on: np.ndarray,
     entry: np.ndarray,
     missed: np.ndarray,
+    planned: np.ndarray,
     income_pc: np.ndarray,
     years: list[int],
     lines: np.ndarray,
@@ -293,7 +300,9 @@ def _by_year(
         "n_entrants": entry[None, :] == year_of,
         "n_entrants_missed": (entry[None, :] == year_of) & missed,
         "n_entrants_newly_poor": (entry[None, :] == year_of) & ~missed,
+        "n_entrants_planned": (entry[None, :] == year_of) & planned,
         "n_leavers": previous & ~on,
+        "n_leavers_entrants": previous & ~on & (entry[None, :] > 0),
         "n_returns": ~previous & on & (entry[None, :] != year_of) & (base | (entry > 0)),
         "n_truly_poor": poor,
         # Missed: poor and never on the registry (the county exit rule's "missed" poor); a
