@@ -262,4 +262,26 @@ def notebook_registry(scenario: Scenario, scenario_file: str | Path) -> Registry
         registry = registry_for_run(scenario, scenario_file=resolve_path(scenario_file))
     except InputError as error:
         raise NotebookRegistryError(f"Registry of scenario {scenario.id!r}: {error}") from error
-    return registry if registry is not None else generate_registry(scenario)
+    if registry is not None:
+        return registry
+    return generate_registry(_shown_scenario(scenario))
+
+
+def _shown_scenario(scenario: Scenario) -> Scenario:
+    """``scenario``, or for a registered-only (national) scenario larger than the national
+    run's yields sample, that sample (:func:`fupinsim.pipeline.national.sample_scenario`: same
+    generator, seed and county strata), said in the notebook's log: a whole national registry
+    (29.48 M households) does not fit a notebook (issue 18)."""
+    from fupinsim.pipeline.national import SAMPLE_HOUSEHOLDS, sample_scenario  # noqa: PLC0415
+
+    n = scenario.registry.n_registered_households
+    if scenario.registry.include_nonregistered or n <= SAMPLE_HOUSEHOLDS:
+        return scenario
+    logger.warning(
+        "scale test: the registry shown is the national run's stratified sample of %s of the "
+        "scenario's %s registered households (same generator, seed and county shares); "
+        "counts below are the sample's",
+        f"{SAMPLE_HOUSEHOLDS:,}",
+        f"{n:,}",
+    )
+    return sample_scenario(scenario, SAMPLE_HOUSEHOLDS)

@@ -150,6 +150,9 @@ NATIONAL_RUN_STAGES: tuple[str, ...] = (
 #: Household tables of a national run, streamed chunk by chunk.
 _STREAMED = ("households", "household_plans", "household_paths", "household_exit")
 
+#: Subfolder of a national run holding the yields sample's household tables (``tables/``).
+SAMPLE_FOLDER = "sample"
+
 
 def _tables(run: NationalRun, scenario: Scenario) -> dict[str, pd.DataFrame]:
     """The run's small tables (national LP, aggregates, sample's village works)."""
@@ -292,16 +295,20 @@ def run_national_to_directory(
     write_tables(small, folder)
     write_mps(run.allocation.model, folder / "allocation_model.mps")
     manifest = _manifest(run, streamed, limit)
-    write_run_info(scenario, folder, int(run.projection.meta["replications"]))
+    write_run_info(
+        scenario, folder, int(run.projection.meta["replications"]), manifest["p_all_targets_met"]
+    )
     # The report's registry pages, cards and announcement read the yields sample with plans by
     # the same rule (a household table of 29 M rows is read by rows, never whole); its
-    # projection, targets and money pages read the national tables.
+    # projection, targets and money pages read the national tables. The notebooks read the same
+    # sample (``sample/tables``, :func:`load_national_run`).
     sample = run.sample.registry.households
-    report_tables = {
-        **small,
+    sample_tables = {
         "households": sample,
         "household_plans": run.shares(sample, run.sample.scenario),  # the same rule
     }
+    write_tables(sample_tables, folder / SAMPLE_FOLDER)
+    report_tables = {**small, **sample_tables}
     write_report_bundle(
         RunTables.partial(report_tables, manifest=manifest),
         folder,
@@ -316,22 +323,32 @@ def run_national_to_directory(
     return manifest
 
 
-def write_run_info(scenario: Scenario, folder: str | Path, replications: int) -> None:
-    """``run_info.json`` of a national run (what :func:`ensure_national_run` matches)."""
+def write_run_info(
+    scenario: Scenario, folder: str | Path, replications: int, p_all_targets_met: float
+) -> None:
+    """``run_info.json`` of a national run (what :func:`ensure_national_run` matches, and the
+    run's P(all targets met) for the notebooks: a batch writes ``manifest.json`` last)."""
     info = {
         "scenario_id": scenario.id,
         "scenario_hash": scenario.hash,
         "replications": replications,
         "code_version": code_version(),
         "note": NATIONAL_NOTE,
+        "p_all_targets_met": p_all_targets_met,
     }
     text = json.dumps(info, indent=2, sort_keys=True)
     (Path(folder) / RUN_INFO).write_text(text, encoding="utf-8")
 
 
 def load_national_run(folder: str | Path) -> RunTables:
-    """The small tables of a national run folder (household tables are left on disk: read
-    them by rows with :func:`fupinsim.io.streamed.read_rows`); says it is a scale test."""
+    """The small tables of a national run folder; says it is a scale test.
+
+    ``households`` and ``household_plans`` are the yields sample's (``sample/tables``, the
+    report's registry pages read the same), each saying so in ``attrs["note"]``; the national
+    household tables are left on disk (read them by rows with
+    :func:`fupinsim.io.streamed.read_rows`). The manifest holds the run's note, P(all targets
+    met) and where each household table is.
+    """
     logger.warning("%s: %s", Path(folder).name, NATIONAL_NOTE)
     tables = Path(folder) / "tables"
     out = {
@@ -342,19 +359,48 @@ def load_national_run(folder: str | Path) -> RunTables:
     for frame in out.values():
         frame.attrs["note"] = NATIONAL_NOTE
     on_disk = household_tables_on_disk(folder)
-    run = RunTables.partial(
-        out, manifest={"note": NATIONAL_NOTE, "household_tables_on_disk": on_disk}
-    )
+    sample = _sample_tables(folder, on_disk)
+    info = json.loads((Path(folder) / RUN_INFO).read_text(encoding="utf-8"))
+    facts = {"note": NATIONAL_NOTE, "household_tables_on_disk": on_disk}
+    if "p_all_targets_met" in info:
+        facts["p_all_targets_met"] = info["p_all_targets_met"]
+    run = RunTables.partial({**out, **sample}, manifest=facts)
     for name, text in on_disk.items():
-        getattr(run, name).attrs["note"] = text
-    if on_disk:
+        if name not in sample:
+            getattr(run, name).attrs["note"] = text
+    if set(on_disk) - set(sample):
         # Said where a notebook shows it (its log cell) rather than as silent empty tables.
         logger.warning(
             "%s: household tables are NOT loaded (they are empty here): %s",
             Path(folder).name,
-            "; ".join(on_disk.values()),
+            "; ".join(text for name, text in on_disk.items() if name not in sample),
+        )
+    if sample:
+        logger.warning(
+            "%s: households and household_plans are the yields sample's %s households",
+            Path(folder).name,
+            f"{len(sample['households']):,}",
         )
     return run
+
+
+def _sample_tables(folder: str | Path, on_disk: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """The yields sample's ``households`` and ``household_plans`` of a national run folder,
+    each noting that it is the sample and where the national table is (empty when the run
+    predates them)."""
+    out: dict[str, pd.DataFrame] = {}
+    for name in ("households", "household_plans"):
+        path = Path(folder) / SAMPLE_FOLDER / "tables" / f"{name}.parquet"
+        if not path.is_file():
+            continue
+        frame = pd.read_parquet(path)
+        national = on_disk.get(name, f"{name}: not written")
+        frame.attrs["note"] = (
+            f"The national run's yields sample: {len(frame):,} rows (scale test; the report's "
+            f"registry pages show the same). National table: {national}"
+        )
+        out[name] = frame
+    return out
 
 
 def household_tables_on_disk(folder: str | Path) -> dict[str, str]:

@@ -55,6 +55,7 @@ __all__ = [
     "RUN_INFO",
     "WRITE_STAGE",
     "ensure_run",
+    "is_registered_only",
     "load_run",
     "pipeline_stages",
     "resolve_path",
@@ -76,9 +77,21 @@ def pipeline_stages(scenario: Scenario) -> tuple[str, ...]:
 
     The pipeline's own (:func:`fupinsim.pipeline.run_pipeline` calls ``step`` with these names
     as each starts; the closed loop may stop before its last round), then
-    :data:`WRITE_STAGE`. Progress bars use it as their total.
+    :data:`WRITE_STAGE`. Progress bars use it as their total. A registered-only (national)
+    scenario's are :data:`~fupinsim.io.national_run.NATIONAL_RUN_STAGES`.
     """
+    if is_registered_only(scenario):
+        from fupinsim.io.national_run import NATIONAL_RUN_STAGES  # noqa: PLC0415 (it imports this)
+
+        return NATIONAL_RUN_STAGES
     return (*step_names(scenario), WRITE_STAGE)
+
+
+def is_registered_only(scenario: Scenario) -> bool:
+    """Whether ``scenario`` is registered-only (national scale: ``include_nonregistered: false``
+    and a synthetic registry): it never builds its registry whole but runs by chunks
+    (:func:`fupinsim.io.national_run.run_national_to_directory`), as ``fupinsim run`` does."""
+    return not scenario.registry.include_nonregistered and scenario.registry.source == "synthetic"
 
 
 def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:
@@ -123,8 +136,21 @@ def run_to_directory(
 
     ``step`` is called with the name of each stage as it starts (:func:`pipeline_stages`).
     Without ``registry``, the scenario's own (``registry.source: file``, its path relative to
-    ``scenario_file``, else to the working folder) is read, or the synthetic one generated.
+    ``scenario_file``, else to the working folder) is read, or the synthetic one generated; a
+    registered-only (national) scenario takes the chunked national run instead, as
+    ``fupinsim run`` does (the batch runner's path, issue 18), so its registry is never whole.
     """
+    if registry is None and is_registered_only(scenario):
+        from fupinsim.io.national_run import run_national_to_directory  # noqa: PLC0415 (cycle)
+
+        return run_national_to_directory(
+            scenario,
+            folder,
+            objective=objective,
+            replications=replications,
+            workers=workers,
+            step=step,
+        )
     if registry is None:
         registry = registry_for_run(scenario, None, scenario_file)
     result = run_pipeline(
@@ -231,7 +257,7 @@ def ensure_run(
         loaded = loaded.model_copy(update={"seed": int(seed)})
     reps = replications or loaded.microsim.replications
     folder = Path(output_dir)
-    if not loaded.registry.include_nonregistered and loaded.registry.source != "file":
+    if is_registered_only(loaded):
         from fupinsim.io.national_run import ensure_national_run  # noqa: PLC0415
 
         return loaded, ensure_national_run(loaded, folder, reps, workers)  # says "scale test"

@@ -166,19 +166,24 @@ def test_notebooks_entry_point_reuses_the_run_and_says_scale_test(
     outputs: Path, small_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """``ensure_run`` (the notebooks' entry point) on a national folder: the run is reused,
-    household tables stay on disk (read by rows), and the note is logged and on every table."""
+    household tables stay on disk (read by rows), the notebooks' households and plans are the
+    yields sample's (as the report's), and the note is logged and on every table."""
     from fupinsim.io.run import ensure_run
 
     with caplog.at_level("WARNING"):
         _, tables = ensure_run(small_file, outputs / "national_small", replications=1)
     assert "Not a national projection" in caplog.text
-    assert not tables.county_year.empty and "households" in tables.manifest["tables_not_loaded"]
+    assert not tables.county_year.empty and "household_exit" in tables.manifest["tables_not_loaded"]
     assert "Scale test" in tables.target_probability.attrs["note"]
     # The empty household tables say so, where a notebook shows them (log and table note).
     assert "household tables are NOT loaded" in caplog.text
-    assert tables.households.empty
+    assert tables.household_paths.empty and "household_paths" in tables.not_loaded
+    assert len(tables.households) == SAMPLE and tables.has("household_plans")
+    assert set(tables.household_plans["household_id"]) <= set(tables.households["household_id"])
+    assert "yields sample" in tables.households.attrs["note"]
     assert "140,000 rows left on disk" in tables.households.attrs["note"]
     assert "read_rows" in tables.manifest["household_tables_on_disk"]["household_paths"]
+    assert 0 <= tables.manifest["p_all_targets_met"] <= 1
 
 
 def test_run_scheduler_option_reaches_the_national_run(
@@ -245,3 +250,63 @@ def test_households_assigned_beyond_the_quotas_are_the_sample_type_count_error(
     assert abs(gap - explained) <= 4 * sd + 1
     manifest = json.loads((outputs / "national_small" / "manifest.json").read_text("utf-8"))
     assert "Jensen" in manifest["national_run"]["households_assigned_vs_quota"]
+
+
+def test_batch_pipeline_hook_takes_the_national_run(
+    small: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fupinsim batch`` calls ``run_to_directory`` (issue 18): a registered-only scenario
+    takes the chunked national run, as ``fupinsim run`` does, and never builds its registry
+    whole (the batch's registry stage grew to 16 GB at national size before)."""
+    import fupinsim.io.run as io_run
+    from fupinsim.io import national_run
+
+    calls: list[tuple[str, Path, dict[str, object]]] = []
+
+    def national(scenario: Scenario, folder: Path, **options: object) -> dict[str, object]:
+        calls.append((scenario.id, Path(folder), options))
+        return {"households": scenario.registry.n_registered_households}
+
+    def whole(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the whole registry was built")
+
+    monkeypatch.setattr(national_run, "run_national_to_directory", national)
+    monkeypatch.setattr(io_run, "registry_for_run", whole)
+    steps: list[str] = []
+    fields = io_run.run_to_directory(small, tmp_path, replications=1, step=steps.append)
+    assert fields == {"households": HOUSEHOLDS}
+    assert [(c[0], c[1]) for c in calls] == [(small.id, tmp_path)]
+    assert calls[0][2]["replications"] == 1 and calls[0][2]["step"] == steps.append
+    assert io_run.pipeline_stages(small) == national_run.NATIONAL_RUN_STAGES
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "notebook", ["01_registry", "02_projection", "03_allocation", "04_assessment"]
+)
+def test_the_four_notebooks_run_on_a_national_run(
+    notebook: str, outputs: Path, small_file: Path, tmp_path: Path
+) -> None:
+    """Each of the batch's four notebooks completes on a national run folder (issue 18) and
+    says where it shows a scale test: tables the national run does not compute say so."""
+    import papermill as pm
+
+    root = Path(__file__).resolve().parents[2]
+    path = root / "notebooks" / f"{notebook}.ipynb"
+    pm.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        parameters={
+            "scenario": str(small_file),
+            "replications": 1,
+            "output_dir": str(outputs / "national_small"),
+        },
+        cwd=str(path.parent),
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
+    )
+    text = (tmp_path / path.name).read_text(encoding="utf-8")
+    assert "cale test" in text  # "Scale test" / "scale test", in the log or a table note
+    if notebook in ("02_projection", "03_allocation"):
+        assert "not computed in this run" in text

@@ -119,6 +119,15 @@ def test_registry_tables_add_up(run: RunTables) -> None:
     assert top["n_poor_households"].is_monotonic_decreasing
 
 
+def test_income_sources_of_a_registered_only_registry_have_one_column(run: RunTables) -> None:
+    """The national scale test's registry holds only registered households (issue 18):
+    notebook 01 showed a NaN column and failed casting it to int."""
+    only = replace(run, households=run.households[run.households["is_registered"]])
+    sources = views.display_income_sources(only)
+    assert list(sources.columns) == ["registered poor"]
+    assert sources.equals(views.display_income_sources(run)[["registered poor"]])
+
+
 def test_identification_needs_the_identification_table(run: RunTables) -> None:
     shown = views.display_identification(run)
     assert list(shown.index) == [county_label(c) for c in run.identification["county_id"]]

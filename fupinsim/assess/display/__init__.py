@@ -16,6 +16,7 @@ same frames where it shows the same table (the shortfalls), so a number has one 
 
 from __future__ import annotations
 
+from fupinsim.assess.display.absent import absent_table, shown_if_in_run
 from fupinsim.assess.display.money import (
     binds_sentence,
     display_closed_loop,
@@ -63,6 +64,7 @@ from fupinsim.assess.display.registry import (
 __all__ = [
     "COMPARED_PLANS",
     "EXIT_TARGET",
+    "absent_table",
     "binds_sentence",
     "display_assessment",
     "display_assistance",
@@ -98,4 +100,5 @@ __all__ = [
     "is_exit_target",
     "plan_goal_rows",
     "shortfall_rows",
+    "shown_if_in_run",
 ]

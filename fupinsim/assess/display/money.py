@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from fupinsim.assess.display.absent import shown_if_in_run
 from fupinsim.assess.labels import (
     CITY_ID,
     FUNDING_SOURCES,
@@ -288,6 +289,7 @@ def display_money_value(run: RunTables) -> pd.DataFrame:
     return table.round(2)
 
 
+@shown_if_in_run("factor_comparison")
 def display_methods(
     run: RunTables, methods: tuple[str, ...] = ("optimised", "factor")
 ) -> pd.DataFrame:
@@ -316,6 +318,7 @@ def display_methods(
     return table.T
 
 
+@shown_if_in_run("county_factors")
 def display_county_factors(run: RunTables) -> pd.DataFrame:
     """The factor method's county factors: poor people, poverty gap (万元 a year) and local
     revenue (万元)."""
@@ -332,6 +335,7 @@ def display_county_factors(run: RunTables) -> pd.DataFrame:
     ).astype(int)
 
 
+@shown_if_in_run("closed_loop")
 def display_closed_loop(run: RunTables) -> pd.DataFrame:
     """The closed loop round by round: targets below confidence, lowest P(met) %, fiscal money
     万元, missing exits (planned, households) and the targets raised for the next round."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from fupinsim.assess.display.absent import shown_if_in_run
 from fupinsim.assess.labels import CITY_ID, county_label, group_label
 
 if TYPE_CHECKING:  # the pipeline imports fupinsim.assess: no import cycle at run time
@@ -132,6 +133,7 @@ def display_targets(
     return targets.set_index(["target", "year"])
 
 
+@shown_if_in_run("factor_comparison")
 def display_plan_comparison(run: RunTables) -> pd.DataFrame:
     """The plan comparison side by side: cumulative exits 2015-2017 (mean), targets with
     P(met) of at least 90 % (the comparison table's threshold) and the mean P(met) in %, one
@@ -156,6 +158,7 @@ def _plans(frame: pd.DataFrame) -> list[str]:
     return [p for p in COMPARED_PLANS if p in present]
 
 
+@shown_if_in_run("county_year_plans")
 def display_remaining_by_plan(run: RunTables, year: int = 2017) -> pd.DataFrame:
     """Registered poor households remaining at the end of ``year`` by county and plan
     (median over the replications; the plan comparison)."""
@@ -172,6 +175,7 @@ def display_remaining_by_plan(run: RunTables, year: int = 2017) -> pd.DataFrame:
     return table
 
 
+@shown_if_in_run("target_probability_plans")
 def display_p_met_plans(
     run: RunTables, first_year: int = 2015, last_year: int = 2017
 ) -> pd.DataFrame:
@@ -187,6 +191,7 @@ def display_p_met_plans(
     return table.astype(int)
 
 
+@shown_if_in_run("county_year_plans")
 def display_immigrant_income_plans(run: RunTables) -> pd.DataFrame:
     """Registered households of the immigrant villages: mean net income per person in 2014 and
     2017 (yuan per person per year) and their ratio (the goal is 2.0), by county and plan."""
@@ -205,6 +210,7 @@ def display_immigrant_income_plans(run: RunTables) -> pd.DataFrame:
     return table
 
 
+@shown_if_in_run("county_year_plans")
 def display_plans_city(run: RunTables, indicator: str, statistic: str, title: str) -> pd.DataFrame:
     """A city-wide indicator of ``county_year_plans`` by year and plan (households, rounded).
 

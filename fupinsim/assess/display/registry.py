@@ -122,7 +122,8 @@ def display_income_sources(registry: RegistryTables) -> pd.DataFrame:
     """Mean net income per person by source, registered poor against the other households.
 
     Yuan per person per year (rounded): the seven sources, production cost as a negative
-    line, and ``net income`` (their sum).
+    line, and ``net income`` (their sum). A group without households (a registered-only
+    registry has no others: the national scale test) has no column.
     """
     households = registry.households
     groups = {
@@ -131,6 +132,8 @@ def display_income_sources(registry: RegistryTables) -> pd.DataFrame:
     }
     columns = {}
     for name, frame in groups.items():
+        if frame.empty:
+            continue
         total = pd.concat(
             [
                 frame[list(INCOME_SOURCES)].sum(),
