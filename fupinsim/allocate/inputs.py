@@ -37,7 +37,7 @@ the results and the factor baseline share.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -46,12 +46,15 @@ from fupinsim.errors import InputError, Problem
 __all__ = [
     "CITY_POOL",
     "CREDIT_RESOURCE",
+    "GOAL_COLUMNS",
+    "GOAL_NAMES",
     "PACKAGE_NONE",
     "TYPE_ATTRIBUTES",
     "VILLAGES",
     "AllocationInputs",
     "PreparedInputs",
     "baseline_exits",
+    "empty_goals",
     "option_gains",
     "prepare_inputs",
 ]
@@ -75,6 +78,28 @@ _CAPACITY_USE_COLUMNS = ("package_id", "resource", "units_per_household")
 _CAPACITY_COLUMNS = ("resource", "year", "units")
 #: Optional type attributes passed through to the results.
 TYPE_ATTRIBUTES = ("is_immigrant", "labour_class", "income_band")
+#: Columns of the plan goals table (:mod:`fupinsim.allocate.goals`).
+GOAL_COLUMNS = (
+    "goal",
+    "county_id",
+    "villages",
+    "year",
+    "required",
+    "baseline",
+    "people",
+    "n_villages",
+    "unit",
+)
+#: The plan goals the LP knows (immigrant-village income, poor villages' exit).
+GOAL_NAMES = ("immigrant_income", "village_exit")
+
+
+def empty_goals() -> pd.DataFrame:
+    """A goals table without rows (inputs that do not carry the plan's goals)."""
+    frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in GOAL_COLUMNS})
+    return frame.astype(
+        {"goal": str, "county_id": str, "villages": str, "year": "int64", "unit": str}
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +121,12 @@ class AllocationInputs:
         Units of each resource one household's package uses (in its start year).
     capacity:
         City-wide units of each resource per year.
+    goals:
+        The plan's goals beyond exit counts (:data:`GOAL_COLUMNS`, from
+        :func:`fupinsim.allocate.goals.plan_goal_table`); ``None``: exit targets only. The
+        option's ``income_gain_yuan`` (yields column, yuan per household in the goal year)
+        and the type's ``poor_village_people`` (people per household in poor villages) steer
+        them; absent columns count as 0.
     """
 
     yields: pd.DataFrame
@@ -104,6 +135,7 @@ class AllocationInputs:
     package_costs: pd.DataFrame | None = None
     capacity_use: pd.DataFrame | None = None
     capacity: pd.DataFrame | None = None
+    goals: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +179,7 @@ class PreparedInputs:
     years: tuple[int, ...]
     capacity: pd.DataFrame
     capacity_use: pd.DataFrame
+    goals: pd.DataFrame = field(default_factory=empty_goals)
 
     @property
     def counties(self) -> list[str]:
@@ -278,7 +311,7 @@ def _check_values(inputs: AllocationInputs) -> list[Problem]:
 
 def _types_table(yields: pd.DataFrame) -> Checked:
     """One row per type: ``type_id, county_id, villages, n_households`` (+ attributes)."""
-    attributes = [c for c in TYPE_ATTRIBUTES if c in yields.columns]
+    attributes = [c for c in (*TYPE_ATTRIBUTES, "poor_village_people") if c in yields.columns]
     types = yields[list(_TYPE_COLUMNS) + attributes].drop_duplicates()
     doubled = types["type_id"][types["type_id"].duplicated()].unique().tolist()
     if not doubled:
@@ -325,6 +358,8 @@ def _yield_tables(
     """
     problems: list[Problem] = []
     yy = yields[["type_id", "package_id", "start_year", "year", "exit_prob"]].copy()
+    if "income_gain_yuan" in yields.columns:
+        yy["income_gain_yuan"] = pd.to_numeric(yields["income_gain_yuan"], errors="coerce")
     if "n_eligible" in yields.columns:
         yy["n_eligible"] = pd.to_numeric(yields["n_eligible"], errors="coerce")
         offered = yy.loc[yy["package_id"] != PACKAGE_NONE, "n_eligible"]
@@ -348,6 +383,9 @@ def _yield_tables(
     if "n_eligible" in package_yields.columns:
         eligible = package_yields.groupby(_KEYS)["n_eligible"].max().reset_index()
         options = options.merge(eligible, on=_KEYS, how="left")
+    if "income_gain_yuan" in package_yields.columns:
+        gain = package_yields.groupby(_KEYS)["income_gain_yuan"].max().reset_index()
+        options = options.merge(gain, on=_KEYS, how="left")
     counted = (
         package_yields[package_yields["year"].isin(target_years)]
         .groupby(_KEYS)["year"]
@@ -496,6 +534,31 @@ def _capacity_tables(
     return capacity, use, problems
 
 
+def _goals_table(goals: pd.DataFrame | None, types: pd.DataFrame) -> Checked:
+    """The plan goals (empty when not given): known goals, numbers, groups with types."""
+    if goals is None:
+        return empty_goals(), []
+    problems = _missing_columns(goals, "goals", GOAL_COLUMNS)
+    if problems:
+        return empty_goals(), problems
+    goals = goals[list(GOAL_COLUMNS)].copy().astype({"year": "int64"})
+    unknown = sorted(set(goals["goal"].astype(str)) - set(GOAL_NAMES))
+    if unknown:
+        problems.append(Problem("goals, column goal", unknown, f"must be one of {GOAL_NAMES}"))
+    for column in ("required", "baseline", "people"):
+        problems += _bad_range(goals[column], f"goals, column {column}", 0.0)
+    groups = set(zip(types["county_id"], types["villages"], strict=True))
+    village = goals[goals["goal"] == "village_exit"]
+    orphan = sorted(
+        {(c, v) for c, v in zip(village["county_id"], village["villages"], strict=True)} - groups
+    )
+    if orphan:
+        problems.append(
+            Problem("goals", orphan[:5], "a village_exit goal's group must have household types")
+        )
+    return goals.reset_index(drop=True), problems
+
+
 def _options_table(options: pd.DataFrame, types: pd.DataFrame, spend: pd.DataFrame) -> pd.DataFrame:
     """Options with their group, eligible households and total per-household costs."""
     totals = spend.groupby(_KEYS, as_index=False)[list(_COST_VALUES)].sum()
@@ -540,8 +603,14 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
     money, years, money_problems = _money_table(inputs.funding, types, spend)
     targets, target_problems = _targets_table(inputs.targets, types)
     capacity, use, capacity_problems = _capacity_tables(inputs)
+    goals, goal_problems = _goals_table(inputs.goals, types)
     problems += (
-        yield_problems + spend_problems + money_problems + target_problems + capacity_problems
+        yield_problems
+        + spend_problems
+        + money_problems
+        + target_problems
+        + capacity_problems
+        + goal_problems
     )
     if problems:
         raise InputError(problems, summary="allocation inputs are not usable")
@@ -558,6 +627,7 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
         years=years,
         capacity=capacity.reset_index(drop=True),
         capacity_use=use.reset_index(drop=True),
+        goals=goals,
     )
 
 
