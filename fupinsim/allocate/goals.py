@@ -249,12 +249,11 @@ def lp_goals(goals: pd.DataFrame, margins: Mapping[tuple[str, str, int], float])
     """The goals for the LP, each made stricter by the closed loop's cushion (if any).
 
     A margin is a share of the goal's scale: ``immigrant_income`` asks for ``required × (1 +
-    margin)`` yuan per person; ``village_exit`` allows ``required − margin × people`` people
-    (at least 0) to remain in the group's poor villages' poor households.
+    margin)`` yuan per person; ``village_exit`` allows ``required × (1 − margin)`` people (at
+    least 0) to remain in the group's poor villages' poor households.
     """
     out = goals.copy()
     required = out["required"].to_numpy(dtype=float).copy()
-    people = out["people"].to_numpy(dtype=float)
     for i, (goal, county, villages, year) in enumerate(
         zip(out["goal"], out["county_id"], out["villages"], out["year"], strict=True)
     ):
@@ -265,6 +264,6 @@ def lp_goals(goals: pd.DataFrame, margins: Mapping[tuple[str, str, int], float])
         if goal == "immigrant_income":
             required[i] *= 1.0 + margin
         else:
-            required[i] = max(0.0, required[i] - margin * people[i])
+            required[i] = max(0.0, required[i] * (1.0 - margin))
     out["required"] = required
     return out

@@ -95,6 +95,7 @@ __all__ = [
     "add_targets",
     "build_model",
     "exit_gain_terms",
+    "goal_penalty_terms",
     "set_objective",
 ]
 
@@ -558,7 +559,7 @@ def add_goals(model: AllocationModel) -> None:
         )
 
 
-def _goal_penalty_terms(model: AllocationModel, weight: float) -> Terms:
+def goal_penalty_terms(model: AllocationModel, weight: float) -> Terms:
     """Objective terms of the goals' shortfalls: penalty per unit × ``weight``."""
     penalties = model.settings.goal_penalties
     goals = model.data.goals
@@ -586,7 +587,7 @@ def set_objective(model: AllocationModel, gain_terms: dict[tuple[str, str, int],
         objective = _expression(
             pay_terms
             + [(var, penalty) for var in model.shortfall.values()]
-            + _goal_penalty_terms(model, 1.0)
+            + goal_penalty_terms(model, 1.0)
         )
     else:
         # Every type counts, in a target group or not.
@@ -600,7 +601,7 @@ def set_objective(model: AllocationModel, gain_terms: dict[tuple[str, str, int],
             exit_terms
             + [(v, tiebreak) for v, _ in pay_terms]
             + [(v, schedule) for v in model.shortfall.values()]
-            + _goal_penalty_terms(model, schedule / settings.shortfall_penalty_yuan)
+            + goal_penalty_terms(model, schedule / settings.shortfall_penalty_yuan)
         )
     model.problem.setObjective(objective)
     model.objective_expression = objective

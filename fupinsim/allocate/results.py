@@ -64,7 +64,7 @@ import pulp
 
 from fupinsim.allocate.burden import base_package
 from fupinsim.allocate.inputs import CITY_POOL, PreparedInputs, baseline_exits, option_gains
-from fupinsim.allocate.model import AllocationModel
+from fupinsim.allocate.model import AllocationModel, goal_penalty_terms
 from fupinsim.allocate.resolve import HighsResolver
 from fupinsim.allocate.solve import (
     SolveResult,
@@ -569,8 +569,13 @@ def extract_results(
         marginal_cost=_marginal_cost(model, solution, shortfall),
         money_value=_money_value(model, solution),
         unused_money=unused_money,
-        summary=_summary(model, solution, quotas, shortfall, unused_money),
-        goal_shortfall=goal_table(model, solution),
+        summary={
+            **_summary(model, solution, quotas, shortfall, unused_money),
+            "goal_penalty_yuan": _goal_penalty(model, solution),
+        },
+        goal_shortfall=goal_table(
+            model, solution, settings if close_gaps else None, diagnose=close_gaps
+        ),
     )
 
 
@@ -586,12 +591,41 @@ _GOAL_TABLE_COLUMNS = [
     "short",
     "met",
     "dual",
+    "unreachable",
     "message",
 ]
 
 
-def goal_table(model: AllocationModel, solution: SolveResult) -> pd.DataFrame:
-    """The plan goals' table ``goal_shortfall`` (module docstring), from the solution."""
+def _goal_penalty(model: AllocationModel, solution: SolveResult) -> float:
+    """The goals' part of the ``min_cost`` objective (yuan; 0 in ``max_exits``)."""
+    if model.settings.objective != "min_cost":
+        return 0.0
+    return float(sum(solution.value(v.name) * c for v, c in goal_penalty_terms(model, 1.0)))
+
+
+def goal_reach(model: AllocationModel, key: Any, settings: SolveSettings | None = None) -> float:
+    """Least shortfall of a goal with unlimited money and capacity (its unit): the part of
+    it no money can secure (the packages' yields do not reach it). NaN if the re-solve fails.
+    """
+    with _scratch(model):
+        for var in [*model.extra_money.values(), *model.extra_capacity.values()]:
+            var.upBound = None
+        for var in model.shortfall.values():
+            var.upBound = None
+        short = model.goal_shortfall[key]
+        values = _diagnostic_solve(model, pulp.LpAffineExpression([(short, 1.0)]), settings, None)
+    return math.nan if values is None else max(0.0, float(values[short.name]))
+
+
+def goal_table(
+    model: AllocationModel,
+    solution: SolveResult,
+    settings: SolveSettings | None = None,
+    *,
+    diagnose: bool = False,
+) -> pd.DataFrame:
+    """The plan goals' table ``goal_shortfall`` (module docstring), from the solution; with
+    ``diagnose``, a missed goal's ``unreachable`` part (:func:`goal_reach`, else NaN)."""
     rows: list[dict[str, Any]] = []
     goals = model.data.goals
     for g, c, v, y, unit, required, baseline, people, n_villages in goals[
@@ -608,10 +642,12 @@ def goal_table(model: AllocationModel, solution: SolveResult) -> pd.DataFrame:
             projected = float(baseline) + lift / float(people)
         else:
             projected = float(baseline) - lift
+        met = short <= MET_TOLERANCE
+        unreachable = goal_reach(model, key, settings) if diagnose and not met else math.nan
         row = {"goal": key[0], "county_id": key[1], "villages": key[2], "year": key[3],
                "unit": unit, "required": float(required), "baseline": float(baseline),
-               "projected": projected, "short": short, "met": short <= MET_TOLERANCE,
-               "dual": dual}  # fmt: skip
+               "projected": projected, "short": short, "met": met, "dual": dual,
+               "unreachable": unreachable}  # fmt: skip
         row["message"] = _goal_message(row, float(people), float(n_villages))
         rows.append(row)
     return pd.DataFrame(rows, columns=_GOAL_TABLE_COLUMNS)
@@ -634,13 +670,13 @@ def _goal_message(row: Mapping[str, Any], people: float, n_villages: float) -> s
                 f"Immigrant villages' mean income reaches {row['required']:,.0f} yuan per "
                 f"person by {year} (expected {row['projected']:,.0f})."
             )
-        return (
+        text = (
             f"Immigrant villages' mean income is expected at {row['projected']:,.0f} yuan per "
             f"person in {year}, {row['short']:,.0f} short of the plan's "
             f"{row['required']:,.0f} ({people:,.0f} people; without the plan "
-            f"{row['baseline']:,.0f}): the packages the money buys do not raise it further "
-            "at a cost the goal's penalty accepts (goal_penalties, data/exit_schedule.yaml)."
+            f"{row['baseline']:,.0f})"
         )
+        return text + _goal_reason(row["unreachable"], "yuan per person", "household packages")
     where = group_name(row["county_id"], row["villages"])
     if row["met"]:
         return (
@@ -648,10 +684,26 @@ def _goal_message(row: Mapping[str, Any], people: float, n_villages: float) -> s
             f"({row['projected']:,.0f}) are within the exit threshold "
             f"({row['required']:,.0f}) by {year}, taken together."
         )
-    return (
+    text = (
         f"{where}: {row['short']:,.0f} people of poor households above the exit threshold "
         f"of the {n_villages:.0f} poor villages by {year} (at most {row['required']:,.0f} may "
-        f"remain, {row['projected']:,.0f} expected): at least one poor village does not exit."
+        f"remain, {row['projected']:,.0f} expected): at least one poor village does not exit"
+    )
+    return text + _goal_reason(row["unreachable"], "people", "exits the packages give")
+
+
+def _goal_reason(unreachable: float, unit: str, what: str) -> str:
+    """Why a goal is missed: no money can reach it, or the money goes further elsewhere."""
+    if math.isnan(unreachable):
+        return "."
+    if unreachable > MET_TOLERANCE:
+        return (
+            f"; no money can secure it: even unlimited money and capacity leave "
+            f"{unreachable:,.0f} {unit} short (the {what} do not reach it)."
+        )
+    return (
+        "; more money would close it, but the pools have none to spare at the goal's "
+        "penalty (goal_penalties, data/exit_schedule.yaml)."
     )
 
 

@@ -60,6 +60,12 @@ def _solve(inputs: AllocationInputs, objective: str = "min_cost"):
     return model, solution, extract_results(model, solution, SolveSettings(), close_gaps=False)
 
 
+def _solve_diagnosed(inputs: AllocationInputs):
+    model = build_model(inputs, ModelSettings())
+    solution = solve_model(model, SolveSettings())
+    return model, solution, extract_results(model, solution, SolveSettings(), close_gaps=True)
+
+
 def _county_fiscal(result, county: str) -> float:
     return float(result.quotas.loc[result.quotas["county_id"] == county, "fiscal_yuan"].sum())
 
@@ -91,6 +97,17 @@ def test_an_impossible_income_goal_is_reported_with_its_shortfall() -> None:
     assert not goal["met"]
     assert goal["short"] == pytest.approx(5_000.0 - 200_000.0 / PEOPLE, rel=1e-6)
     assert "Immigrant villages" in goal["message"] and "short" in goal["message"]
+    assert math.isnan(goal["unreachable"])  # not diagnosed without close_gaps
+    _, _, diagnosed = _solve_diagnosed(goal_inputs(_goals(BASE_INCOME + 5_000.0)))
+    row = diagnosed.goal_shortfall.iloc[0]
+    assert row["unreachable"] == pytest.approx(row["short"], rel=1e-6)
+    assert "no money can secure it" in row["message"]
+    # Reachable with more money than the pools hold: not "no money can".
+    short = {("a", 2015): 1e6, ("b", 2016): 80_000.0}
+    _, _, money = _solve_diagnosed(goal_inputs(_goals(BASE_INCOME + 600.0), short))
+    row = money.goal_shortfall.iloc[0]
+    assert not row["met"] and row["unreachable"] == pytest.approx(0.0, abs=1e-6)
+    assert "more money would close it" in row["message"]
     # The exit targets are still met: exits stay first.
     assert result.shortfall["met"].all()
 
@@ -154,10 +171,10 @@ def test_margins_make_goals_stricter() -> None:
         goals,
         {
             goal_key("immigrant_income", "immigrant", 2016): 0.1,
-            goal_key("village_exit_a", "all", 2016): 0.01,
+            goal_key("village_exit_a", "all", 2016): 0.5,
         },
     )
-    assert raised["required"].tolist() == pytest.approx([4_400.0, 20.0])
+    assert raised["required"].tolist() == pytest.approx([4_400.0, 15.0])
     assert lp_goals(goals, {})["required"].tolist() == goals["required"].tolist()
 
 
