@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from fupinsim import data
-from fupinsim.allocate.inputs import GOAL_COLUMNS, empty_goals
+from fupinsim.allocate.goal_inputs import GOAL_COLUMNS, empty_goals
 from fupinsim.microsim import Catalogue
 from fupinsim.microsim.engine import PlanArrays, Prepared, prepare_plan, prepare_population
 from fupinsim.microsim.exits import incidence_threshold
