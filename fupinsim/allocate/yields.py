@@ -364,7 +364,6 @@ def _assemble(
     years = np.array(scenario.years)
     baseline = outcomes[0][0]
     type_codes, type_index = np.unique(types["type_id"].to_numpy(), return_inverse=True)
-    type_size = np.bincount(type_index, minlength=type_codes.size)
     gain_col = int(np.searchsorted(years, gain_year))
     income_col = _goal_column(years)
     members = population.members.astype(np.float64)
@@ -412,28 +411,50 @@ def _assemble(
                     }
                 )
             )
-            part = costs[mask[costs["row"].to_numpy()]].copy()
-            part["type_id"] = type_codes[type_index[part["row"].to_numpy()]]
-            mean = part.drop(columns="row").groupby(["type_id", "spend_year"]).mean().reset_index()
-            mean.insert(1, "package_id", option_id)
-            mean.insert(2, "start_year", start)
-            cost_rows.append(mean)
+            cost_rows.append(_mean_costs(costs, mask, type_codes[type_index], option_id, start))
             burdens.append(_burden_frame(population.household_id, mask, option_id, start, burden))
 
-    yields = pd.concat(rows, ignore_index=True)
-    attributes = types.drop(columns="household_id").drop_duplicates("type_id").set_index("type_id")
-    yields = yields.join(attributes, on="type_id")
-    yields["n_households"] = type_size[np.searchsorted(type_codes, yields["type_id"])]
-    poor_people = _type_mean(type_index, members * types["in_poor_village"].to_numpy(),
-                             everyone, type_codes.size)  # fmt: skip
-    yields["poor_village_people"] = poor_people[np.searchsorted(type_codes, yields["type_id"])]
     return ExitYields(
         types=types.drop(columns="in_poor_village"),
-        yields=yields[_YIELD_COLUMNS],
+        yields=_yields_table(rows, types, type_codes, type_index, members),
         package_costs=pd.concat(cost_rows, ignore_index=True),
         gains=pd.concat(gains, ignore_index=True),
         burden=pd.concat(burdens, ignore_index=True) if burdens else _empty_burden(),
     )
+
+
+def _mean_costs(
+    costs: pd.DataFrame, mask: np.ndarray, household_type: np.ndarray, option_id: str, start: int
+) -> pd.DataFrame:
+    """Mean cost profile (yuan per household and spend year) of an option's households
+    (``mask``) by type; ``household_type`` is each household's type id."""
+    part = costs[mask[costs["row"].to_numpy()]].copy()
+    part["type_id"] = household_type[part["row"].to_numpy()]
+    mean = part.drop(columns="row").groupby(["type_id", "spend_year"]).mean().reset_index()
+    mean.insert(1, "package_id", option_id)
+    mean.insert(2, "start_year", start)
+    return mean
+
+
+def _yields_table(
+    rows: list[pd.DataFrame],
+    types: pd.DataFrame,
+    type_codes: np.ndarray,
+    type_index: np.ndarray,
+    members: np.ndarray,
+) -> pd.DataFrame:
+    """The yields with the types' attributes, households per type and poor-village people
+    per household of the type (members of households in poor villages, mean over the type)."""
+    yields = pd.concat(rows, ignore_index=True)
+    attributes = types.drop(columns="household_id").drop_duplicates("type_id").set_index("type_id")
+    yields = yields.join(attributes, on="type_id")
+    codes = np.searchsorted(type_codes, yields["type_id"])
+    yields["n_households"] = np.bincount(type_index, minlength=type_codes.size)[codes]
+    everyone = np.ones(type_index.size, bool)
+    in_poor = members * types["in_poor_village"].to_numpy()
+    per_type = _type_mean(type_index, in_poor, everyone, type_codes.size)
+    yields["poor_village_people"] = per_type[codes]
+    return yields[_YIELD_COLUMNS]
 
 
 def _goal_column(years: np.ndarray) -> int:
