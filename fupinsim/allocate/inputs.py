@@ -36,22 +36,26 @@ the results and the factor baseline share.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from fupinsim.allocate.checks import bad_ids, bad_range, missing_columns
+from fupinsim.allocate.goal_inputs import GOAL_COLUMNS, GOAL_NAMES, check_goals, empty_goals
 from fupinsim.errors import InputError, Problem
 
 __all__ = [
     "CITY_POOL",
     "CREDIT_RESOURCE",
+    "GOAL_COLUMNS",
+    "GOAL_NAMES",
     "PACKAGE_NONE",
     "TYPE_ATTRIBUTES",
     "VILLAGES",
     "AllocationInputs",
     "PreparedInputs",
     "baseline_exits",
+    "empty_goals",
     "option_gains",
     "prepare_inputs",
 ]
@@ -64,7 +68,6 @@ CITY_POOL = "city"
 CREDIT_RESOURCE = "credit_yuan"
 VILLAGES = ("all", "immigrant", "old")
 
-_ID = re.compile(r"^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$")
 _TYPE_COLUMNS = ("type_id", "county_id", "villages", "n_households")
 _YIELD_COLUMNS = (*_TYPE_COLUMNS, "package_id", "start_year", "year", "exit_prob")
 _COST_VALUES = ("cost_fiscal_yuan", "cost_credit_yuan", "cost_household_yuan")
@@ -96,6 +99,12 @@ class AllocationInputs:
         Units of each resource one household's package uses (in its start year).
     capacity:
         City-wide units of each resource per year.
+    goals:
+        The plan's goals beyond exit counts (:data:`GOAL_COLUMNS`, from
+        :func:`fupinsim.allocate.goals.plan_goal_table`); ``None``: exit targets only. The
+        option's ``income_gain_yuan`` (yields column, yuan per household in the goal year)
+        and the type's ``poor_village_people`` (people per household in poor villages) steer
+        them; absent columns count as 0.
     """
 
     yields: pd.DataFrame
@@ -104,6 +113,7 @@ class AllocationInputs:
     package_costs: pd.DataFrame | None = None
     capacity_use: pd.DataFrame | None = None
     capacity: pd.DataFrame | None = None
+    goals: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,7 @@ class PreparedInputs:
     years: tuple[int, ...]
     capacity: pd.DataFrame
     capacity_use: pd.DataFrame
+    goals: pd.DataFrame = field(default_factory=empty_goals)
 
     @property
     def counties(self) -> list[str]:
@@ -161,46 +172,6 @@ class PreparedInputs:
 
 # ----------------------------------------------------------------------------------------------
 # Validation
-
-
-def _missing_columns(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> list[Problem]:
-    missing = [c for c in columns if c not in frame.columns]
-    if not missing:
-        return []
-    return [
-        Problem(
-            f"{name}",
-            sorted(frame.columns),
-            f"must have the columns {', '.join(columns)}; missing {', '.join(missing)}",
-        )
-    ]
-
-
-def _bad_ids(values: pd.Series, where: str) -> list[Problem]:
-    bad = sorted({str(v) for v in values.unique() if not _ID.match(str(v))})
-    if not bad:
-        return []
-    return [
-        Problem(
-            where,
-            bad[:5],
-            "ids must be ascii letters and digits joined by single underscores "
-            "(they become PuLP names)",
-        )
-    ]
-
-
-def _bad_range(
-    values: pd.Series, where: str, low: float, high: float | None = None
-) -> list[Problem]:
-    numbers = pd.to_numeric(values, errors="coerce")
-    mask = numbers.isna() | (numbers < low)
-    if high is not None:
-        mask |= numbers > high
-    if not mask.any():
-        return []
-    rule = f"must be numbers >= {low:g}" + (f" and <= {high:g}" if high is not None else "")
-    return [Problem(where, values[mask].head(3).tolist(), rule)]
 
 
 def _costs_from_yields(yields: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
@@ -235,19 +206,19 @@ _KEYS = ["type_id", "package_id", "start_year"]
 def _check_columns(inputs: AllocationInputs) -> None:
     """Every table has its columns (raises at once: nothing else can be checked without them)."""
     problems: list[Problem] = []
-    problems += _missing_columns(inputs.yields, "yields", _YIELD_COLUMNS)
-    problems += _missing_columns(inputs.targets, "targets", _TARGET_COLUMNS)
-    problems += _missing_columns(inputs.funding, "funding", _FUNDING_COLUMNS)
+    problems += missing_columns(inputs.yields, "yields", _YIELD_COLUMNS)
+    problems += missing_columns(inputs.targets, "targets", _TARGET_COLUMNS)
+    problems += missing_columns(inputs.funding, "funding", _FUNDING_COLUMNS)
     if inputs.package_costs is not None:
-        problems += _missing_columns(inputs.package_costs, "package_costs", _COST_COLUMNS)
+        problems += missing_columns(inputs.package_costs, "package_costs", _COST_COLUMNS)
     if inputs.capacity_use is not None and inputs.capacity is None:
         problems.append(
             Problem("capacity", None, "must be given when capacity_use is given (or drop both)")
         )
     if inputs.capacity_use is not None:
-        problems += _missing_columns(inputs.capacity_use, "capacity_use", _CAPACITY_USE_COLUMNS)
+        problems += missing_columns(inputs.capacity_use, "capacity_use", _CAPACITY_USE_COLUMNS)
     if inputs.capacity is not None:
-        problems += _missing_columns(inputs.capacity, "capacity", _CAPACITY_COLUMNS)
+        problems += missing_columns(inputs.capacity, "capacity", _CAPACITY_COLUMNS)
     if problems:
         raise InputError(problems, summary="allocation inputs: columns missing")
 
@@ -256,18 +227,18 @@ def _check_values(inputs: AllocationInputs) -> list[Problem]:
     """Ids that can be PuLP names, shares in 0-1, non-negative amounts, known village groups."""
     y = inputs.yields
     problems: list[Problem] = []
-    problems += _bad_ids(y["type_id"], "yields, column type_id")
-    problems += _bad_ids(y["package_id"], "yields, column package_id")
-    problems += _bad_ids(y["county_id"], "yields, column county_id")
-    problems += _bad_ids(inputs.funding["pool"], "funding, column pool")
+    problems += bad_ids(y["type_id"], "yields, column type_id")
+    problems += bad_ids(y["package_id"], "yields, column package_id")
+    problems += bad_ids(y["county_id"], "yields, column county_id")
+    problems += bad_ids(inputs.funding["pool"], "funding, column pool")
     if (y["county_id"] == CITY_POOL).any():
         problems.append(
             Problem("yields, column county_id", CITY_POOL, "'city' is the city pool, not a county")
         )
-    problems += _bad_range(y["exit_prob"], "yields, column exit_prob", 0.0, 1.0)
-    problems += _bad_range(y["n_households"], "yields, column n_households", 0.0)
-    problems += _bad_range(inputs.targets["target_exits"], "targets, column target_exits", 0.0)
-    problems += _bad_range(inputs.funding["amount_yuan"], "funding, column amount_yuan", 0.0)
+    problems += bad_range(y["exit_prob"], "yields, column exit_prob", 0.0, 1.0)
+    problems += bad_range(y["n_households"], "yields, column n_households", 0.0)
+    problems += bad_range(inputs.targets["target_exits"], "targets, column target_exits", 0.0)
+    problems += bad_range(inputs.funding["amount_yuan"], "funding, column amount_yuan", 0.0)
     bad_villages = sorted(set(y["villages"]) - set(VILLAGES))
     if bad_villages:
         problems.append(
@@ -278,7 +249,7 @@ def _check_values(inputs: AllocationInputs) -> list[Problem]:
 
 def _types_table(yields: pd.DataFrame) -> Checked:
     """One row per type: ``type_id, county_id, villages, n_households`` (+ attributes)."""
-    attributes = [c for c in TYPE_ATTRIBUTES if c in yields.columns]
+    attributes = [c for c in (*TYPE_ATTRIBUTES, "poor_village_people") if c in yields.columns]
     types = yields[list(_TYPE_COLUMNS) + attributes].drop_duplicates()
     doubled = types["type_id"][types["type_id"].duplicated()].unique().tolist()
     if not doubled:
@@ -302,8 +273,8 @@ def _costs_table(inputs: AllocationInputs) -> Checked:
 def _check_costs(costs: pd.DataFrame) -> list[Problem]:
     problems: list[Problem] = []
     for column in _COST_VALUES:
-        problems += _bad_range(costs[column], f"package_costs, column {column}", 0.0)
-    problems += _bad_ids(costs["package_id"], "package_costs, column package_id")
+        problems += bad_range(costs[column], f"package_costs, column {column}", 0.0)
+    problems += bad_ids(costs["package_id"], "package_costs, column package_id")
     if (costs["package_id"] == PACKAGE_NONE).any():
         problems.append(
             Problem(
@@ -325,10 +296,12 @@ def _yield_tables(
     """
     problems: list[Problem] = []
     yy = yields[["type_id", "package_id", "start_year", "year", "exit_prob"]].copy()
+    if "income_gain_yuan" in yields.columns:
+        yy["income_gain_yuan"] = pd.to_numeric(yields["income_gain_yuan"], errors="coerce")
     if "n_eligible" in yields.columns:
         yy["n_eligible"] = pd.to_numeric(yields["n_eligible"], errors="coerce")
         offered = yy.loc[yy["package_id"] != PACKAGE_NONE, "n_eligible"]
-        problems += _bad_range(offered, "yields, column n_eligible", 0.0)
+        problems += bad_range(offered, "yields, column n_eligible", 0.0)
     yy["year"] = yy["year"].astype("int64")
     yy["exit_prob"] = yy["exit_prob"].astype("float64")
     is_none = yy["package_id"] == PACKAGE_NONE
@@ -348,6 +321,9 @@ def _yield_tables(
     if "n_eligible" in package_yields.columns:
         eligible = package_yields.groupby(_KEYS)["n_eligible"].max().reset_index()
         options = options.merge(eligible, on=_KEYS, how="left")
+    if "income_gain_yuan" in package_yields.columns:
+        gain = package_yields.groupby(_KEYS)["income_gain_yuan"].max().reset_index()
+        options = options.merge(gain, on=_KEYS, how="left")
     counted = (
         package_yields[package_yields["year"].isin(target_years)]
         .groupby(_KEYS)["year"]
@@ -481,16 +457,16 @@ def _capacity_tables(
     if inputs.capacity is not None:
         capacity = inputs.capacity[list(_CAPACITY_COLUMNS)].astype({"year": "int64"})
         capacity = capacity.astype({"units": "float64"})
-        problems += _bad_range(capacity["units"], "capacity, column units", 0.0)
-        problems += _bad_ids(capacity["resource"], "capacity, column resource")
+        problems += bad_range(capacity["units"], "capacity, column units", 0.0)
+        problems += bad_ids(capacity["resource"], "capacity, column resource")
     else:
         capacity = pd.DataFrame({"resource": [], "year": [], "units": []})
     if inputs.capacity_use is not None:
         use = inputs.capacity_use[list(_CAPACITY_USE_COLUMNS)].astype(
             {"units_per_household": "float64"}
         )
-        problems += _bad_range(use["units_per_household"], "capacity_use, units_per_household", 0)
-        problems += _bad_ids(use["resource"], "capacity_use, column resource")
+        problems += bad_range(use["units_per_household"], "capacity_use, units_per_household", 0)
+        problems += bad_ids(use["resource"], "capacity_use, column resource")
     else:
         use = pd.DataFrame({"package_id": [], "resource": [], "units_per_household": []})
     return capacity, use, problems
@@ -540,8 +516,14 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
     money, years, money_problems = _money_table(inputs.funding, types, spend)
     targets, target_problems = _targets_table(inputs.targets, types)
     capacity, use, capacity_problems = _capacity_tables(inputs)
+    goals, goal_problems = check_goals(inputs.goals, types)
     problems += (
-        yield_problems + spend_problems + money_problems + target_problems + capacity_problems
+        yield_problems
+        + spend_problems
+        + money_problems
+        + target_problems
+        + capacity_problems
+        + goal_problems
     )
     if problems:
         raise InputError(problems, summary="allocation inputs are not usable")
@@ -558,6 +540,7 @@ def prepare_inputs(inputs: AllocationInputs) -> PreparedInputs:
         years=years,
         capacity=capacity.reset_index(drop=True),
         capacity_use=use.reset_index(drop=True),
+        goals=goals,
     )
 
 

@@ -37,11 +37,19 @@ Rows:
 * ``capacity__<resource>__<year>``: units used − extra capacity ≤ capacity;
 * ``target__<county>__<villages>__<year>``: Σ x × (yield − baseline yield) + short ≥ target −
   baseline exits (the baseline exits are a constant moved to the right-hand side).
+* ``goal__<goal>__<county>__<villages>__<year>`` (with variables ``goalshort__…``): the plan's
+  goals beyond exit counts (:mod:`~fupinsim.allocate.goals`), elastic like the targets:
+  ``immigrant_income``: Σ x × income gain (yuan per household) + people × short ≥ people ×
+  (required − baseline mean), short in yuan per person; ``village_exit``: Σ x × exit gain ×
+  poor-village people per household + short ≥ baseline remaining people − threshold ×
+  population, short in people. Their penalties (``goal_penalties`` in
+  ``data/exit_schedule.yaml``) are per aggregate yuan and per person.
 
 Objectives, both **built as minimisation** so HiGHS and CBC report duals with the same sign:
 
-* ``min_cost``: fiscal yuan + ``shortfall_penalty_yuan`` × Σ short. The target row's dual is
-  the yuan per extra required exit (≥ 0).
+* ``min_cost``: fiscal yuan + ``shortfall_penalty_yuan`` × Σ short + Σ goal penalties × goal
+  short. The target row's dual is the yuan per extra required exit (≥ 0); a goal row's, the
+  yuan per unit of its right-hand side (aggregate yuan of income, people).
 * ``max_exits``: −(exits by the last target year, all groups) + ``cost_tiebreak_per_yuan`` ×
   fiscal yuan + ``schedule_tiebreak`` × Σ short. The schedule's targets are only a tie-break
   (1e-4 exit per missing exit): the solver misses a target whenever that buys more exits by
@@ -60,6 +68,8 @@ import pandas as pd
 import pulp
 
 from fupinsim.allocate.burden import TOPUP_SUFFIX, base_package
+from fupinsim.allocate.goal_rows import add_goals, goal_penalty_terms
+from fupinsim.allocate.goals import goal_penalties
 from fupinsim.allocate.inputs import (
     CITY_POOL,
     CREDIT_RESOURCE,
@@ -80,15 +90,19 @@ __all__ = [
     "add_budgets",
     "add_capacities",
     "add_eligibility",
+    "add_goals",
     "add_households",
     "add_payments",
     "add_targets",
     "build_model",
     "exit_gain_terms",
+    "goal_penalty_terms",
     "set_objective",
 ]
 
 Objective = Literal["min_cost", "max_exits"]
+#: A plan goal's key: ``(goal, county_id, villages, year)``.
+GoalKey = tuple[str, str, str, int]
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,12 @@ class ModelSettings:
         with (almost) the same exits by the last year, prefer the one that keeps to the
         schedule; without it the timing of exits is arbitrary and differs between solvers.
         At 1e-4 it gives up at most 1 final exit for 10,000 on-schedule exits.
+    plan_goals:
+        Add the inputs' plan goals (immigrant income, poor villages' exit) as elastic rows.
+    goal_penalties:
+        Objective yuan per unit of each goal's shortfall (``immigrant_income``: per yuan of
+        immigrant-village income, all people together; ``village_exit``: per person); in
+        ``max_exits`` they are scaled by ``schedule_tiebreak / shortfall_penalty_yuan``.
     """
 
     objective: Objective = "min_cost"
@@ -120,6 +140,8 @@ class ModelSettings:
     carry_over: bool = True
     cost_tiebreak_per_yuan: float = 1e-9
     schedule_tiebreak: float = 1e-4
+    plan_goals: bool = True
+    goal_penalties: dict[str, float] = field(default_factory=goal_penalties)
 
     def __post_init__(self) -> None:
         if self.objective not in ("min_cost", "max_exits"):
@@ -133,6 +155,9 @@ class ModelSettings:
         for name in ("cost_tiebreak_per_yuan", "schedule_tiebreak"):
             if getattr(self, name) < 0:
                 raise InputError.single(name, getattr(self, name), "must be >= 0")
+        for goal, penalty in self.goal_penalties.items():
+            if not penalty >= 0:
+                raise InputError.single(f"goal_penalties.{goal}", penalty, "must be >= 0")
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, **overrides: Any) -> ModelSettings:
@@ -168,6 +193,9 @@ class AllocationModel:
         ``(resource, year) → variable`` (units).
     shortfall:
         ``(county_id, villages, year) → variable`` (households).
+    goal_shortfall, goal_rows, goal_terms:
+        ``(goal, county_id, villages, year) →`` the goal's shortfall variable (its unit), row
+        name and the options' terms of the row (Σ x × coefficient, before the shortfall).
     target_rows, budget_rows, capacity_rows, household_rows, eligible_rows, paid_rows:
         Keys as above → constraint name (read duals by name).
     build_seconds:
@@ -183,6 +211,9 @@ class AllocationModel:
     extra_money: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     extra_capacity: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
     shortfall: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    goal_shortfall: dict[GoalKey, pulp.LpVariable] = field(default_factory=dict)
+    goal_rows: dict[GoalKey, str] = field(default_factory=dict)
+    goal_terms: dict[GoalKey, list[tuple[pulp.LpVariable, float]]] = field(default_factory=dict)
     target_rows: dict[tuple[str, str, int], str] = field(default_factory=dict)
     budget_rows: dict[tuple[str, int], str] = field(default_factory=dict)
     capacity_rows: dict[tuple[str, int], str] = field(default_factory=dict)
@@ -476,7 +507,11 @@ def set_objective(model: AllocationModel, gain_terms: dict[tuple[str, str, int],
     pay_terms = [(var, 1.0) for var in model.pay.values()]
     if settings.objective == "min_cost":
         penalty = settings.shortfall_penalty_yuan
-        objective = _expression(pay_terms + [(var, penalty) for var in model.shortfall.values()])
+        objective = _expression(
+            pay_terms
+            + [(var, penalty) for var in model.shortfall.values()]
+            + goal_penalty_terms(model, 1.0)
+        )
     else:
         # Every type counts, in a target group or not.
         final = model.data.final_year
@@ -489,6 +524,7 @@ def set_objective(model: AllocationModel, gain_terms: dict[tuple[str, str, int],
             exit_terms
             + [(v, tiebreak) for v, _ in pay_terms]
             + [(v, schedule) for v in model.shortfall.values()]
+            + goal_penalty_terms(model, schedule / settings.shortfall_penalty_yuan)
         )
     model.problem.setObjective(objective)
     model.objective_expression = objective
@@ -501,7 +537,7 @@ def build_model(
 
     One function per family, in this order (so names and order of columns and rows are
     fixed): :func:`add_households`, :func:`add_payments`, :func:`add_budgets`,
-    :func:`add_capacities`, :func:`add_targets`, :func:`set_objective`.
+    :func:`add_capacities`, :func:`add_targets`, :func:`add_goals`, :func:`set_objective`.
 
     Parameters
     ----------
@@ -531,6 +567,7 @@ def build_model(
     add_capacities(model)
     gain_terms = exit_gain_terms(model)
     add_targets(model, gain_terms)
+    add_goals(model)
     set_objective(model, gain_terms)
     model.build_seconds = time.perf_counter() - started
     return model

@@ -41,6 +41,14 @@ Tables (money in yuan, households as LP quantities, i.e. possibly fractional)
 ``unused_money``
     ``pool, year, amount_yuan``: money not spent by the end of the year (carried forward when
     carry-over is on, otherwise lapsed).
+``goal_shortfall``
+    One row per plan goal in the LP (:mod:`~fupinsim.allocate.goals`): ``goal, county_id,
+    villages, year, unit, required, baseline, projected, short, met, dual, message``.
+    ``immigrant_income``: yuan per person (required mean, baseline mean, the plan's expected
+    mean, yuan per person short); ``village_exit``: people of poor households allowed to remain
+    in the group's poor villages, remaining without and with the plan, people above the
+    threshold. ``dual`` (``min_cost``): yuan of least cost per yuan-per-person more income
+    asked, or per person fewer allowed to remain. ``message`` says it in planner terms.
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ import pulp
 
 from fupinsim.allocate.burden import base_package
 from fupinsim.allocate.inputs import CITY_POOL, PreparedInputs, baseline_exits, option_gains
-from fupinsim.allocate.model import AllocationModel
+from fupinsim.allocate.model import AllocationModel, goal_penalty_terms
 from fupinsim.allocate.resolve import HighsResolver
 from fupinsim.allocate.solve import (
     SolveResult,
@@ -72,6 +80,7 @@ __all__ = [
     "close_shortfall",
     "diagnostics_resolver",
     "extract_results",
+    "goal_table",
     "group_name",
     "project_exits",
     "quota_costs",
@@ -93,7 +102,8 @@ class AllocationResult:
         ``"min_cost"`` or ``"max_exits"``.
     solve:
         The main solve (status, solver, objective, seconds, gap).
-    quotas, allocation, spending, shortfall, marginal_cost, money_value, unused_money:
+    quotas, allocation, spending, shortfall, marginal_cost, money_value, unused_money,
+    goal_shortfall:
         The tables.
     summary:
         Totals: fiscal, credit and household yuan, exits by the last target year, missing
@@ -110,6 +120,7 @@ class AllocationResult:
     money_value: pd.DataFrame
     unused_money: pd.DataFrame
     summary: Mapping[str, Any] = field(default_factory=dict)
+    goal_shortfall: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -122,6 +133,7 @@ class AllocationResult:
             "marginal_cost": self.marginal_cost,
             "money_value": self.money_value,
             "unused_money": self.unused_money,
+            "goal_shortfall": self.goal_shortfall,
         }
 
 
@@ -557,7 +569,141 @@ def extract_results(
         marginal_cost=_marginal_cost(model, solution, shortfall),
         money_value=_money_value(model, solution),
         unused_money=unused_money,
-        summary=_summary(model, solution, quotas, shortfall, unused_money),
+        summary={
+            **_summary(model, solution, quotas, shortfall, unused_money),
+            "goal_penalty_yuan": _goal_penalty(model, solution),
+        },
+        goal_shortfall=goal_table(
+            model, solution, settings if close_gaps else None, diagnose=close_gaps
+        ),
+    )
+
+
+_GOAL_TABLE_COLUMNS = [
+    "goal",
+    "county_id",
+    "villages",
+    "year",
+    "unit",
+    "required",
+    "baseline",
+    "projected",
+    "short",
+    "met",
+    "dual",
+    "unreachable",
+    "message",
+]
+
+
+def _goal_penalty(model: AllocationModel, solution: SolveResult) -> float:
+    """The goals' part of the ``min_cost`` objective (yuan; 0 in ``max_exits``)."""
+    if model.settings.objective != "min_cost":
+        return 0.0
+    return float(sum(solution.value(v.name) * c for v, c in goal_penalty_terms(model, 1.0)))
+
+
+def goal_reach(model: AllocationModel, key: Any, settings: SolveSettings | None = None) -> float:
+    """Least shortfall of a goal with unlimited money and capacity (its unit): the part of
+    it no money can secure (the packages' yields do not reach it). NaN if the re-solve fails.
+    """
+    with _scratch(model):
+        for var in [*model.extra_money.values(), *model.extra_capacity.values()]:
+            var.upBound = None
+        for var in model.shortfall.values():
+            var.upBound = None
+        short = model.goal_shortfall[key]
+        values = _diagnostic_solve(model, pulp.LpAffineExpression([(short, 1.0)]), settings, None)
+    return math.nan if values is None else max(0.0, float(values[short.name]))
+
+
+def goal_table(
+    model: AllocationModel,
+    solution: SolveResult,
+    settings: SolveSettings | None = None,
+    *,
+    diagnose: bool = False,
+) -> pd.DataFrame:
+    """The plan goals' table ``goal_shortfall`` (module docstring), from the solution; with
+    ``diagnose``, a missed goal's ``unreachable`` part (:func:`goal_reach`, else NaN)."""
+    rows: list[dict[str, Any]] = []
+    goals = model.data.goals
+    for g, c, v, y, unit, required, baseline, people, n_villages in goals[
+        ["goal", "county_id", "villages", "year", "unit", "required", "baseline", "people",
+         "n_villages"]
+    ].itertuples(index=False):  # fmt: skip
+        key = (str(g), str(c), str(v), int(y))
+        if key not in model.goal_rows:
+            continue
+        lift = sum(solution.value(var.name) * coef for var, coef in model.goal_terms[key])
+        short = max(0.0, solution.value(model.goal_shortfall[key].name))
+        dual = _goal_dual(model, solution, key, float(people))
+        if g == "immigrant_income":
+            projected = float(baseline) + lift / float(people)
+        else:
+            projected = float(baseline) - lift
+        met = short <= MET_TOLERANCE
+        unreachable = goal_reach(model, key, settings) if diagnose and not met else math.nan
+        row = {"goal": key[0], "county_id": key[1], "villages": key[2], "year": key[3],
+               "unit": unit, "required": float(required), "baseline": float(baseline),
+               "projected": projected, "short": short, "met": met, "dual": dual,
+               "unreachable": unreachable}  # fmt: skip
+        row["message"] = _goal_message(row, float(people), float(n_villages))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=_GOAL_TABLE_COLUMNS)
+
+
+def _goal_dual(model: AllocationModel, solution: SolveResult, key: Any, people: float) -> float:
+    """``min_cost``: yuan per unit of the goal (yuan per person, or person); else NaN."""
+    if model.settings.objective != "min_cost":
+        return math.nan
+    dual = _clip_sign(solution.dual(model.goal_rows[key]))
+    return dual * people if key[0] == "immigrant_income" else dual
+
+
+def _goal_message(row: Mapping[str, Any], people: float, n_villages: float) -> str:
+    """A goal's result in planner terms."""
+    year = row["year"]
+    if row["goal"] == "immigrant_income":
+        if row["met"]:
+            return (
+                f"Immigrant villages' mean income reaches {row['required']:,.0f} yuan per "
+                f"person by {year} (expected {row['projected']:,.0f})."
+            )
+        text = (
+            f"Immigrant villages' mean income is expected at {row['projected']:,.0f} yuan per "
+            f"person in {year}, {row['short']:,.0f} short of the plan's "
+            f"{row['required']:,.0f} ({people:,.0f} people; without the plan "
+            f"{row['baseline']:,.0f})"
+        )
+        return text + _goal_reason(row["unreachable"], "yuan per person", "household packages")
+    where = group_name(row["county_id"], row["villages"])
+    if row["met"]:
+        return (
+            f"{where}: the {n_villages:.0f} poor villages' remaining poor people "
+            f"({row['projected']:,.0f}) are within the exit threshold "
+            f"({row['required']:,.0f}) by {year}, taken together."
+        )
+    text = (
+        f"{where}: {row['short']:,.0f} people of poor households above the exit threshold "
+        f"of the {n_villages:.0f} poor villages by {year} (at most {row['required']:,.0f} may "
+        f"remain, {row['projected']:,.0f} expected): at least one poor village does not exit"
+    )
+    return text + _goal_reason(row["unreachable"], "people", "exits the packages give")
+
+
+def _goal_reason(unreachable: float, unit: str, what: str) -> str:
+    """Why a goal is missed: no money can reach it, or the money goes further elsewhere."""
+    if math.isnan(unreachable):
+        return "."
+    if unreachable > MET_TOLERANCE:
+        return (
+            f"; no money can secure it: even unlimited money and capacity leave "
+            f"{unreachable:,.0f} {unit} short (the {what} do not reach it)."
+        )
+    return (
+        "; more money would close it, but the pools have none to spare at the goal's "
+        "penalty (goal_penalties, data/exit_schedule.yaml)."
     )
 
 

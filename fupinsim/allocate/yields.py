@@ -23,6 +23,7 @@ sector programmes (housing, water, dibao, health insurance, education) are repor
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,12 @@ from fupinsim.allocate.burden import (
     Burden,
     household_burden,
     package_term_income,
+)
+from fupinsim.allocate.goals import (
+    baseline_income,
+    empty_goals,
+    plan_goal_table,
+    poor_village_households,
 )
 from fupinsim.microsim import Catalogue
 from fupinsim.microsim.catalogue import Entry
@@ -107,6 +114,9 @@ class ExitYields:
         borrows and cannot bear (the pools' top-up), yuan (:mod:`~fupinsim.allocate.burden`).
         A household is eligible for ``<package>`` when it bears it and for
         ``<package>_topup`` otherwise.
+    goals:
+        The plan's goals the LP steers (:func:`~fupinsim.allocate.goals.plan_goal_table`):
+        immigrant-village income and the poor villages' exit, with their baselines.
     """
 
     types: pd.DataFrame
@@ -114,6 +124,7 @@ class ExitYields:
     package_costs: pd.DataFrame
     gains: pd.DataFrame
     burden: pd.DataFrame = field(default_factory=_empty_burden)
+    goals: pd.DataFrame = field(default_factory=empty_goals)
 
 
 def household_types(households: pd.DataFrame, income_bands: list[float]) -> pd.DataFrame:
@@ -234,11 +245,18 @@ def compute_exit_yields(
     start_years = list(range(scenario.funding.first_year, scenario.funding.last_year + 1))
     options = _options(catalogue, table, types, start_years)
     outcomes = _simulate_options(population, options, scenario, catalogue, workers)
-    return _assemble(population, registered, types, table, options, outcomes, scenario, catalogue)
+    types["in_poor_village"] = poor_village_households(population, registry.villages)
+    result = _assemble(population, registered, types, table, options, outcomes, scenario, catalogue)
+    run_income = baseline_income(scenario, catalogue, _exit_probabilities, workers)
+    immigrant = types["is_immigrant"].to_numpy(dtype=bool)
+    goals = plan_goal_table(registry, scenario, population, outcomes[0], immigrant, run_income)
+    return dataclasses.replace(result, goals=goals)
 
 
 #: An option: (package id, start year, eligible households as a mask over the population).
 _Option = tuple[str, int, np.ndarray]
+#: A simulated option: P(exited by year) and mean per-capita income, (households, years) each.
+Outcome = tuple[np.ndarray, np.ndarray]
 
 
 def _options(
@@ -261,8 +279,8 @@ def _simulate_options(
     scenario: Scenario,
     catalogue: Catalogue,
     workers: int,
-) -> list[np.ndarray]:
-    """P(exited by year) (households × years): the baseline, then each option.
+) -> list[Outcome]:
+    """P(exited by year) and income (households × years): the baseline, then each option.
 
     The population's tables are prepared once; each option is simulated in this process, on
     ``workers`` kernel threads, over its eligible households only (draws are keyed by household
@@ -287,9 +305,11 @@ def _simulate_options(
         plan = validate_plan(plan, catalogue, scenario)
         compiled = compile_plan(population, plan, catalogue, scenario, validate=False)
         arrays = prepare_plan(compiled, population, scenario, dtype)
-        p_exit = baseline.copy()
-        p_exit[eligible] = _exit_probabilities(prepared, arrays, eligible, reps, workers)
-        outcomes.append(p_exit)
+        p_exit, income = baseline[0].copy(), baseline[1].copy()
+        p_exit[eligible], income[eligible] = _exit_probabilities(
+            prepared, arrays, eligible, reps, workers
+        )
+        outcomes.append((p_exit, income))
     return outcomes
 
 
@@ -309,19 +329,22 @@ def _no_plan(
 
 def _exit_probabilities(
     prepared: Prepared, arrays: PlanArrays, rows: np.ndarray, replications: int, workers: int
-) -> np.ndarray:
-    """P(exited by year) of the households ``rows`` (mask), shape (households, years)."""
+) -> Outcome:
+    """P(exited by year) and mean per-capita income (yuan) of the households ``rows`` (mask),
+    each of shape (households, years)."""
     index = np.flatnonzero(rows)
     if index.size < prepared.n:
         prepared, arrays = take_rows(prepared, arrays, index)
     exited = np.zeros((prepared.years.shape[1], prepared.n))
+    income = np.zeros((prepared.years.shape[1], prepared.n))
     chunk = -(-DEFAULT_CHUNK // prepared.block) * prepared.block  # whole blocks
     for start in range(0, prepared.n, chunk):
         stop = min(start + chunk, prepared.n)
         res = run_prepared(prepared, arrays, range(replications), start, stop,
                            village_sums=False, threads=workers)  # fmt: skip
         exited[:, start:stop] = res.household_exited
-    return (exited / replications).T
+        income[:, start:stop] = res.household_income
+    return (exited / replications).T, (income / replications).T
 
 
 def _assemble(
@@ -330,26 +353,31 @@ def _assemble(
     types: pd.DataFrame,
     table: dict[str, np.ndarray],
     options: list[_Option],
-    outcomes: list[np.ndarray],
+    outcomes: list[Outcome],
     scenario: Scenario,
     catalogue: Catalogue,
 ) -> ExitYields:
-    """The yields, costs and gains tables from the options' exit probabilities."""
+    """The yields, costs and gains tables from the options' exit probabilities and incomes."""
     settings = scenario.allocation
     start_years = list(range(scenario.funding.first_year, scenario.funding.last_year + 1))
     gain_year = max(int(y) for y in data.exit_schedule()["year"].unique())
     years = np.array(scenario.years)
-    baseline = outcomes[0]
+    baseline = outcomes[0][0]
     type_codes, type_index = np.unique(types["type_id"].to_numpy(), return_inverse=True)
-    type_size = np.bincount(type_index, minlength=type_codes.size)
     gain_col = int(np.searchsorted(years, gain_year))
+    income_col = _goal_column(years)
+    members = population.members.astype(np.float64)
+    base_income = outcomes[0][1][:, income_col] * members
     everyone = np.ones(population.n, bool)
     rows = [_yield_frame(type_codes, type_index, baseline, everyone, "none", start_years[0], years)]
+    rows[0]["income_gain_yuan"] = 0.0
     cost_rows: list[pd.DataFrame] = []
     gains: list[pd.DataFrame] = []
     income = _household_income(registered, population.household_id)
     burdens: list[pd.DataFrame] = []
-    for (package_id, start, eligible), p_exit in zip(options, outcomes[1:], strict=True):
+    for (package_id, start, eligible), (p_exit, p_income) in zip(
+        options, outcomes[1:], strict=True
+    ):
         costs = household_cost_profile(
             catalogue,
             package_id,
@@ -361,13 +389,18 @@ def _assemble(
         costs, burden = _bear(catalogue, package_id, table, costs, income, start, settings)
         bearable = burden.bearable
         gain = p_exit[:, gain_col] - baseline[:, gain_col]
+        income_gain = p_income[:, income_col] * members - base_income
         for option_id, mask in (
             (package_id, eligible & bearable),
             (package_id + TOPUP_SUFFIX, eligible & ~bearable),
         ):
             if not mask.any():
                 continue
-            rows.append(_yield_frame(type_codes, type_index, p_exit, mask, option_id, start, years))
+            frame = _yield_frame(type_codes, type_index, p_exit, mask, option_id, start, years)
+            mean_gain = _type_mean(type_index, income_gain, mask, type_codes.size)
+            codes = np.searchsorted(type_codes, frame["type_id"].to_numpy())
+            frame["income_gain_yuan"] = mean_gain[codes]
+            rows.append(frame)
             gains.append(
                 pd.DataFrame(
                     {
@@ -378,25 +411,66 @@ def _assemble(
                     }
                 )
             )
-            part = costs[mask[costs["row"].to_numpy()]].copy()
-            part["type_id"] = type_codes[type_index[part["row"].to_numpy()]]
-            mean = part.drop(columns="row").groupby(["type_id", "spend_year"]).mean().reset_index()
-            mean.insert(1, "package_id", option_id)
-            mean.insert(2, "start_year", start)
-            cost_rows.append(mean)
+            cost_rows.append(_mean_costs(costs, mask, type_codes[type_index], option_id, start))
             burdens.append(_burden_frame(population.household_id, mask, option_id, start, burden))
 
-    yields = pd.concat(rows, ignore_index=True)
-    attributes = types.drop(columns="household_id").drop_duplicates("type_id").set_index("type_id")
-    yields = yields.join(attributes, on="type_id")
-    yields["n_households"] = type_size[np.searchsorted(type_codes, yields["type_id"])]
     return ExitYields(
-        types=types,
-        yields=yields[_YIELD_COLUMNS],
+        types=types.drop(columns="in_poor_village"),
+        yields=_yields_table(rows, types, type_codes, type_index, members),
         package_costs=pd.concat(cost_rows, ignore_index=True),
         gains=pd.concat(gains, ignore_index=True),
         burden=pd.concat(burdens, ignore_index=True) if burdens else _empty_burden(),
     )
+
+
+def _mean_costs(
+    costs: pd.DataFrame, mask: np.ndarray, household_type: np.ndarray, option_id: str, start: int
+) -> pd.DataFrame:
+    """Mean cost profile (yuan per household and spend year) of an option's households
+    (``mask``) by type; ``household_type`` is each household's type id."""
+    part = costs[mask[costs["row"].to_numpy()]].copy()
+    part["type_id"] = household_type[part["row"].to_numpy()]
+    mean = part.drop(columns="row").groupby(["type_id", "spend_year"]).mean().reset_index()
+    mean.insert(1, "package_id", option_id)
+    mean.insert(2, "start_year", start)
+    return mean
+
+
+def _yields_table(
+    rows: list[pd.DataFrame],
+    types: pd.DataFrame,
+    type_codes: np.ndarray,
+    type_index: np.ndarray,
+    members: np.ndarray,
+) -> pd.DataFrame:
+    """The yields with the types' attributes, households per type and poor-village people
+    per household of the type (members of households in poor villages, mean over the type)."""
+    yields = pd.concat(rows, ignore_index=True)
+    attributes = types.drop(columns="household_id").drop_duplicates("type_id").set_index("type_id")
+    yields = yields.join(attributes, on="type_id")
+    codes = np.searchsorted(type_codes, yields["type_id"])
+    yields["n_households"] = np.bincount(type_index, minlength=type_codes.size)[codes]
+    everyone = np.ones(type_index.size, bool)
+    in_poor = members * types["in_poor_village"].to_numpy()
+    per_type = _type_mean(type_index, in_poor, everyone, type_codes.size)
+    yields["poor_village_people"] = per_type[codes]
+    return yields[_YIELD_COLUMNS]
+
+
+def _goal_column(years: np.ndarray) -> int:
+    """Column of the immigrant income goal's target year (the last year if beyond the run)."""
+    target = int(data.immigrant_income_goal()["target_year"])
+    return min(int(np.searchsorted(years, target)), years.size - 1)
+
+
+def _type_mean(
+    type_index: np.ndarray, values: np.ndarray, mask: np.ndarray, n_types: int
+) -> np.ndarray:
+    """Mean of ``values`` over each type's households in ``mask`` (0 for a type without any)."""
+    weights = mask.astype(np.float64)
+    count = np.bincount(type_index, weights=weights, minlength=n_types)
+    total = np.bincount(type_index, weights=values * weights, minlength=n_types)
+    return np.divide(total, count, out=np.zeros(n_types), where=count > 0)
 
 
 _YIELD_COLUMNS = [
@@ -412,6 +486,8 @@ _YIELD_COLUMNS = [
     "start_year",
     "year",
     "exit_prob",
+    "income_gain_yuan",
+    "poor_village_people",
 ]
 
 

@@ -25,6 +25,8 @@ from typing import Any
 
 import pandas as pd
 
+from fupinsim.allocate.goals import goal_key
+from fupinsim.allocate.results import MET_TOLERANCE
 from fupinsim.allocate.yields import ExitYields
 from fupinsim.funding import FundingTables
 from fupinsim.microsim import Catalogue, SimulationResult, simulate
@@ -43,7 +45,9 @@ __all__ = [
     "StageTimer",
     "chance_cushions",
     "closed_loop_stage",
+    "goal_cushions",
     "p_all_met",
+    "unsecurable_lines",
     "unsecurable_targets",
 ]
 
@@ -226,14 +230,90 @@ def unsecurable_targets(allocation: AllocationStage) -> pd.DataFrame:
     """Targets the LP misses even in expectation (round 0): no money can secure them.
 
     The shortfall diagnosis (round 0) names the households that would have to exit and what
-    binds; a missed target that more money would close is securable and not listed.
+    binds; a missed target that more money would close is securable and not listed. The
+    plan's goals (``target`` ≠ ``exits``) are listed when even unlimited money and capacity
+    leave them short (``goal_shortfall.unreachable``); ``required_exits`` and
+    ``missing_exits`` are then in the goal's unit (yuan per person, or people).
     """
     shortfall = allocation.result.shortfall
     missed = shortfall[~shortfall["met"].astype(bool) & shortfall["extra_yuan_to_close"].isna()]
     out = missed[[*_GROUP, "target_exits", "missing_exits", "binding_resource", "message"]]
-    return out.rename(columns={"target_exits": "required_exits", "message": "reason"}).reset_index(
-        drop=True
-    )
+    out = out.rename(columns={"target_exits": "required_exits", "message": "reason"})
+    out.insert(0, "target", "exits")
+    goals = allocation.result.goal_shortfall
+    if len(goals):
+        lost = goals[~goals["met"].astype(bool) & (goals["unreachable"] > MET_TOLERANCE)]
+        rows = pd.DataFrame(
+            {
+                "target": lost["goal"],
+                **{c: lost[c] for c in _GROUP},
+                "required_exits": lost["required"],
+                "missing_exits": lost["unreachable"],
+                "binding_resource": [
+                    "income_yield" if g == "immigrant_income" else "exit_yield"
+                    for g in lost["goal"]
+                ],
+                "reason": lost["message"],
+            }
+        )
+        out = pd.concat([out, rows], ignore_index=True) if len(out) else rows
+    return out.reset_index(drop=True)
+
+
+def _goal_margin_key(goal: str, county: str, villages: str, year: int) -> tuple[str, str, int]:
+    """The closed loop's margin key of an LP goal (:func:`fupinsim.allocate.goals.lp_goals`)."""
+    name = goal if goal == "immigrant_income" else f"{goal}_{county}"
+    return goal_key(name, villages, year)
+
+
+def goal_cushions(
+    simulated: SimulationResult,
+    allocation: AllocationStage,
+    confidence: float,
+    minimum_step: float,
+    skip: set[tuple[str, str, int]],
+) -> dict[tuple[str, str, int], float]:
+    """Cushions for the plan goals the LP meets in expectation but the simulation below
+    ``confidence`` (their quantile deterministic equivalents, like :func:`chance_cushions`).
+
+    ``immigrant_income``: the LP's required income rises by z σ / mean (the simulated spread,
+    σ = (mean − q05) / 1.645, relative to the mean) and at least ``minimum_step``;
+    ``village_exit`` (simulated city-wide, every poor village): every group's allowed remaining
+    poor people shrink by ``minimum_step`` more of the threshold. Never lowered. A goal in
+    ``skip`` (no money can secure it, or the LP missed it once raised) is left alone.
+    """
+    tp = simulated.target_probability
+    if "target" not in tp:
+        return {}
+    z = NormalDist().inv_cdf(confidence)
+    below = tp[(tp["target"].astype(str) != "exits") & (tp["p_met"] < confidence)]
+    goals = allocation.result.goal_shortfall
+    current = allocation.margins
+    out: dict[tuple[str, str, int], float] = {}
+    for row in below.to_dict("records"):
+        kind = str(row["target"])
+        for g, c, v, y, met in goals[["goal", *_GROUP, "met"]].itertuples(index=False):
+            if g != kind or not met:
+                continue
+            key = _goal_margin_key(str(g), str(c), str(v), int(y))
+            if key in skip:
+                continue
+            before = float(current.get(key, 0.0))
+            share = before + minimum_step
+            mean, low = float(row["projected_exits_mean"]), float(row["projected_exits_p05"])
+            if kind == "immigrant_income" and mean > 0:
+                share = max(share, z * max(0.0, mean - low) / 1.645 / mean)
+            out[key] = min(share, 1.0) if kind == "village_exit" else share
+    return out
+
+
+def _goal_keys(goals: pd.DataFrame) -> set[tuple[str, str, int]]:
+    """Margin keys of the goals of a ``goal_shortfall``-like table (``goal`` or ``target``)."""
+    column = "goal" if "goal" in goals else "target"
+    return {
+        _goal_margin_key(str(g), str(c), str(v), int(y))
+        for g, c, v, y in goals[[column, *_GROUP]].itertuples(index=False)
+    }
 
 
 def _keys(frame: pd.DataFrame) -> set[tuple[str, str, int]]:
@@ -289,6 +369,7 @@ def _round_row(
     unsafe = tp[tp["p_met"] < confidence]
     summary = allocation.result.summary
     penalty = allocation.model.settings.shortfall_penalty_yuan * float(summary["missing_exits"])
+    penalty += float(summary.get("goal_penalty_yuan", 0.0))
     return {
         "round": allocation.round,
         "targets_below_confidence": len(unsafe),
@@ -305,6 +386,40 @@ def _round_row(
             if allocation.margins[(c, v, y)]
         ),
     }
+
+
+def unsecurable_lines(unsecurable: pd.DataFrame) -> list[str]:
+    """The targets no money can secure (:func:`unsecurable_targets`), one line each."""
+    if not len(unsecurable):
+        return []
+    target = unsecurable["target"] if "target" in unsecurable else ["exits"] * len(unsecurable)
+    return [
+        _unsecurable_text(t, c, v, y, m, b)
+        for t, (c, v, y, m, b) in zip(
+            target,
+            unsecurable[[*_GROUP, "missing_exits", "binding_resource"]].itertuples(index=False),
+            strict=True,
+        )
+    ]
+
+
+def _unsecurable_text(
+    target: str, county: str, villages: str, year: int, missing: float, binding: str
+) -> str:
+    """One target no money can secure, in planner terms."""
+    if target == "immigrant_income":
+        return (
+            f"immigrant villages' income {year}: {missing:,.0f} yuan per person short even "
+            f"with unlimited money ({binding})"
+        )
+    if target == "village_exit":
+        return (
+            f"{county}/{villages} poor villages {year}: {missing:.0f} more people of poor "
+            f"households would have to exit ({binding})"
+        )
+    return (
+        f"{county}/{villages}/{year}: {missing:.0f} more households would have to exit ({binding})"
+    )
 
 
 def _score(row: dict[str, Any]) -> tuple[float, int, float]:
@@ -357,7 +472,9 @@ def closed_loop_stage(
     )
     objective = allocation.model.settings.objective
     unsecurable = unsecurable_targets(allocation)
-    skip = _keys(unsecurable)
+    is_exit = unsecurable["target"] == "exits"
+    skip = _keys(unsecurable[is_exit])
+    goal_skip = _goal_keys(unsecurable[~is_exit])
     capped: set[tuple[str, str, int]] = set()
     rows: list[dict[str, Any]] = []
     first = current = allocation
@@ -371,10 +488,17 @@ def closed_loop_stage(
         rows.append(row)
         if best_score is None or _score(row) > best_score:
             best, best_score = (current, plans, simulated), _score(row)
+        goal_pad = goal_cushions(simulated, current, settings.required_confidence,
+                                 settings.margin_step, goal_skip)  # fmt: skip
         if current.round > 0:
             # A raised target the LP now misses cannot be secured further: stop raising it.
             capped |= _keys(current.result.shortfall.loc[lambda f: ~f["met"].astype(bool)])
-        if row["securable_below_confidence"] == 0 or current.round >= settings.loop_rounds:
+            missed = current.result.goal_shortfall
+            if len(missed):
+                goal_skip |= _goal_keys(missed[~missed["met"].astype(bool)])
+        if (
+            row["securable_below_confidence"] == 0 and not goal_pad
+        ) or current.round >= settings.loop_rounds:
             break
         cushions = chance_cushions(
             simulated,
@@ -384,6 +508,7 @@ def closed_loop_stage(
             settings.margin_step,
             skip | capped,
         )
+        cushions.update(goal_pad)
         if not cushions:
             break
         margins = {**current.margins, **cushions}
@@ -400,10 +525,5 @@ def closed_loop_stage(
     table = pd.DataFrame(rows)
     table["best"] = table["round"] == best[0].round
     table["cannot_be_secured"] = ""
-    table.loc[0, "cannot_be_secured"] = "; ".join(
-        f"{c}/{v}/{y}: {m:.0f} more households would have to exit ({b})"
-        for c, v, y, m, b in unsecurable[[*_GROUP, "missing_exits", "binding_resource"]].itertuples(
-            index=False
-        )
-    )
+    table.loc[0, "cannot_be_secured"] = "; ".join(unsecurable_lines(unsecurable))
     return ClosedLoop(table, first, best[0], best[1], best[2], simulator, unsecurable)

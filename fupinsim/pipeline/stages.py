@@ -39,6 +39,7 @@ from fupinsim.allocate import (
 )
 from fupinsim.allocate.burden import base_package
 from fupinsim.allocate.entitlements import plan_add_ons
+from fupinsim.allocate.goals import lp_goals
 from fupinsim.allocate.households import QuotaWarning, plan_burden, timing_notes
 from fupinsim.allocate.inputs import CITY_POOL, CREDIT_RESOURCE
 from fupinsim.allocate.pairing import cadre_tables
@@ -270,6 +271,7 @@ def allocate_stage(
         package_costs=yields.package_costs.drop(columns=["cost_sector_yuan"]),
         capacity_use=option_capacity_use(setup.catalogue, yields),
         capacity=_capacity_table(setup.catalogue, scenario),
+        goals=lp_goals(yields.goals, margins),
     )
     model = build_model(inputs, model_settings)
     solution = solve_model(model, solve_settings)

@@ -15,7 +15,7 @@ from fupinsim.assess import county_assessment
 from fupinsim.funding import FundingTables
 from fupinsim.microsim import SimulationResult
 from fupinsim.pipeline.compare import Comparison
-from fupinsim.pipeline.loop import ClosedLoop, p_all_met
+from fupinsim.pipeline.loop import ClosedLoop, p_all_met, unsecurable_lines
 from fupinsim.pipeline.recommend import recommendations_table
 from fupinsim.pipeline.results import RunTables
 from fupinsim.pipeline.stages import RegistryStage, works_table
@@ -123,17 +123,11 @@ def _money_facts(loop: ClosedLoop) -> dict[str, Any]:
         "households_not_assigned": int(plan.attrs.get("households_not_assigned", 0)),
         "fiscal_yuan": float(result.summary["fiscal_yuan"]),
         "objective_penalty_yuan": model.settings.shortfall_penalty_yuan * missing
+        + float(result.summary.get("goal_penalty_yuan", 0.0))
         if model.settings.objective == "min_cost"
         else 0.0,
         "expected_missing_exits": missing,
-        "targets_no_money_can_secure": [
-            f"{c}/{v}/{y}: {m:.0f} more households would have to exit by {y} ({b})"
-            for c, v, y, m, b in loop.unsecurable[
-                ["county_id", "villages", "year", "missing_exits", "binding_resource"]
-            ].itertuples(index=False)
-        ]
-        if len(loop.unsecurable)
-        else [],
+        "targets_no_money_can_secure": unsecurable_lines(loop.unsecurable),
     }
     for column in ("own_cash_yuan", "credit_yuan", "pools_topup_yuan"):
         if column in plan.columns:

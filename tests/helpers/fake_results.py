@@ -715,11 +715,15 @@ def _exit_yields(types: pd.DataFrame) -> pd.DataFrame:
                         "start_year": PLAN_YEARS[0],
                         "year": year,
                         "exit_prob": min(1.0, base + (lift if year >= PLAN_YEARS[0] else 0.0)),
+                        # yuan per household a year in the goal year; people in poor villages
+                        "income_gain_yuan": 5000.0 * lift,
+                        "poor_village_people": 2.0,
                     }
                 )
     columns = ["type_id", "county_id", "villages", "is_immigrant", "labour_class"]
     order = [*columns, "income_band", "n_households", "n_eligible", "package_id", "start_year"]
-    return pd.DataFrame(rows)[[*order, "year", "exit_prob"]]
+    extra = ["income_gain_yuan", "poor_village_people"]
+    return pd.DataFrame(rows)[[*order, "year", "exit_prob", *extra]]
 
 
 def _quotas(plans: pd.DataFrame, types: pd.DataFrame) -> pd.DataFrame:
