@@ -127,6 +127,28 @@ def check_notebook_parameters(
     return declared
 
 
+#: Notebook metadata (``metadata.fupinsim.scale_test``): why the notebook does not apply to a
+#: registered-only (national scale-test) run; such a notebook is skipped for such a scenario.
+SCALE_TEST_METADATA = "scale_test"
+
+
+def scale_test_skip(notebook_path: str | Path, scenario: Scenario) -> str | None:
+    """Why ``notebook_path`` is skipped for ``scenario``, or ``None`` when it runs.
+
+    A registered-only scenario (``registry.include_nonregistered: false``, synthetic: the
+    national scale test) runs the chunked national pipeline, which computes no validation,
+    sampled assumptions, closed loop or plan comparison; a notebook built on those says so in
+    its metadata (``{"fupinsim": {"scale_test": "<why>"}}``) and the batch skips it there,
+    naming the reason in the manifest (``notebooks_skipped``).
+    """
+    registry = scenario.registry
+    if registry.include_nonregistered or registry.source != "synthetic":
+        return None
+    settings = _read_notebook(Path(notebook_path)).metadata.get("fupinsim", {})
+    reason = settings.get(SCALE_TEST_METADATA)
+    return str(reason) if reason else None
+
+
 def notebook_fingerprint(notebook_path: str | Path) -> str:
     """SHA-256 (hex) of a notebook's cells (type and source), ignoring outputs and metadata.
 

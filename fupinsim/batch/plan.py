@@ -64,6 +64,7 @@ def _manifest(
     version: str,
     notebooks: Sequence[Path],
     fingerprints: Mapping[str, str],
+    skipped_notebooks: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     manifest: dict[str, Any] = dict(run.manifest_fields)
     manifest.update(
@@ -83,6 +84,8 @@ def _manifest(
         finished_at=run.finished_at or _now(),
         timings_s=dict(run.timings_s),
     )
+    if skipped_notebooks:
+        manifest["notebooks_skipped"] = dict(skipped_notebooks)
     if status != "complete":
         manifest.update(failed_step=run.failed_step, error=run.error)
     return manifest

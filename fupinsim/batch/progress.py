@@ -42,7 +42,7 @@ class StepProgress:
     stages:
         Scenario id → the stages its pipeline reports (:func:`pipeline_stages`).
     notebooks:
-        Notebooks run per scenario.
+        Scenario id → the notebooks it runs (a registered-only scenario skips some).
 
     Attributes
     ----------
@@ -50,10 +50,10 @@ class StepProgress:
         The ``tqdm`` bar over :attr:`total` steps, set before the first count.
     """
 
-    def __init__(self, stages: Mapping[str, Sequence[str]], notebooks: int) -> None:
+    def __init__(self, stages: Mapping[str, Sequence[str]], notebooks: Mapping[str, int]) -> None:
         self.bar: Any = None
         self.stages = {scenario_id: tuple(names) for scenario_id, names in stages.items()}
-        self.notebooks = notebooks
+        self.notebooks = dict(notebooks)
         self.done = dict.fromkeys(self.stages, 0)
         self.failed = 0
 
@@ -63,7 +63,7 @@ class StepProgress:
         return sum(self._units(scenario_id) for scenario_id in self.stages)
 
     def _units(self, scenario_id: str) -> int:
-        return self._pipeline_units(scenario_id) + self.notebooks
+        return self._pipeline_units(scenario_id) + self.notebooks[scenario_id]
 
     def _pipeline_units(self, scenario_id: str) -> int:
         return max(1, len(self.stages[scenario_id]))

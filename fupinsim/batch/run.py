@@ -24,6 +24,7 @@ from fupinsim.batch.notebooks import (
     _resolve_notebooks,
     check_notebook_parameters,
     notebook_fingerprint,
+    scale_test_skip,
 )
 from fupinsim.batch.plan import _manifest, _plan_scenarios, _Planned
 from fupinsim.batch.progress import StepProgress, pipeline_stages, progress_bar
@@ -88,6 +89,18 @@ class _Batch:
         self.fingerprints = fingerprints
         self.outcomes: dict[str, ScenarioOutcome] = {}
         self.jobs: dict[str, _Job] = {}
+        #: Per scenario, the notebooks it skips and why (:func:`scale_test_skip`).
+        self.skipped_notebooks: dict[str, dict[str, str]] = {}
+        for plan in planned:
+            reasons = {path.name: scale_test_skip(path, plan.scenario) for path in notebooks}
+            self.skipped_notebooks[plan.scenario.id] = {
+                name: reason for name, reason in reasons.items() if reason is not None
+            }
+
+    def notebooks_of(self, scenario_id: str) -> list[Path]:
+        """The notebooks scenario ``scenario_id`` runs, in order."""
+        skipped = self.skipped_notebooks[scenario_id]
+        return [path for path in self.notebooks if path.name not in skipped]
 
     def skip(self, plan: _Planned, reason: str) -> None:
         self.outcomes[plan.scenario.id] = ScenarioOutcome(
@@ -101,7 +114,7 @@ class _Batch:
             scenario_id=plan.scenario.id,
             scenario_file=str(plan.scenario_file),
             work_dir=str(work),
-            notebooks=tuple(str(path) for path in self.notebooks),
+            notebooks=tuple(str(path) for path in self.notebooks_of(plan.scenario.id)),
             pipeline=pipeline,
             kernel_name=kernel_name,
         )
@@ -157,8 +170,9 @@ class _Batch:
             run=run,
             status=status,
             version=self.version,
-            notebooks=self.notebooks,
+            notebooks=self.notebooks_of(plan.scenario.id),
             fingerprints=self.fingerprints,
+            skipped_notebooks=self.skipped_notebooks[plan.scenario.id],
         )
 
     def abandon_unfinished(self) -> None:
@@ -394,7 +408,8 @@ def _checked_batch(
 
 def _step_counter(batch: _Batch, pipeline: str | PipelineFunction) -> StepProgress:
     stages = {sid: pipeline_stages(pipeline, plan.scenario) for sid, plan in batch.planned.items()}
-    return StepProgress(stages, len(batch.notebooks))
+    notebooks = {sid: len(batch.notebooks_of(sid)) for sid in batch.planned}
+    return StepProgress(stages, notebooks)
 
 
 def _run_planned(
@@ -409,7 +424,8 @@ def _run_planned(
     """Skip what ``resume`` may keep, then run the other scenarios' steps on ``runner``."""
     to_run = []
     for plan in batch.planned.values():
-        reason = _skip_reason(plan, batch.version, batch.fingerprints) if resume else None
+        own = {p.name: batch.fingerprints[p.name] for p in batch.notebooks_of(plan.scenario.id)}
+        reason = _skip_reason(plan, batch.version, own) if resume else None
         if reason is None:
             to_run.append(plan)
         else:

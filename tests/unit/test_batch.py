@@ -39,6 +39,7 @@ from fupinsim.batch import (
     run_scenario,
 )
 from fupinsim.batch.lock import LOCK_NAME
+from fupinsim.batch.notebooks import scale_test_skip
 from fupinsim.cli import cli
 from fupinsim.errors import FupinsimError, InputError
 from fupinsim.io.outputs import CODE_VERSION_ENV
@@ -353,6 +354,49 @@ def _running(pid: int) -> bool:
 
 # ----------------------------------------------------------------------------------------------
 # Resume
+
+
+def test_a_scale_test_scenario_skips_the_notebooks_that_say_so(
+    tmp_path: Path, fixed_code_version: None
+) -> None:
+    """A registered-only (national scale-test) scenario skips a notebook whose metadata gives a
+    reason (``fupinsim.scale_test``: 05 validation and 06 what-if need tables a national run
+    does not compute) and names it in its manifest; a Jiuquan scenario runs every notebook;
+    ``--resume`` keeps the scale test's output (issue 18)."""
+    folder = tmp_path / "scenarios"
+    (alpha,) = write_scenarios(folder, "alpha")
+    national = folder / "national_2014.yaml"
+    shutil.copy(REPO / "scenarios" / "national_2014.yaml", national)
+    shutil.copy(PLAN, folder / "plan_2015.yaml")
+    first = order_notebook(tmp_path, "first")
+    second = order_notebook(tmp_path, "second")
+    notebook = nbformat.read(second, as_version=4)
+    notebook.metadata["fupinsim"] = {"scale_test": "needs the validation table"}
+    nbformat.write(notebook, second)
+
+    out = tmp_path / "out"
+    summary = run_batch([alpha, national], [first, second], outputs=out, pipeline=PIPELINE)
+
+    assert summary.ok
+    assert (out / "alpha" / "order.txt").read_text() == "first 0.1.0+test\nsecond 0.1.0+test\n"
+    assert (out / "national_2014" / "order.txt").read_text() == "first 0.1.0+test\n"
+    manifest = json.loads((out / "national_2014" / "manifest.json").read_text())
+    assert manifest["notebooks_skipped"] == {"second.ipynb": "needs the validation table"}
+    assert set(manifest["notebooks"]) == {"first.ipynb"}
+    assert "notebooks_skipped" not in json.loads((out / "alpha" / "manifest.json").read_text())
+    again = run_batch([national], [first, second], outputs=out, resume=True, pipeline=PIPELINE)
+    assert [o.status for o in again.outcomes] == ["skipped"]
+
+
+def test_the_repository_notebooks_a_scale_test_skips() -> None:
+    """Of the repository's notebooks, a national scale test skips 05 and 06 (the batch runs the
+    four others on it: tests/contract/test_national_run.py), a Jiuquan scenario none."""
+    national = load_scenario(REPO / "scenarios" / "national_2014.yaml")
+    plan = load_scenario(PLAN)
+    paths = sorted((REPO / "notebooks").glob("*.ipynb"))
+    skipped = {p.name for p in paths if scale_test_skip(p, national) is not None}
+    assert skipped == {"05_validation.ipynb", "06_what_if.ipynb"}
+    assert all(scale_test_skip(p, plan) is None for p in paths)
 
 
 @pytest.mark.usefixtures("fixed_code_version")
