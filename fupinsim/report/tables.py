@@ -171,14 +171,18 @@ def table_html(
         if "county_id" in frame
         else [False] * len(frame)
     )
+    # The rows' values as ``DataFrame.iterrows`` gives them (one array of the frame's common
+    # dtype, so the cells are byte for byte the same), without building a Series per row.
+    values = frame.to_numpy()
+    where = [frame.columns.get_loc(c.name) for c in cols]
     body = []
-    for position, (_, row) in enumerate(frame.iterrows()):
+    for position, row in enumerate(values):
         cells = [
             Cell(
-                format_value(row[c.name], c.kind, lang),
-                " ".join(_cell_classes(c, row[c.name], c is cols[0], low, low_column)),
+                format_value(row[k], c.kind, lang),
+                " ".join(_cell_classes(c, row[k], c is cols[0], low, low_column)),
             )
-            for c in cols
+            for k, c in zip(where, cols, strict=True)
         ]
         body.append(Row(cells, "total" if bool(totals[position]) else ""))
     return render_table(Table(head, body, css=css, caption=caption))
