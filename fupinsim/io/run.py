@@ -121,6 +121,7 @@ def write_run(result: PipelineResult, folder: str | Path) -> dict[str, Any]:
     the manifest's (the final projection's, as its P(met) is: issue 14, one number).
     """
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)  # the MPS file may come before the tables
     tables_written = _start_tables(result.as_dict(), folder)  # while the reports are written
     try:
         write_mps(result.model, folder / "allocation_model.mps")
