@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
+from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
 import numpy as np
@@ -141,13 +142,15 @@ LABEL_SECTIONS: tuple[str, ...] = (
 )
 
 
+@cache
 def zh_words(section: str) -> Mapping[str, str]:
-    """Chinese form of every code of a section of ``labels.yaml`` (``zh.<section>``).
+    """Chinese form of every code of a section of ``labels.yaml`` (``zh.<section>``), read-only
+    (built once per section: the guides and cards look words up ~10⁵ times a run).
 
     Sections: those of :data:`LABEL_SECTIONS`, ``packages`` (catalogue package ids; ``none`` is
     no new support) and ``words`` (yes, no, total, city_total).
     """
-    return {str(k): str(v) for k, v in _labels()["zh"][section].items()}
+    return MappingProxyType({str(k): str(v) for k, v in _labels()["zh"][section].items()})
 
 
 def label_en(section: str, code: Any) -> str:

@@ -83,7 +83,8 @@ def facts_files() -> list[str]:
 def load_raw(name: str) -> dict[str, Any]:
     """One packaged file as parsed YAML (facts still as ``{value, unit, source}``)."""
     text = resources.files(__name__).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    # libyaml's parser when PyYAML has it (the same documents, ≈ 8× faster than pure Python).
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict):
         raise ValueError(f"fupinsim/data/{name}.yaml must be a mapping")
     return data

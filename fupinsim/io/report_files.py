@@ -27,7 +27,6 @@ The content is built in memory by :mod:`fupinsim.assess`, :mod:`fupinsim.plots` 
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import secrets
@@ -44,6 +43,7 @@ from fupinsim import assess, plots, report
 from fupinsim.data import COUNTY_IDS
 from fupinsim.errors import InputError
 from fupinsim.io.card_files import write_household_cards
+from fupinsim.io.figure_files import FIGURE_DPI, start_figures
 from fupinsim.io.outputs import read_manifest
 
 # The cards of a finished run live in a module of their own, which does not import the pipeline
@@ -82,8 +82,6 @@ __all__ = [
     "write_report_bundle",
 ]
 
-#: Resolution of the PNG files (the report embeds its own copies at a lower resolution).
-FIGURE_DPI = 150
 _BUNDLE_TABLES = (
     "recommendations",
     "household_cadres",
@@ -116,18 +114,6 @@ def _write_text(path: Path, text: str) -> Path:
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
     return path
-
-
-def _save_figure(fig: Figure, folder: Path, stem: str) -> tuple[Path, Path, bytes]:
-    """Write ``<stem>.png`` and ``<stem>.svg``; return the paths and the PNG bytes (rendered
-    once, also embedded in the report)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=FIGURE_DPI, facecolor="white")
-    png.write_bytes(buffer.getvalue())
-    fig.savefig(svg, facecolor="white", metadata={"Date": None})
-    return png, svg, buffer.getvalue()
 
 
 def _settings(scenario: Scenario | None) -> tuple[str, str, AssessmentSettings, float]:
@@ -178,17 +164,6 @@ def _write_three_tables(
         frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
         written[f"csv:{name}"] = path
     return written
-
-
-def _write_figures(
-    figs: Mapping[str, Figure], out: Path
-) -> tuple[dict[str, Path], dict[str, bytes]]:
-    written: dict[str, Path] = {}
-    rendered: dict[str, bytes] = {}
-    for stem, fig in figs.items():
-        png, svg, rendered[stem] = _save_figure(fig, out / "figures", stem)
-        written[f"figure:{stem}.png"], written[f"figure:{stem}.svg"] = png, svg
-    return written, rendered
 
 
 def _write_guides(
@@ -274,8 +249,9 @@ def write_report_bundle(
     package_labels
         Readable package names (default: the catalogue's).
     card_workers
-        Forked processes writing the household cards (as ``fupinsim card --county all``; the
-        files do not depend on it).
+        Forked processes writing the household cards (as ``fupinsim card --county all``) and
+        drawing the figures (while this process writes the guides); the files do not depend
+        on it.
 
     Returns
     -------
@@ -301,21 +277,25 @@ def write_report_bundle(
         figures = plots.report_figures(
             tables, required_confidence=required, package_labels=package_labels
         )
-    files, rendered = _write_figures(figures, out)
+    saved = start_figures(figures, out, card_workers)  # drawn while the guides are written
+    clock.lap("figures")
+    try:
+        files, guide_links = _write_guides(
+            tables,
+            three,
+            assessment,
+            out,
+            scenario_id=sid,
+            required=required,
+            package_labels=package_labels,
+            allowance=_allowance(scenario),
+        )
+        clock.lap("guides")
+    finally:  # the figure workers are always waited for
+        figure_files, rendered = saved()
+    written.update(figure_files)
     written.update(files)
     clock.lap("figures")
-    files, guide_links = _write_guides(
-        tables,
-        three,
-        assessment,
-        out,
-        scenario_id=sid,
-        required=required,
-        package_labels=package_labels,
-        allowance=_allowance(scenario),
-    )
-    written.update(files)
-    clock.lap("guides")
     cards = write_household_cards(
         tables,
         out / "cards",
