@@ -64,7 +64,7 @@ import pulp
 
 from fupinsim.allocate.burden import base_package
 from fupinsim.allocate.inputs import CITY_POOL, PreparedInputs, baseline_exits, option_gains
-from fupinsim.allocate.model import AllocationModel, goal_penalty_terms
+from fupinsim.allocate.model import AllocationModel
 from fupinsim.allocate.resolve import HighsResolver
 from fupinsim.allocate.solve import (
     SolveResult,
@@ -80,7 +80,6 @@ __all__ = [
     "close_shortfall",
     "diagnostics_resolver",
     "extract_results",
-    "goal_table",
     "group_name",
     "project_exits",
     "quota_costs",
@@ -340,7 +339,7 @@ class ShortfallDiagnosis:
 
 
 @contextmanager
-def _scratch(model: AllocationModel) -> Iterator[None]:
+def scratch_model(model: AllocationModel) -> Iterator[None]:
     """Restore every bound and the objective that a diagnostic changes."""
     touched = [
         *model.extra_money.values(),
@@ -373,7 +372,7 @@ def diagnostics_resolver(
         return None
 
 
-def _diagnostic_solve(
+def diagnostic_solve(
     model: AllocationModel,
     objective: pulp.LpAffineExpression,
     settings: SolveSettings | None,
@@ -436,7 +435,7 @@ def close_shortfall(
         capacities that must grow bind. If that is infeasible too: ``exit_yield``.
     """
     county, _villages, year = key
-    with _scratch(model):
+    with scratch_model(model):
         for other, short in model.shortfall.items():
             short.upBound = 0.0 if other == key else float(missing.get(other, 0.0)) + 1e-6
         money_vars = [
@@ -449,7 +448,7 @@ def close_shortfall(
             [(var, 1.0 + 1e-6 * (year - y)) for y, var in money_vars]
         )
         if money_vars:
-            values = _diagnostic_solve(model, money_objective, settings, resolver)
+            values = diagnostic_solve(model, money_objective, settings, resolver)
             if values is not None:
                 amounts = {y: values[var.name] for y, var in money_vars}
                 years = tuple(y for y, a in amounts.items() if a > 1e-6)
@@ -469,7 +468,7 @@ def close_shortfall(
             [(var, 1.0 / max(1.0, float(units.get(k, 1.0)))) for k, var in caps]
         )
         if caps:
-            values = _diagnostic_solve(model, capacity_objective, settings, resolver)
+            values = diagnostic_solve(model, capacity_objective, settings, resolver)
             if values is not None:
                 needed = {k: values[var.name] for k, var in caps}
                 needed = {k: v for k, v in needed.items() if v > 1e-6}
@@ -552,6 +551,9 @@ def extract_results(
     ValueError
         If ``solution`` is not usable (its status is not ok).
     """
+    # goal_results imports this module's helpers: imported here, not at the top.
+    from fupinsim.allocate.goal_results import goal_penalty_yuan, goal_table  # noqa: PLC0415
+
     if not solution.status.is_ok:
         raise ValueError(f"cannot read results from a {solution.status.value} solve")
     quotas, pay = _quotas_and_payments(model, solution)
@@ -571,139 +573,11 @@ def extract_results(
         unused_money=unused_money,
         summary={
             **_summary(model, solution, quotas, shortfall, unused_money),
-            "goal_penalty_yuan": _goal_penalty(model, solution),
+            "goal_penalty_yuan": goal_penalty_yuan(model, solution),
         },
         goal_shortfall=goal_table(
             model, solution, settings if close_gaps else None, diagnose=close_gaps
         ),
-    )
-
-
-_GOAL_TABLE_COLUMNS = [
-    "goal",
-    "county_id",
-    "villages",
-    "year",
-    "unit",
-    "required",
-    "baseline",
-    "projected",
-    "short",
-    "met",
-    "dual",
-    "unreachable",
-    "message",
-]
-
-
-def _goal_penalty(model: AllocationModel, solution: SolveResult) -> float:
-    """The goals' part of the ``min_cost`` objective (yuan; 0 in ``max_exits``)."""
-    if model.settings.objective != "min_cost":
-        return 0.0
-    return float(sum(solution.value(v.name) * c for v, c in goal_penalty_terms(model, 1.0)))
-
-
-def goal_reach(model: AllocationModel, key: Any, settings: SolveSettings | None = None) -> float:
-    """Least shortfall of a goal with unlimited money and capacity (its unit): the part of
-    it no money can secure (the packages' yields do not reach it). NaN if the re-solve fails.
-    """
-    with _scratch(model):
-        for var in [*model.extra_money.values(), *model.extra_capacity.values()]:
-            var.upBound = None
-        for var in model.shortfall.values():
-            var.upBound = None
-        short = model.goal_shortfall[key]
-        values = _diagnostic_solve(model, pulp.LpAffineExpression([(short, 1.0)]), settings, None)
-    return math.nan if values is None else max(0.0, float(values[short.name]))
-
-
-def goal_table(
-    model: AllocationModel,
-    solution: SolveResult,
-    settings: SolveSettings | None = None,
-    *,
-    diagnose: bool = False,
-) -> pd.DataFrame:
-    """The plan goals' table ``goal_shortfall`` (module docstring), from the solution; with
-    ``diagnose``, a missed goal's ``unreachable`` part (:func:`goal_reach`, else NaN)."""
-    rows: list[dict[str, Any]] = []
-    goals = model.data.goals
-    for g, c, v, y, unit, required, baseline, people, n_villages in goals[
-        ["goal", "county_id", "villages", "year", "unit", "required", "baseline", "people",
-         "n_villages"]
-    ].itertuples(index=False):  # fmt: skip
-        key = (str(g), str(c), str(v), int(y))
-        if key not in model.goal_rows:
-            continue
-        lift = sum(solution.value(var.name) * coef for var, coef in model.goal_terms[key])
-        short = max(0.0, solution.value(model.goal_shortfall[key].name))
-        dual = _goal_dual(model, solution, key, float(people))
-        if g == "immigrant_income":
-            projected = float(baseline) + lift / float(people)
-        else:
-            projected = float(baseline) - lift
-        met = short <= MET_TOLERANCE
-        unreachable = goal_reach(model, key, settings) if diagnose and not met else math.nan
-        row = {"goal": key[0], "county_id": key[1], "villages": key[2], "year": key[3],
-               "unit": unit, "required": float(required), "baseline": float(baseline),
-               "projected": projected, "short": short, "met": met, "dual": dual,
-               "unreachable": unreachable}  # fmt: skip
-        row["message"] = _goal_message(row, float(people), float(n_villages))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=_GOAL_TABLE_COLUMNS)
-
-
-def _goal_dual(model: AllocationModel, solution: SolveResult, key: Any, people: float) -> float:
-    """``min_cost``: yuan per unit of the goal (yuan per person, or person); else NaN."""
-    if model.settings.objective != "min_cost":
-        return math.nan
-    dual = _clip_sign(solution.dual(model.goal_rows[key]))
-    return dual * people if key[0] == "immigrant_income" else dual
-
-
-def _goal_message(row: Mapping[str, Any], people: float, n_villages: float) -> str:
-    """A goal's result in planner terms."""
-    year = row["year"]
-    if row["goal"] == "immigrant_income":
-        if row["met"]:
-            return (
-                f"Immigrant villages' mean income reaches {row['required']:,.0f} yuan per "
-                f"person by {year} (expected {row['projected']:,.0f})."
-            )
-        text = (
-            f"Immigrant villages' mean income is expected at {row['projected']:,.0f} yuan per "
-            f"person in {year}, {row['short']:,.0f} short of the plan's "
-            f"{row['required']:,.0f} ({people:,.0f} people; without the plan "
-            f"{row['baseline']:,.0f})"
-        )
-        return text + _goal_reason(row["unreachable"], "yuan per person", "household packages")
-    where = group_name(row["county_id"], row["villages"])
-    if row["met"]:
-        return (
-            f"{where}: the {n_villages:.0f} poor villages' remaining poor people "
-            f"({row['projected']:,.0f}) are within the exit threshold "
-            f"({row['required']:,.0f}) by {year}, taken together."
-        )
-    text = (
-        f"{where}: {row['short']:,.0f} people of poor households above the exit threshold "
-        f"of the {n_villages:.0f} poor villages by {year} (at most {row['required']:,.0f} may "
-        f"remain, {row['projected']:,.0f} expected): at least one poor village does not exit"
-    )
-    return text + _goal_reason(row["unreachable"], "people", "exits the packages give")
-
-
-def _goal_reason(unreachable: float, unit: str, what: str) -> str:
-    """Why a goal is missed: no money can reach it, or the money goes further elsewhere."""
-    if math.isnan(unreachable):
-        return "."
-    if unreachable > MET_TOLERANCE:
-        return (
-            f"; no money can secure it: even unlimited money and capacity leave "
-            f"{unreachable:,.0f} {unit} short (the {what} do not reach it)."
-        )
-    return (
-        "; more money would close it, but the pools have none to spare at the goal's "
-        "penalty (goal_penalties, data/exit_schedule.yaml)."
     )
 
 
@@ -816,7 +690,7 @@ def _summary(
     }
 
 
-def _clip_sign(value: float, scale: float = 1.0) -> float:
+def clip_sign(value: float, scale: float = 1.0) -> float:
     """Duals within solver tolerance of zero are zero (no '-0.000001 yuan per exit')."""
     return 0.0 if abs(value) <= 1e-9 * max(1.0, scale) else value
 
@@ -840,7 +714,7 @@ def _marginal_cost(
             rows.append((*key, math.nan, "target missed (priced at the penalty); see shortfall"))
             continue
         # Minimisation, >= row: the dual is d(least cost)/d(target) >= 0.
-        dual = max(0.0, _clip_sign(solution.dual(row_name), penalty))
+        dual = max(0.0, clip_sign(solution.dual(row_name), penalty))
         note = "met without extra cost" if dual == 0.0 else ""
         rows.append((*key, dual, note))
     table = pd.DataFrame(
@@ -854,7 +728,7 @@ def _money_value(model: AllocationModel, solution: SolveResult) -> pd.DataFrame:
     is_max = model.settings.objective == "max_exits"
     for (pool, year), row_name in model.budget_rows.items():
         # Minimisation, <= row: the dual is <= 0; more money lowers the objective by -dual.
-        gain = max(0.0, -_clip_sign(solution.dual(row_name), 1e-3))
+        gain = max(0.0, -clip_sign(solution.dual(row_name), 1e-3))
         exits = gain if is_max else math.nan
         per_exit = (1.0 / gain if gain > 0 else math.nan) if is_max else math.nan
         rows.append((pool, year, gain, exits, per_exit))
