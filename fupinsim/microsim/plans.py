@@ -345,7 +345,7 @@ def _apply(
     slot: int,
     positions: np.ndarray,
     start: np.ndarray,
-    table: dict[str, np.ndarray],
+    table: Mapping[str, Any],
     apps: list[Application],
     fix_year: np.ndarray,
     dibao_from: np.ndarray,
