@@ -453,8 +453,9 @@ def run_prepared(
     starts, seg_tile, seg_group = segments(tile, group)
     stats = np.zeros((len(replications), starts.size, n_years, len(Stat)))
     n_threads = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    # Per thread, village-major: a household's replications and years are adjacent.
     villages = np.zeros(
-        (n_threads, len(replications), n_years, prepared.n_villages if village_sums else 0)
+        (n_threads, prepared.n_villages if village_sums else 0, len(replications), n_years)
     )
     hh_income = np.zeros((n_years, n if household_sums else 0))
     hh_exited = np.zeros((n_years, n if household_sums else 0))
@@ -484,7 +485,8 @@ def run_prepared(
     finally:
         numba.set_parallel_chunksize(chunksize)
         numba.set_num_threads(previous)
-    return ChunkResult(seg_tile, seg_group, stats, villages.sum(axis=0), hh_income, hh_exited)
+    village_remaining = np.ascontiguousarray(villages.sum(axis=0).transpose(1, 2, 0))
+    return ChunkResult(seg_tile, seg_group, stats, village_remaining, hh_income, hh_exited)
 
 
 def run_chunk(
