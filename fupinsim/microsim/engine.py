@@ -65,6 +65,7 @@ from fupinsim.microsim.kernel import (
     Stream,
     YearRow,
     run_segments,
+    stable_order,
 )
 from fupinsim.microsim.plans import NEVER, CompiledPlan
 from fupinsim.microsim.population import Population
@@ -298,9 +299,9 @@ def _csr(
 ) -> list[np.ndarray]:
     """Pointer and columns of per-household lists, in (household, item) order."""
     pos = np.concatenate(positions) if positions else np.zeros(0, np.int64)
-    order = np.argsort(pos, kind="stable")
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(pos, minlength=n), out=ptr[1:])
+    order = stable_order(pos.astype(np.int64, copy=False), ptr)
     out = [ptr]
     for parts, dtype in columns:
         values = np.concatenate(parts) if parts else np.zeros(0, dtype)

@@ -40,6 +40,7 @@ __all__ = [
     "Stat",
     "Stream",
     "YearRow",
+    "stable_order",
 ]
 
 #: Households per segment at most (segments are also cut at group and block boundaries).
@@ -184,6 +185,18 @@ class Kind(IntEnum):
     GROSS_SHARE = 0  # float table: gross income per yuan of net effect
     SIGMA = 1  # float table: dispersion sigma
     FAILURE = 2  # float table: failure probability
+
+
+@njit(**_JIT)
+def stable_order(pos: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+    """The order of items by household position ``pos``, ties in the order given — what a
+    stable ``argsort(pos)`` gives — by counting (``ptr``: start of each household's items)."""
+    cursor = ptr[:-1].copy()
+    order = np.empty(pos.size, dtype=np.int64)
+    for k in range(pos.size):
+        order[cursor[pos[k]]] = k
+        cursor[pos[k]] += 1
+    return order
 
 
 @njit(**_JIT, inline="always")
