@@ -40,7 +40,7 @@ __all__ = [
     "Stat",
     "Stream",
     "YearRow",
-    "stable_order",
+    "stable_scatter",
 ]
 
 #: Households per segment at most (segments are also cut at group and block boundaries).
@@ -188,15 +188,60 @@ class Kind(IntEnum):
 
 
 @njit(**_JIT)
-def stable_order(pos: np.ndarray, ptr: np.ndarray) -> np.ndarray:
-    """The order of items by household position ``pos``, ties in the order given — what a
-    stable ``argsort(pos)`` gives — by counting (``ptr``: start of each household's items)."""
-    cursor = ptr[:-1].copy()
-    order = np.empty(pos.size, dtype=np.int64)
-    for k in range(pos.size):
-        order[cursor[pos[k]]] = k
-        cursor[pos[k]] += 1
-    return order
+def _sorted_parts(pos: np.ndarray, bounds: np.ndarray) -> bool:
+    for part in range(bounds.size - 1):
+        for k in range(bounds[part] + 1, bounds[part + 1]):
+            if pos[k] < pos[k - 1]:
+                return False
+    return True
+
+
+@njit(**_JIT, inline="always")
+def _place(part, k, d, part_of, floats, ints, f_out, i_out) -> None:  # type: ignore[no-untyped-def]
+    """Item ``k`` (of ``part``) to place ``d``."""
+    part_of[d] = part
+    for c in range(floats.shape[0]):
+        f_out[c, d] = floats[c, k]
+    for c in range(ints.shape[0]):
+        i_out[c, d] = ints[c, k]
+
+
+@njit(**_JIT)
+def stable_scatter(
+    pos: np.ndarray, ptr: np.ndarray, sizes: np.ndarray, floats: np.ndarray, ints: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items in (household, item) order, as gathers by a stable argsort of ``pos`` give them.
+
+    Items come in consecutive parts (``sizes[k]`` items of part ``k``) at household positions
+    ``pos``; ``ptr``: start of each household's items. Returns the part of each item, and the
+    rows of ``floats`` (m, items) and ``ints`` (m', items) moved with the items. When every
+    part's positions are increasing (as compiled plans give), the parts are merged household by
+    household (output written in order); otherwise items are placed by counting.
+    """
+    bounds = np.zeros(sizes.size + 1, dtype=np.int64)
+    bounds[1:] = np.cumsum(sizes)
+    part_of = np.empty(pos.size, dtype=np.int64)
+    f_out = np.empty_like(floats)
+    i_out = np.empty_like(ints)
+    if _sorted_parts(pos, bounds):
+        nxt = bounds[:-1].copy()
+        d = 0
+        for h in range(ptr.size - 1):
+            for part in range(sizes.size):
+                k = nxt[part]
+                while k < bounds[part + 1] and pos[k] == h:
+                    _place(part, k, d, part_of, floats, ints, f_out, i_out)
+                    d += 1
+                    k += 1
+                nxt[part] = k
+    else:
+        cursor = ptr[:-1].copy()
+        for part in range(sizes.size):
+            for k in range(bounds[part], bounds[part + 1]):
+                d = cursor[pos[k]]
+                cursor[pos[k]] = d + 1
+                _place(part, k, d, part_of, floats, ints, f_out, i_out)
+    return part_of, f_out, i_out
 
 
 @njit(**_JIT, inline="always")
