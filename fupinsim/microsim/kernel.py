@@ -256,12 +256,15 @@ def _draw_multipliers(i, hh_key, village_key, app_ptr, app_kind, kind_int, kind_
         a = app_kind[j]
         slot = kind_int[a, Kind.SLOT]
         sigma = kind_float[a, Kind.SIGMA]
-        m = math.exp(sigma * normal(hh_key, 2 * slot) - 0.5 * sigma * sigma) if sigma else 1.0
         if kind_int[a, Kind.VILLAGE_LEVEL]:
             ok = _success(village_key, slot, kind_float[a, Kind.FAILURE])
         else:
             ok = _success(hh_key, slot, kind_float[a, Kind.FAILURE])
-        mult[j - app_ptr[i]] = m if ok else 0.0
+        # A failed application's dispersion is not drawn (keyed draws: no other draw moves).
+        m = 0.0
+        if ok:
+            m = math.exp(sigma * normal(hh_key, 2 * slot) - 0.5 * sigma * sigma) if sigma else 1.0
+        mult[j - app_ptr[i]] = m
 
 
 @njit(**_JIT, inline="always")
@@ -518,8 +521,10 @@ def _household(i, hh, fl, yr, p, keys, crop_factor, price, plan, acc, village_su
         k_village = household_key(keys[r, Stream.INTERVENTION], village_id)
         _draw_multipliers(i, k_plan, k_village, plan[0], plan[1], plan[4], plan[5], mult)
         _draw_works(i, k_village, plan[7], plan[8], plan[10], plan[11], works_ok)
-        take_up = uniform(k_income, first_year * DRAWS_PER_YEAR + 1) < p[Param.TAKE_UP]
-        enrolled = (fl[i, Flag.IS_DIBAO] != 0 or (weak and take_up)) and not fl[i, Flag.IS_WUBAO]
+        enrolled = fl[i, Flag.IS_DIBAO] != 0
+        if weak and not enrolled:  # the take-up draw only where it decides (keyed draws)
+            enrolled = uniform(k_income, first_year * DRAWS_PER_YEAR + 1) < p[Param.TAKE_UP]
+        enrolled = enrolled and not fl[i, Flag.IS_WUBAO]
         remaining, exited, above, below, other = registered, False, 0, 0, 0.0
         for t in range(n_years):
             year = np.int64(yr[YearRow.CALENDAR_YEAR, t])
