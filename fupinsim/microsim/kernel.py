@@ -197,7 +197,7 @@ def _sorted_parts(pos: np.ndarray, bounds: np.ndarray) -> bool:
 
 
 @njit(**_JIT, inline="always")
-def _place(part, k, d, part_of, floats, ints, f_out, i_out) -> None:  # type: ignore[no-untyped-def]
+def _place(part, k, d, part_of, floats, ints, f_out, i_out) -> None:
     """Item ``k`` (of ``part``) to place ``d``."""
     part_of[d] = part
     for c in range(floats.shape[0]):
