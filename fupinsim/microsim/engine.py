@@ -65,6 +65,7 @@ from fupinsim.microsim.kernel import (
     Stream,
     YearRow,
     run_segments,
+    stable_scatter,
 )
 from fupinsim.microsim.plans import NEVER, CompiledPlan
 from fupinsim.microsim.population import Population
@@ -294,18 +295,31 @@ def _base_year_factors(p_ill: np.ndarray, scenario: Scenario) -> tuple[np.ndarra
 
 
 def _csr(
-    n: int, positions: list[np.ndarray], columns: list[tuple[list[np.ndarray], Any]]
+    n: int,
+    positions: list[np.ndarray],
+    floats: list[list[np.ndarray]],
+    ints: list[list[np.ndarray]],
+    dtype: Any,
 ) -> list[np.ndarray]:
-    """Pointer and columns of per-household lists, in (household, item) order."""
+    """Pointer, part and columns of per-household lists, in (household, item) order.
+
+    Part ``k`` (an entry or a work) has items at household positions ``positions[k]``; each
+    column of ``floats`` (stored as ``dtype``) and ``ints`` (int64) holds one array per part.
+    Returns ``[ptr, part, *floats, *ints]`` (a stable counting sort, :func:`stable_scatter`).
+    """
     pos = np.concatenate(positions) if positions else np.zeros(0, np.int64)
-    order = np.argsort(pos, kind="stable")
+    pos = pos.astype(np.int64, copy=False)
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(pos, minlength=n), out=ptr[1:])
-    out = [ptr]
-    for parts, dtype in columns:
-        values = np.concatenate(parts) if parts else np.zeros(0, dtype)
-        out.append(np.ascontiguousarray(values[order], dtype=dtype))
-    return out
+    sizes = np.array([p.size for p in positions], dtype=np.int64)
+    f = np.empty((len(floats), pos.size), dtype=dtype)
+    i = np.empty((len(ints), pos.size), dtype=np.int64)
+    for table, columns in ((f, floats), (i, ints)):
+        for row, parts in zip(table, columns, strict=True):
+            if parts:
+                np.concatenate(parts, out=row, casting="same_kind")
+    part, f_out, i_out = stable_scatter(pos, ptr, sizes, f, i)
+    return [ptr, part, *f_out, *i_out]
 
 
 def prepare_plan(
@@ -315,13 +329,7 @@ def prepare_plan(
     n, n_years = population.n, len(scenario.years)
     apps, works = plan.applications, plan.village_works
     a_cols = _csr(
-        n,
-        [a.positions for a in apps],
-        [
-            ([np.full(a.positions.size, k) for k, a in enumerate(apps)], np.int64),
-            ([a.amount for a in apps], dtype),
-            ([a.start for a in apps], np.int64),
-        ],
+        n, [a.positions for a in apps], [[a.amount for a in apps]], [[a.start for a in apps]], dtype
     )
     kind_int = np.array(
         [[a.source, a.slot, a.village_level] for a in apps], dtype=np.int64
@@ -331,14 +339,7 @@ def prepare_plan(
     ).reshape(-1, 3)
     assert Kind.SOURCE == 0 and Kind.GROSS_SHARE == 0 and Kind.FAILURE == 2
     profile = _profiles([a.profile for a in apps], n_years)
-    w_cols = _csr(
-        n,
-        [w.positions for w in works],
-        [
-            ([np.full(w.positions.size, k) for k, w in enumerate(works)], np.int64),
-            ([w.start for w in works], np.int64),
-        ],
-    )
+    w_cols = _csr(n, [w.positions for w in works], [], [[w.start for w in works]], dtype)
     work_int = np.array([[w.slot] for w in works], dtype=np.int64).reshape(-1, 1)
     work_float = np.array(
         [[w.market_uplift, w.failure_prob] for w in works], dtype=np.float64
@@ -453,8 +454,9 @@ def run_prepared(
     starts, seg_tile, seg_group = segments(tile, group)
     stats = np.zeros((len(replications), starts.size, n_years, len(Stat)))
     n_threads = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    # Per thread, village-major: a household's replications and years are adjacent.
     villages = np.zeros(
-        (n_threads, len(replications), n_years, prepared.n_villages if village_sums else 0)
+        (n_threads, prepared.n_villages if village_sums else 0, len(replications), n_years)
     )
     hh_income = np.zeros((n_years, n if household_sums else 0))
     hh_exited = np.zeros((n_years, n if household_sums else 0))
@@ -484,7 +486,8 @@ def run_prepared(
     finally:
         numba.set_parallel_chunksize(chunksize)
         numba.set_num_threads(previous)
-    return ChunkResult(seg_tile, seg_group, stats, villages.sum(axis=0), hh_income, hh_exited)
+    village_remaining = np.ascontiguousarray(villages.sum(axis=0).transpose(1, 2, 0))
+    return ChunkResult(seg_tile, seg_group, stats, village_remaining, hh_income, hh_exited)
 
 
 def run_chunk(

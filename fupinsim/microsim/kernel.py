@@ -40,6 +40,7 @@ __all__ = [
     "Stat",
     "Stream",
     "YearRow",
+    "stable_scatter",
 ]
 
 #: Households per segment at most (segments are also cut at group and block boundaries).
@@ -186,6 +187,63 @@ class Kind(IntEnum):
     FAILURE = 2  # float table: failure probability
 
 
+@njit(**_JIT)
+def _sorted_parts(pos: np.ndarray, bounds: np.ndarray) -> bool:
+    for part in range(bounds.size - 1):
+        for k in range(bounds[part] + 1, bounds[part + 1]):
+            if pos[k] < pos[k - 1]:
+                return False
+    return True
+
+
+@njit(**_JIT, inline="always")
+def _place(part, k, d, part_of, floats, ints, f_out, i_out) -> None:
+    """Item ``k`` (of ``part``) to place ``d``."""
+    part_of[d] = part
+    for c in range(floats.shape[0]):
+        f_out[c, d] = floats[c, k]
+    for c in range(ints.shape[0]):
+        i_out[c, d] = ints[c, k]
+
+
+@njit(**_JIT)
+def stable_scatter(
+    pos: np.ndarray, ptr: np.ndarray, sizes: np.ndarray, floats: np.ndarray, ints: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items in (household, item) order, as gathers by a stable argsort of ``pos`` give them.
+
+    Items come in consecutive parts (``sizes[k]`` items of part ``k``) at household positions
+    ``pos``; ``ptr``: start of each household's items. Returns the part of each item, and the
+    rows of ``floats`` (m, items) and ``ints`` (m', items) moved with the items. When every
+    part's positions are increasing (as compiled plans give), the parts are merged household by
+    household (output written in order); otherwise items are placed by counting.
+    """
+    bounds = np.zeros(sizes.size + 1, dtype=np.int64)
+    bounds[1:] = np.cumsum(sizes)
+    part_of = np.empty(pos.size, dtype=np.int64)
+    f_out = np.empty_like(floats)
+    i_out = np.empty_like(ints)
+    if _sorted_parts(pos, bounds):
+        nxt = bounds[:-1].copy()
+        d = 0
+        for h in range(ptr.size - 1):
+            for part in range(sizes.size):
+                k = nxt[part]
+                while k < bounds[part + 1] and pos[k] == h:
+                    _place(part, k, d, part_of, floats, ints, f_out, i_out)
+                    d += 1
+                    k += 1
+                nxt[part] = k
+    else:
+        cursor = ptr[:-1].copy()
+        for part in range(sizes.size):
+            for k in range(bounds[part], bounds[part + 1]):
+                d = cursor[pos[k]]
+                cursor[pos[k]] = d + 1
+                _place(part, k, d, part_of, floats, ints, f_out, i_out)
+    return part_of, f_out, i_out
+
+
 @njit(**_JIT, inline="always")
 def _success(key: np.uint64, slot: np.int64, failure: float) -> bool:
     return failure <= 0.0 or uniform(key, 2 * slot + 1) >= failure
@@ -198,28 +256,41 @@ def _draw_multipliers(i, hh_key, village_key, app_ptr, app_kind, kind_int, kind_
         a = app_kind[j]
         slot = kind_int[a, Kind.SLOT]
         sigma = kind_float[a, Kind.SIGMA]
-        m = math.exp(sigma * normal(hh_key, 2 * slot) - 0.5 * sigma * sigma) if sigma else 1.0
         if kind_int[a, Kind.VILLAGE_LEVEL]:
             ok = _success(village_key, slot, kind_float[a, Kind.FAILURE])
         else:
             ok = _success(hh_key, slot, kind_float[a, Kind.FAILURE])
-        mult[j - app_ptr[i]] = m if ok else 0.0
+        # A failed application's dispersion is not drawn (keyed draws: no other draw moves).
+        m = 0.0
+        if ok:
+            m = math.exp(sigma * normal(hh_key, 2 * slot) - 0.5 * sigma * sigma) if sigma else 1.0
+        mult[j - app_ptr[i]] = m
 
 
 @njit(**_JIT, inline="always")
-def _effects(i, t, app_ptr, app_kind, app_amount, app_start, kind_int, kind_float, profile, mult,
-             eff) -> float:  # fmt: skip
+def _effect_bases(i, n_years, app_ptr, app_amount, app_start, app_kind, profile, base) -> None:
+    """``base[j, t]``: household ``i``'s application ``j`` in year ``t`` before its multiplier
+    (amount × ramp-up share; 0 before the start). The same every replication."""
+    last = profile.shape[1] - 1
+    for j in range(app_ptr[i], app_ptr[i + 1]):
+        a = app_kind[j]
+        for t in range(n_years):
+            k = t - app_start[j]
+            base[j - app_ptr[i], t] = app_amount[j] * profile[a, min(k, last)] if k >= 0 else 0.0
+
+
+@njit(**_JIT, inline="always")
+def _effects(i, t, app_ptr, app_kind, kind_int, kind_float, base, mult, eff) -> float:
     """Add household ``i``'s effects in year ``t`` to ``eff`` (by Source); return extra cost."""
     for k in range(N_SOURCES):
         eff[k] = 0.0
     extra_cost = 0.0
-    last = profile.shape[1] - 1
-    for j in range(app_ptr[i], app_ptr[i + 1]):
-        k = t - app_start[j]
-        if k < 0:
+    for j in range(app_ptr[i + 1] - app_ptr[i]):
+        m = mult[j]
+        if m == 0.0 or base[j, t] == 0.0:
             continue
-        a = app_kind[j]
-        effect = app_amount[j] * profile[a, min(k, last)] * mult[j - app_ptr[i]]
+        a = app_kind[app_ptr[i] + j]
+        effect = base[j, t] * m
         share = kind_float[a, Kind.GROSS_SHARE]
         eff[kind_int[a, Kind.SOURCE]] += effect * share
         extra_cost += effect * (share - 1.0)
@@ -351,20 +422,16 @@ def _accumulate(acc, t, members, registered, remaining, exits, exited, returns, 
 
 @njit(**_JIT, inline="always")
 def _income(i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor, price, plan,
-            mult, eff, enrolled_base, other, inv_members):  # fmt: skip
+            base, mult, eff, enrolled_base, other, inv_members):  # fmt: skip
     """Household ``i``'s net income in year index ``t`` of replication ``r``.
 
     Returns ``(income, market_net, ill, enrolled_base, other_transfers)``; the last two are
     set in the base year (the registry's year, as recorded) and carried after.
     """
-    app_ptr, app_kind, app_amount, app_start = plan[0], plan[1], plan[2], plan[3]
-    kind_int, kind_float, app_profile = plan[4], plan[5], plan[6]
+    app_ptr, app_kind, kind_int, kind_float = plan[0], plan[1], plan[4], plan[5]
     work_ptr, work_kind, work_start = plan[7], plan[8], plan[9]
     work_float, work_profile, plan_from = plan[11], plan[12], plan[13]
-    extra_cost = _effects(
-        i, t, app_ptr, app_kind, app_amount, app_start, kind_int, kind_float, app_profile, mult,
-        eff,
-    )  # fmt: skip
+    extra_cost = _effects(i, t, app_ptr, app_kind, kind_int, kind_float, base, mult, eff)
     uplift = _uplift(i, t, works_ok, work_ptr, work_kind, work_start, work_float, work_profile)
     ill = t > 0 and uniform(k_ill, year * DRAWS_PER_YEAR) < hh[i, Field.P_ILL]
     market = _market(i, t, r, hh, fl, yr, p, eff, crop_factor, price, uplift, ill)
@@ -420,9 +487,15 @@ def _exit_step(t, year, k_verify, registered, income_pc, market_net_pc, guarante
 
 
 @njit(**_JIT, inline="always")
-def _household(i, r, hh, fl, yr, p, keys, crop_factor, price, plan, acc, village_sums,
-               hh_income, hh_exited, mult, eff, works_ok) -> None:  # fmt: skip
-    """Every year of household ``i`` in replication ``r``; sums added to ``acc[t, Stat]``."""
+def _household(i, hh, fl, yr, p, keys, crop_factor, price, plan, acc, village_sums, hh_income,
+               hh_exited, base, mult, eff, works_ok, paths) -> None:  # fmt: skip
+    """Every replication and year of household ``i``; sums added to ``acc[r, t, Stat]``.
+
+    What does not depend on the replication (the effects' ramp-up bases) is computed once.
+    ``village_sums[village, r, t]``; ``hh_income``/``hh_exited`` ``[t, i]`` get the household's
+    sums over the replications (added up in ``paths[t, 0:2]`` first, replication order).
+    """
+    n_years = yr.shape[1]
     members = hh[i, Field.MEMBERS]
     inv_members = 1.0 / members
     registered = fl[i, Flag.REGISTERED] != 0
@@ -435,50 +508,58 @@ def _household(i, r, hh, fl, yr, p, keys, crop_factor, price, plan, acc, village
     village = fl[i, Flag.VILLAGE]
     band = p[Param.BAND]
     first_year = np.int64(yr[YearRow.CALENDAR_YEAR, 0])
-    keep_villages = village_sums.shape[2] > 0
+    keep_villages = village_sums.shape[0] > 0
     keep_households = hh_income.shape[1] > 0
-    k_income = household_key(keys[r, Stream.INCOME], hid)
-    k_ill = household_key(keys[r, Stream.ILLNESS], hid)
-    k_verify = household_key(keys[r, Stream.VERIFICATION], hid)
-    k_plan = household_key(keys[r, Stream.INTERVENTION], hid)
-    k_village = household_key(keys[r, Stream.INTERVENTION], village_id)
-    _draw_multipliers(i, k_plan, k_village, plan[0], plan[1], plan[4], plan[5], mult)
-    _draw_works(i, k_village, plan[7], plan[8], plan[10], plan[11], works_ok)
-    take_up = uniform(k_income, first_year * DRAWS_PER_YEAR + 1) < p[Param.TAKE_UP]
-    enrolled = (fl[i, Flag.IS_DIBAO] != 0 or (weak and take_up)) and not fl[i, Flag.IS_WUBAO]
-    remaining, exited, above, below, other = registered, False, 0, 0, 0.0
-    for t in range(yr.shape[1]):
-        year = np.int64(yr[YearRow.CALENDAR_YEAR, t])
-        income, market_net, ill, enrolled, other = _income(
-            i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor, price,
-            plan, mult, eff, enrolled, other, inv_members,
-        )  # fmt: skip
-        income_pc = income * inv_members
-        line = yr[YearRow.LINE, t]
-        exits = returns = False
-        if registered:  # an unregistered household never exits, so never returns
-            remaining, exited, above, below, exits, returns = _exit_step(
-                t, year, k_verify, registered, income_pc, market_net * inv_members,
-                t >= guaranteed_from, remaining, exited, above, below, line, p,
+    _effect_bases(i, n_years, plan[0], plan[2], plan[3], plan[1], plan[6], base)
+    if keep_households:
+        paths[:] = 0.0
+    for r in range(keys.shape[0]):
+        k_income = household_key(keys[r, Stream.INCOME], hid)
+        k_ill = household_key(keys[r, Stream.ILLNESS], hid)
+        k_verify = household_key(keys[r, Stream.VERIFICATION], hid)
+        k_plan = household_key(keys[r, Stream.INTERVENTION], hid)
+        k_village = household_key(keys[r, Stream.INTERVENTION], village_id)
+        _draw_multipliers(i, k_plan, k_village, plan[0], plan[1], plan[4], plan[5], mult)
+        _draw_works(i, k_village, plan[7], plan[8], plan[10], plan[11], works_ok)
+        enrolled = fl[i, Flag.IS_DIBAO] != 0
+        if weak and not enrolled:  # the take-up draw only where it decides (keyed draws)
+            enrolled = uniform(k_income, first_year * DRAWS_PER_YEAR + 1) < p[Param.TAKE_UP]
+        enrolled = enrolled and not fl[i, Flag.IS_WUBAO]
+        remaining, exited, above, below, other = registered, False, 0, 0, 0.0
+        for t in range(n_years):
+            year = np.int64(yr[YearRow.CALENDAR_YEAR, t])
+            income, market_net, ill, enrolled, other = _income(
+                i, t, r, year, k_income, k_ill, works_ok, hh, fl, yr, p, crop_factor, price,
+                plan, base, mult, eff, enrolled, other, inv_members,
             )  # fmt: skip
-        # Out-of-pocket medical cost: only the at-risk test of households not remaining uses
-        # it, so it is drawn only for them (draws are keyed by counter: skipping one changes
-        # no other draw, and the sums are bit for bit the same).
-        oop = 0.0
-        if ill and not remaining:
-            oop = _out_of_pocket(
-                k_ill, year, t, registered, t >= ncms_from, yr, p
+            income_pc = income * inv_members
+            line = yr[YearRow.LINE, t]
+            exits = returns = False
+            if registered:  # an unregistered household never exits, so never returns
+                remaining, exited, above, below, exits, returns = _exit_step(
+                    t, year, k_verify, registered, income_pc, market_net * inv_members,
+                    t >= guaranteed_from, remaining, exited, above, below, line, p,
+                )  # fmt: skip
+            # Out-of-pocket medical cost: only the at-risk test of households not remaining
+            # uses it, so it is drawn only for them (draws are keyed by counter: skipping one
+            # changes no other draw, and the sums are bit for bit the same).
+            oop = 0.0
+            if ill and not remaining:
+                oop = _out_of_pocket(k_ill, year, t, registered, t >= ncms_from, yr, p)
+            after_rigid_pc = (income - oop - school) * inv_members
+            _accumulate(
+                acc[r], t, members, registered, remaining, exits, exited, returns, income,
+                income_pc, after_rigid_pc, line, band,
             )  # fmt: skip
-        after_rigid_pc = (income - oop - school) * inv_members
-        _accumulate(
-            acc, t, members, registered, remaining, exits, exited, returns, income,
-            income_pc, after_rigid_pc, line, band,
-        )  # fmt: skip
-        if keep_villages and remaining:
-            village_sums[r, t, village] += members
-        if keep_households:
-            hh_income[t, i] += income_pc
-            hh_exited[t, i] += exited
+            if keep_villages and remaining:
+                village_sums[village, r, t] += members
+            if keep_households:
+                paths[t, 0] += income_pc
+                paths[t, 1] += exited
+    if keep_households:
+        for t in range(n_years):
+            hh_income[t, i] += paths[t, 0]
+            hh_exited[t, i] += paths[t, 1]
 
 
 @njit(**_JIT, parallel=True)
@@ -487,26 +568,28 @@ def run_segments(seg_start, hh, fl, yr, p, keys, crop_factor, price, plan, stats
     """Simulate every segment (households ``seg_start[s]`` to ``seg_start[s+1]``), in parallel.
 
     ``stats[r, s, t, Stat]`` and ``hh_income``/``hh_exited`` ``[t, i]`` are added to in
-    place; ``village_sums[thread, r, t, village]`` per thread (add over threads after).
-    Within a segment, replication by replication, households are added in order to a small
-    table of the segment's sums (in the cache), written once per replication.
+    place; ``village_sums[thread, village, r, t]`` per thread (add over threads after).
+    Within a segment, household by household (every replication of one household in turn, so
+    what does not depend on the replication is computed once), households are added in order
+    to a small table of the segment's sums (in the cache), written once per segment.
     """
     n_years = yr.shape[1]
+    n_reps = keys.shape[0]
     work_ptr = plan[7]
     max_works = 1
     for i in range(work_ptr.size - 1):
         max_works = max(max_works, work_ptr[i + 1] - work_ptr[i])
     for s in prange(seg_start.size - 1):
         thread = numba.get_thread_id()
+        base = np.empty((max(max_apps, 1), n_years))
         mult = np.empty(max(max_apps, 1))
         eff = np.empty(N_SOURCES)
-        acc = np.empty((n_years, N_STATS))
+        acc = np.zeros((n_reps, n_years, N_STATS))
         works_ok = np.empty(max_works, dtype=np.bool_)
-        for r in range(keys.shape[0]):
-            acc[:] = 0.0
-            for i in range(seg_start[s], seg_start[s + 1]):
-                _household(
-                    i, r, hh, fl, yr, p, keys, crop_factor, price, plan, acc,
-                    village_sums[thread], hh_income, hh_exited, mult, eff, works_ok,
-                )  # fmt: skip
-            stats[r, s] += acc
+        paths = np.empty((n_years, 2))
+        for i in range(seg_start[s], seg_start[s + 1]):
+            _household(
+                i, hh, fl, yr, p, keys, crop_factor, price, plan, acc, village_sums[thread],
+                hh_income, hh_exited, base, mult, eff, works_ok, paths,
+            )  # fmt: skip
+        stats[:, s] += acc

@@ -133,42 +133,32 @@ def county_year_table(group_stats: np.ndarray, years: np.ndarray) -> pd.DataFram
     """Long table ``county_id, villages, year, indicator, mean, p05, p50, p95``.
 
     ``group_stats[r, g, t, k]``: replication, group (county × village type), year, statistic.
-    Rows for a county's immigrant or old villages appear only where it has households.
+    Rows for a county's immigrant or old villages appear only where it has households. Every
+    (villages, indicator, year) is summarised in one pass over the replications.
     """
     labels = group_labels()
-    rows = []
+    sets = []
     for county, villages, groups in _village_sets(labels):
         summed = group_stats[:, groups].sum(axis=1)
-        if summed[..., _S["households"]].max(initial=0) == 0:
-            continue
-        for name, values in _indicator_values(summed).items():
-            summary = _summaries(values)
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "county_id": county,
-                        "villages": villages,
-                        "year": years,
-                        "indicator": name,
-                        **summary,
-                    }
-                )
-            )
-    # City totals.
-    summed = group_stats.sum(axis=1)
-    for name, values in _indicator_values(summed).items():
-        rows.append(
-            pd.DataFrame(
-                {
-                    "county_id": "city",
-                    "villages": "all",
-                    "year": years,
-                    "indicator": name,
-                    **_summaries(values),
-                }
-            )
-        )
-    return pd.concat(rows, ignore_index=True)
+        if summed[..., _S["households"]].max(initial=0) > 0:
+            sets.append((county, villages, summed))
+    sets.append(("city", "all", group_stats.sum(axis=1)))  # city totals
+    indicators = [_indicator_values(summed) for _, _, summed in sets]
+    names = list(indicators[0])
+    # values[r, set, indicator, year]
+    values = np.stack([np.stack([ind[name] for name in names], axis=1) for ind in indicators], 1)
+    summary = _summaries(values)
+    n_years = years.size
+    per_set = len(names) * n_years
+    return pd.DataFrame(
+        {
+            "county_id": np.repeat(np.array([c for c, _, _ in sets], dtype=object), per_set),
+            "villages": np.repeat(np.array([v for _, v, _ in sets], dtype=object), per_set),
+            "year": np.tile(years, len(sets) * len(names)),
+            "indicator": np.tile(np.repeat(np.array(names, dtype=object), n_years), len(sets)),
+            **{k: v.ravel() for k, v in summary.items()},
+        }
+    )
 
 
 def target_probability_table(

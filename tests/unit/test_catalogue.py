@@ -735,3 +735,21 @@ def test_every_problem_of_a_catalogue_is_reported_at_once():
         "interventions.yaml: entries.sheep_30.kind",
         "interventions.yaml: packages.sheep_credit.target",
     }
+
+
+@pytest.mark.parametrize(
+    ("values", "value"),
+    [
+        (pd.Series([True, False, True]), True),
+        (pd.Series([True, False, True]), False),
+        (pd.Series(["a", "b", "a"], dtype="category"), "a"),
+        (pd.Series(["a", "b", "a"], dtype="category"), "z"),
+        (pd.Series([1, 0, 1]), True),  # objects: 1 == True
+        (pd.Series(["a", "b"], dtype=object), "b"),
+    ],
+)
+def test_equal_is_the_object_comparison(values: pd.Series, value: bool | str) -> None:
+    from fupinsim.microsim.catalogue.conditions import _equal
+
+    expected = np.asarray(values.astype(object).to_numpy() == value, dtype=bool)
+    np.testing.assert_array_equal(_equal(values, value), expected)

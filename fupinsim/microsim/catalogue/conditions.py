@@ -124,7 +124,7 @@ class Condition:
             return hit if self.op == "in" else ~hit
         if isinstance(value, bool | str):
             # Missing values are already filtered out, so the comparison is element-wise.
-            hit = np.asarray(left.astype(object).to_numpy() == value, dtype=bool)
+            hit = _equal(left, value)
             if self.op == "eq":
                 return hit
             if self.op == "ne":
@@ -153,6 +153,28 @@ class Condition:
         else:
             text = str(value)
         return f"{left} {_OP_TEXT[self.op]} {text}"
+
+
+def _equal(left: pd.Series, value: bool | str) -> np.ndarray:
+    """``left == value`` element-wise, as Python objects compare (no missing values).
+
+    Without converting a million values to objects where the dtype allows: a bool column
+    against a bool, a categorical of strings against a string (by its codes).
+    """
+    dtype = left.dtype
+    if isinstance(value, bool) and dtype == np.dtype(bool):
+        return left.to_numpy() == value
+    if (
+        isinstance(value, str)
+        and isinstance(dtype, pd.CategoricalDtype)
+        and all(isinstance(c, str) for c in dtype.categories)
+    ):
+        codes = left.cat.codes.to_numpy()
+        categories = list(dtype.categories)
+        if value not in categories:
+            return np.zeros(codes.size, dtype=bool)
+        return codes == categories.index(value)
+    return np.asarray(left.astype(object).to_numpy() == value, dtype=bool)
 
 
 def _all_of(conditions: Iterable[Condition], table: Table) -> np.ndarray:
