@@ -36,7 +36,6 @@ import pandas as pd
 from fupinsim import data
 from fupinsim.allocate.goal_inputs import GOAL_COLUMNS, empty_goals
 from fupinsim.microsim import Catalogue
-from fupinsim.microsim.engine import PlanArrays, Prepared, prepare_plan, prepare_population
 from fupinsim.microsim.exits import incidence_threshold
 from fupinsim.microsim.plans import compile_plan
 from fupinsim.microsim.population import Population, build_population
@@ -219,8 +218,12 @@ def baseline_income(
     population under no new support, through ``run(prepared, arrays, rows, reps, workers)``
     (:func:`fupinsim.allocate.yields._exit_probabilities`)."""
 
+    # The engine brings numba: imported when a baseline is simulated, not with the LP's model
+    # (a village file's cadres pairing imports fupinsim.allocate: tests/unit/test_card_imports).
+    from fupinsim.microsim.engine import prepare_plan, prepare_population  # noqa: PLC0415
+
     def simulate_income(population: Population) -> np.ndarray:
-        prepared: Prepared = prepare_population(population, scenario)
+        prepared = prepare_population(population, scenario)
         dtype = np.float32 if scenario.microsim.float32 else np.float64
         empty = pd.DataFrame(
             {
@@ -230,7 +233,7 @@ def baseline_income(
             }
         )
         compiled = compile_plan(population, empty, catalogue, scenario, validate=False)
-        arrays: PlanArrays = prepare_plan(compiled, population, scenario, dtype)
+        arrays = prepare_plan(compiled, population, scenario, dtype)
         everyone = np.ones(population.n, dtype=bool)
         reps = scenario.allocation.yield_replications
         _, income = run(prepared, arrays, everyone, reps, workers)
