@@ -209,7 +209,9 @@ class LivingRegistry:
         ``n_entrants_missed``, ``n_entrants_newly_poor``, ``n_entrants_planned`` (of them, with
         a plan), ``n_leavers``, ``n_leavers_entrants`` (of them, entrants), ``n_returns``,
         ``n_truly_poor`` (simulated mean income below the line), ``n_missed_poor`` (of them,
-        not on the registry) and ``missed_poor_rate`` (share) [households].
+        never on the registry), ``n_exited`` (on it in an earlier year, off it now),
+        ``n_wrong_exits`` (of them, below the line) [households]; ``missed_poor_rate``
+        (missed of the truly poor) and ``wrong_exit_rate`` (wrong of the exited) [shares].
     entrants:
         One row per entrant: ``household_id, county_id, is_immigrant, entry_year,
         entry_reason, main_cause, support_class, exit_year`` (first year after entry off the
@@ -270,7 +272,8 @@ def living_registry(
     for t in range(1, n_years):
         aged = age_members(aged, years[t], seed)
         poor = income_pc[t] < lines[t]
-        entrant_on = (entry > 0) & np.where(on[t - 1], ~poor | (entry == years[t]), poor)
+        # An entrant stays on while poor, leaves when at or above the line, returns if poor.
+        entrant_on = (entry > 0) & poor
         new = identify_year(
             aged, income_pc[t], ~registered & (entry == 0), lines[t], settings, seed, years[t]
         )
@@ -336,6 +339,7 @@ def _by_year(
     previous = np.vstack([on[:1], on[:-1]])
     poor = income_pc < np.asarray(lines)[:, None]
     year_of = np.asarray(years)[:, None]
+    exited = ~on & np.vstack([np.zeros_like(on[:1]), np.maximum.accumulate(on, axis=0)[:-1]])
     columns = {
         "n_registered": on,
         "n_registered_base": on & base,
@@ -350,6 +354,9 @@ def _by_year(
         # Missed: poor and never on the registry (the county exit rule's "missed" poor); a
         # household that left and is poor again is a wrong exit, not a missed one.
         "n_missed_poor": poor & ~np.maximum.accumulate(on, axis=0),
+        # Exited: on the registry in an earlier year, off it now; wrong: and still poor.
+        "n_exited": exited,
+        "n_wrong_exits": exited & poor,
     }
     frames = []
     for t, year in enumerate(years):
@@ -364,4 +371,5 @@ def _by_year(
     out["missed_poor_rate"] = out["n_missed_poor"] / out["n_truly_poor"].where(
         out["n_truly_poor"] > 0
     )
-    return out[["county_id", "year", *columns, "missed_poor_rate"]]
+    out["wrong_exit_rate"] = out["n_wrong_exits"] / out["n_exited"].where(out["n_exited"] > 0)
+    return out[["county_id", "year", *columns, "missed_poor_rate", "wrong_exit_rate"]]

@@ -105,6 +105,20 @@ def test_living_registry_balances_entrants_leavers_and_returns(plan_registry: Re
     assert entrants["main_cause"].notna().all()
     assert (city["n_entrants_missed"] + city["n_entrants_newly_poor"] == city["n_entrants"]).all()
     assert ((city["missed_poor_rate"] >= 0) & (city["missed_poor_rate"] <= 1)).all()
+    # Wrong exits: off the registry after being on it, and below the line (issue 10, item 4).
+    # An entrant leaves the first year after entry at or above the line, not while poor.
+    left = entrants.dropna(subset=["exit_year"])
+    column = pd.Index(hh["household_id"]).get_indexer(left["household_id"])
+    at = np.searchsorted(years, left["exit_year"].to_numpy(dtype=np.int64))
+    assert len(left) > 0 and (income[at, column] >= lines[at]).all()
+    assert city.loc[2014, "n_exited"] == 0 and city.loc[2016, "n_exited"] > 0
+    assert (city["n_wrong_exits"] <= city["n_exited"]).all()
+    rate = city["n_wrong_exits"] / city["n_exited"].where(city["n_exited"] > 0)
+    pd.testing.assert_series_equal(city["wrong_exit_rate"], rate, check_names=False)
+    poor = income < lines[:, None]
+    base_exited = registered & ~base_on[2]  # the third that exit in 2016 (a few return)
+    wrong = (poor[2] & base_exited).sum()
+    assert wrong - city.loc[2016, "n_returns"] <= city.loc[2016, "n_wrong_exits"]
 
 
 @pytest.mark.slow
