@@ -345,7 +345,13 @@ def with_entrant_plans(plans: pd.DataFrame, entrant_rows: pd.DataFrame) -> pd.Da
     extra = entrant_rows.reindex(columns=base.columns)
     for column in ENTRY_COLUMNS[1:]:
         extra[column] = extra[column].astype("string")
-    return pd.concat([base, extra], ignore_index=True)
+    out = pd.concat([base, extra], ignore_index=True)
+    # Keep the base columns' kinds: whole numbers with the entrants' NA as nullable integers.
+    for column in base.columns:
+        kind = base[column].dtype.kind
+        if out[column].dtype.kind != kind and kind in "iu":
+            out[column] = out[column].astype("Int64")
+    return out
 
 
 def with_living_registry(tables: T, setup: RegistryStage, final: SimulationResult) -> T:
