@@ -12,8 +12,9 @@ exit targets stay on the base-year registry, as the plan writes them):
    when the plan gave its type nothing, of its county group and labour class; then of its
    labour class city-wide. No eligible package the plan uses: ``no_package``.
 3. **Start**: the year after entry (identified on the year's income, supported from the next
-   year); after ``funding.last_year`` there is no plan money: ``after_plan`` (listed for the
-   next plan).
+   year), or, when the pools have no money left for it then, the next year they have (within
+   the funding years); entered in ``funding.last_year`` or later, there is no plan money:
+   ``after_plan`` (listed for the next plan).
 4. **Money**: the package's fiscal cost per spend year with its guarantees and entitlements
    (:func:`~fupinsim.allocate.yields.household_cost_profile`), plus the pools' top-up of what
    the household cannot bear (:func:`~fupinsim.allocate.burden.household_burden`), is paid
@@ -59,8 +60,11 @@ ENTRANT_PLAN_COLUMNS: tuple[str, ...] = (
     "pools_topup_yuan",
     "own_cash_yuan",
     "credit_yuan",
+    "household_income_yuan",
+    "term_income_yuan",
     "pool",
 )
+_BURDEN = ["topup", "own_cash", "credit", "term_income"]
 _LEVELS = (["type_id"], ["county_id", "villages", "labour_class"], ["labour_class"])
 
 
@@ -120,7 +124,7 @@ def _costs(
     """Pools' money per entrant row and funding year ``(rows, years)``, and the burden."""
     years = np.arange(scenario.funding.first_year, scenario.funding.last_year + 1)
     pools = np.zeros((len(income), years.size))
-    burden = pd.DataFrame(0.0, index=chosen.index, columns=["topup", "own_cash", "credit"])
+    burden = pd.DataFrame(0.0, index=chosen.index, columns=_BURDEN)
     for (package_id, start_key), group in chosen.groupby(["package_id", "start_year"]):
         rows, start = group.index.to_numpy(), int(str(start_key))
         sub = {k: np.asarray(v)[rows] for k, v in table.items()}
@@ -146,7 +150,9 @@ def _costs(
         fiscal = wide.reindex(columns=years, fill_value=0.0).to_numpy()
         fiscal[:, int(np.searchsorted(years, start))] += bear.topup
         pools[rows] = fiscal
-        burden.loc[rows] = np.column_stack([bear.topup, bear.own_cash, bear.credit])
+        burden.loc[rows] = np.column_stack(
+            [bear.topup, bear.own_cash, bear.credit, bear.term_income]
+        )
     return pools, burden
 
 
@@ -159,31 +165,32 @@ def _fits(cost: np.ndarray, left: np.ndarray, carry: bool) -> np.ndarray:
 
 
 def _pay(
-    cost: np.ndarray,
-    county: np.ndarray,
-    order: np.ndarray,
-    unused: pd.DataFrame,
-    years: np.ndarray,
-    carry: bool,
+    cost: np.ndarray, county: np.ndarray, order: np.ndarray, money: pd.DataFrame, carry: bool
 ) -> np.ndarray:
     """Pool (county, ``city`` or empty) paying each entrant row (module doc, step 4).
 
-    ``unused``: ``pool, year, amount_yuan``, the plan's money left at each year's end (the
-    carried balance with ``carry``, else the year's lapsed money); ``cost``: ``(rows, years)``.
+    ``money``: pools × funding years, what is left at each year's end (the carried balance
+    with ``carry``, else the year's own money), lowered in place by what the entrants take;
+    ``cost``: ``(rows, years)``; ``order``: the rows to pay, in priority order.
     """
-    money = unused.pivot_table(index="pool", columns="year", values="amount_yuan", aggfunc="sum")
-    money = money.reindex(columns=years, fill_value=0.0)
     pool = np.full(len(cost), "", dtype=object)
-    for name in dict.fromkeys(county[order]):
-        rows = order[county[order] == name]
-        if name in money.index:
-            paid = _fits(cost[rows], money.loc[name].to_numpy(dtype=float), carry)
-            pool[rows[paid]] = name
-    rest = order[pool[order] == ""]
-    if CITY_POOL in money.index and len(rest):
-        paid = _fits(cost[rest], money.loc[CITY_POOL].to_numpy(dtype=float), carry)
-        pool[rest[paid]] = CITY_POOL
+    for name in [*dict.fromkeys(county[order]), CITY_POOL]:
+        rows = order[pool[order] == ""]
+        if name != CITY_POOL:
+            rows = rows[county[rows] == name]
+        if name not in money.index or not len(rows):
+            continue
+        paid = _fits(cost[rows], money.loc[name].to_numpy(dtype=float), carry)
+        pool[rows[paid]] = name
+        spent = cost[rows[paid]].sum(axis=0)
+        money.loc[name] = money.loc[name].to_numpy() - (np.cumsum(spent) if carry else spent)
     return pool
+
+
+def _money(unused: pd.DataFrame, years: np.ndarray) -> pd.DataFrame:
+    """Pools × funding years of the plan's unused money (yuan)."""
+    wide = unused.pivot_table(index="pool", columns="year", values="amount_yuan", aggfunc="sum")
+    return wide.reindex(columns=years, fill_value=0.0).astype(float)
 
 
 def plan_entrants(
@@ -221,54 +228,78 @@ def plan_entrants(
         included); ``package_id``, ``start_year`` and ``pool`` empty unless planned.
     """
     entrants = entrants.reset_index(drop=True)
-    rows_of = households.set_index("household_id")
-    frame = rows_of.loc[entrants["household_id"].to_numpy()].reset_index()
+    frame = households.set_index("household_id").loc[entrants["household_id"].to_numpy()]
+    # Entrants are on the registry: its packages and entitlements are theirs (the catalogue's
+    # eligibility reads ``is_registered``).
+    frame = frame.reset_index().assign(is_registered=True)
     population = build_population(frame, villages)
     order = pd.Index(population.household_id).get_indexer(frame["household_id"])
     table = {k: np.asarray(v)[order] for k, v in population_table(population).items()}
-    types = _types(entrants, frame, np.asarray(income_pc, dtype=float), scenario)
+    income_pc = np.asarray(income_pc, dtype=float)
+    types = _types(entrants, frame, income_pc, scenario)
     chosen = _choose(
         _eligible_pairs(catalogue, table, types["labour_class"].to_numpy()), types, base_plan
     )
-    start = entrants["entry_year"].to_numpy(dtype=np.int64) + 1
-    reason = np.where(start > scenario.funding.last_year, "after_plan", "no_package").astype(object)
     package = pd.Series(chosen).reindex(range(len(entrants))).to_numpy(dtype=object)
-    can = pd.notna(package) & (reason != "after_plan")
-    picked = pd.DataFrame(
-        {"package_id": package[can], "start_year": start[can]}, index=np.flatnonzero(can)
-    )
-    income = np.asarray(income_pc, dtype=float) * frame["n_members"].to_numpy(dtype=float)
-    cost, burden = _costs(catalogue, table, picked, income, scenario)
-    years = np.arange(scenario.funding.first_year, scenario.funding.last_year + 1)
-    priority = np.lexsort((entrants["household_id"].to_numpy(), income_pc, start))
-    priority = priority[can[priority]]
-    pool = _pay(
-        cost,
-        frame["county_id"].astype(str).to_numpy(),
-        priority,
-        unused_money,
-        years,
-        scenario.funding.carry_over,
-    )
-    reason[can] = "no_money"
+    first = entrants["entry_year"].to_numpy(dtype=np.int64) + 1
+    last = scenario.funding.last_year
+    reason = np.where(first > last, "after_plan", "no_package").astype(object)
+    reason[pd.notna(package) & (first <= last)] = "no_money"
+    income = income_pc * frame["n_members"].to_numpy(dtype=float)
+    years = np.arange(scenario.funding.first_year, last + 1)
+    money = _money(unused_money, years)
+    county = frame["county_id"].astype(str).to_numpy()
+    pool = np.full(len(entrants), "", dtype=object)
+    start = np.zeros(len(entrants), dtype=np.int64)
+    cost = np.zeros((len(entrants), years.size))
+    burden = pd.DataFrame(0.0, index=range(len(entrants)), columns=_BURDEN)
+    # The year after entry, else the next year with money left (within the funding years).
+    for delay in range(int(years.size)):
+        can = (reason == "no_money") & (pool == "") & (first + delay <= last)
+        if not can.any():
+            break
+        rows = np.flatnonzero(can)
+        picked = pd.DataFrame({"package_id": package[rows], "start_year": first[rows] + delay})
+        picked.index = rows
+        here, extra = _costs(catalogue, table, picked, income, scenario)
+        priority = np.lexsort((entrants["household_id"].to_numpy(), income_pc, first))
+        paid = _pay(here, county, priority[can[priority]], money, scenario.funding.carry_over)
+        now = paid != ""
+        pool[now], start[now], cost[now] = paid[now], first[now] + delay, here[now]
+        burden.loc[now] = extra.loc[np.flatnonzero(now)].to_numpy()
     planned = pool != ""
     reason[planned] = "planned"
-    money = np.where(planned, cost.sum(axis=1), 0.0)
-    extra = burden.reindex(range(len(entrants)), fill_value=0.0)
+    return _plan_frame(entrants, types, reason, package, start, cost, burden, income, pool)
+
+
+def _plan_frame(
+    entrants: pd.DataFrame,
+    types: pd.DataFrame,
+    reason: np.ndarray,
+    package: np.ndarray,
+    start: np.ndarray,
+    cost: np.ndarray,
+    burden: pd.DataFrame,
+    income: np.ndarray,
+    pool: np.ndarray,
+) -> pd.DataFrame:
+    """The :data:`ENTRANT_PLAN_COLUMNS` table (zero money, no package unless planned)."""
+    planned = pool != ""
     out = pd.DataFrame(
         {
             "household_id": entrants["household_id"].to_numpy(dtype=np.int64),
             "type_id": types["type_id"].to_numpy(),
             "plan_reason": pd.Categorical(reason, categories=list(PLAN_REASONS)),
             "package_id": np.where(planned, package, ""),
-            "start_year": pd.array(np.where(planned, start, 0), dtype="Int64"),
-            "cost_fiscal_yuan": money,
-            "pools_topup_yuan": np.where(planned, extra["topup"], 0.0),
-            "own_cash_yuan": np.where(planned, extra["own_cash"], 0.0),
-            "credit_yuan": np.where(planned, extra["credit"], 0.0),
+            "start_year": pd.arrays.IntegerArray(start, ~planned),
+            "cost_fiscal_yuan": np.where(planned, cost.sum(axis=1), 0.0),
+            "pools_topup_yuan": np.where(planned, burden["topup"], 0.0),
+            "own_cash_yuan": np.where(planned, burden["own_cash"], 0.0),
+            "credit_yuan": np.where(planned, burden["credit"], 0.0),
+            "household_income_yuan": income,
+            "term_income_yuan": np.where(planned, burden["term_income"], 0.0),
             "pool": pool.astype(str),
         }
     )
-    out.loc[~planned, "start_year"] = pd.NA
     logger.info("entrants' plans: %s", out["plan_reason"].value_counts().to_dict())
     return out[list(ENTRANT_PLAN_COLUMNS)]

@@ -6,7 +6,8 @@ After the base year the registry is adjusted every year (docs/living_registry.md
   counts, not ages: students through the school stages (``fupinsim/data/living_registry.yaml``:
   years per stage, continuation shares), school leavers join the labour force (16+), labourers
   reach 65 (the schema's elderly), other dependants (mostly young children) start primary
-  school. Members' total is kept (no births or deaths).
+  school; wages move with the labourers who join or leave. Members' total is kept (no births
+  or deaths).
 * **Identification** (:func:`identify_year`): the same mechanics as the base year
   (:mod:`.identify`) over the households never registered: recorded income = the year's
   simulated mean per-capita income × a lognormal measurement error; the cell's quota (county ×
@@ -35,6 +36,7 @@ from fupinsim.registry.schema import SUPPORT_CLASSES
 from fupinsim.scenario import IdentificationSettings
 
 __all__ = [
+    "AGED_COLUMNS",
     "ENTRY_REASONS",
     "LivingRegistry",
     "age_members",
@@ -59,6 +61,9 @@ _STAGES = (
     "n_students_tertiary",
 )
 
+#: The household columns :func:`age_members` changes.
+AGED_COLUMNS: tuple[str, ...] = (*_STAGES, "n_labour", "n_elderly", "n_away", "income_wages")
+
 
 def _settings() -> dict[str, dict[str, float]]:
     return dict(data.plain(data.load_raw("living_registry")))
@@ -70,35 +75,41 @@ def _uniforms(key: int, ids: np.ndarray, draw: int, width: int) -> np.ndarray:
     return rng.counter_uniform(keys[:, None], draw * 64 + np.arange(width)[None, :])
 
 
-def _binomial(counts: np.ndarray, p: float, key: int, ids: np.ndarray, draw: int) -> np.ndarray:
-    """Binomial(count, p) per household as a sum of member Bernoullis (counts ≤ 20)."""
-    u = _uniforms(key, ids, draw, _SLOTS)
-    member = np.arange(_SLOTS)[None, :] < np.asarray(counts)[:, None]
-    return np.asarray(((u < p) & member).sum(axis=1), dtype=np.int64)
+def _binomial(counts: np.ndarray, p: float, keys: np.ndarray, draw: int) -> np.ndarray:
+    """Binomial(count, p) per household as a sum of member Bernoullis (counts ≤ 20): member
+    ``j``'s uniform is counter ``draw * 64 + j`` of its household's key (``keys``, one per
+    household), drawn only for the members there are."""
+    counts = np.clip(np.asarray(counts, dtype=np.int64), 0, _SLOTS)
+    row = np.repeat(np.arange(counts.size), counts)
+    member = np.arange(row.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    u = rng.counter_uniform(keys[row], draw * 64 + member)
+    return np.bincount(row, weights=u < p, minlength=counts.size).astype(np.int64)
 
 
 def age_members(households: pd.DataFrame, year: int, seed: int) -> pd.DataFrame:
     """The households one year older: members moved between groups (counts; see module doc).
 
-    Returns a copy with ``n_students_*``, ``n_labour``, ``n_away`` and ``n_elderly`` changed;
-    ``n_members`` and incomes are unchanged.
+    Returns a copy with ``n_students_*``, ``n_labour``, ``n_away`` and ``n_elderly`` changed,
+    and ``income_wages`` moved with the labourers (:func:`_wages`); ``n_members`` and the
+    recorded base-year ``income_pc`` are unchanged.
     """
     s = _settings()
     years, cont, ageing = s["school_years"], s["continuation"], s["ageing"]
     ids = households["household_id"].to_numpy()
     key = rng.counter_key(seed, "identification", _AGE_KEY, year)
+    keys = rng.sub_keys(np.full(ids.size, key, dtype=np.uint64), ids.astype(np.uint64))
     n = {c: households[c].to_numpy(dtype=np.int64) for c in (*_STAGES, "n_labour", "n_elderly")}
-    done = {c: _binomial(n[c], 1.0 / years[c], key, ids, k) for k, c in enumerate(_STAGES)}
+    done = {c: _binomial(n[c], 1.0 / years[c], keys, k) for k, c in enumerate(_STAGES)}
     junior = done["n_students_junior"]
-    to_senior = _binomial(junior, cont["junior_to_senior"], key, ids, 5)
+    to_senior = _binomial(junior, cont["junior_to_senior"], keys, 5)
     rest = junior - to_senior
     share_vocational = cont["junior_to_vocational"] / max(1e-12, 1.0 - cont["junior_to_senior"])
-    to_vocational = _binomial(rest, share_vocational, key, ids, 6)
-    to_tertiary = _binomial(done["n_students_senior"], cont["senior_to_tertiary"], key, ids, 7)
+    to_vocational = _binomial(rest, share_vocational, keys, 6)
+    to_tertiary = _binomial(done["n_students_senior"], cont["senior_to_tertiary"], keys, 7)
     other = households["n_members"].to_numpy(dtype=np.int64) - sum(n.values())
     other = other - households["n_dropouts"].to_numpy(dtype=np.int64)
-    starters = _binomial(np.maximum(other, 0), ageing["primary_entry"], key, ids, 8)
-    retiring = _binomial(n["n_labour"], ageing["labour_to_elderly"], key, ids, 9)
+    starters = _binomial(np.maximum(other, 0), ageing["primary_entry"], keys, 8)
+    retiring = _binomial(n["n_labour"], ageing["labour_to_elderly"], keys, 9)
     leavers = (
         (junior - to_senior - to_vocational)
         + (done["n_students_senior"] - to_tertiary)
@@ -120,13 +131,35 @@ def age_members(households: pd.DataFrame, year: int, seed: int) -> pd.DataFrame:
     out["n_away"] = np.minimum(households["n_away"].to_numpy(dtype=np.int64), out["n_labour"])
     for column in (*_STAGES, "n_labour", "n_elderly", "n_away"):
         out[column] = out[column].astype(households[column].dtype)
+    if "income_wages" in households:
+        out["income_wages"] = _wages(households, out)
     return out
+
+
+def _wages(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """Wage income after ageing (yuan per household per year): each labourer who joins (a
+    school leaver, at home) or leaves (reaching 65; those at home first) earns or takes away
+    the registry's calibrated wage (``registry_calibration.yaml`` ``returns``: ``wage_local``
+    at home, ``wage_away`` away); never below 0."""
+    returns = data.registry_calibration()["returns"]
+    away = {k: f["n_away"].to_numpy(dtype=np.int64) for k, f in (("b", before), ("a", after))}
+    home = {
+        k: f["n_labour"].to_numpy(dtype=np.int64) - away[k]
+        for k, f in (("b", before), ("a", after))
+    }
+    change = (away["a"] - away["b"]) * float(returns["wage_away"])
+    change = change + (home["a"] - home["b"]) * float(returns["wage_local"])
+    wages = before["income_wages"].to_numpy(dtype=float) + change
+    return np.asarray(np.maximum(wages, 0.0))
 
 
 def _cells(households: pd.DataFrame) -> np.ndarray:
     """Cell code (county × village type) of each household."""
-    county = households["county_id"].astype(str).map({c: i for i, c in enumerate(data.COUNTY_IDS)})
-    return np.asarray(county.to_numpy(dtype=np.int64) * 2 + households["is_immigrant"].to_numpy())
+    codes = pd.Categorical(households["county_id"], categories=list(data.COUNTY_IDS)).codes
+    county = np.asarray(codes, dtype=np.int64)
+    if (county < 0).any():
+        raise ValueError("households of a county the city does not have")
+    return np.asarray(county * 2 + households["is_immigrant"].to_numpy())
 
 
 def identify_year(
@@ -176,10 +209,13 @@ class LivingRegistry:
         ``n_entrants_missed``, ``n_entrants_newly_poor``, ``n_entrants_planned`` (of them, with
         a plan), ``n_leavers``, ``n_leavers_entrants`` (of them, entrants), ``n_returns``,
         ``n_truly_poor`` (simulated mean income below the line), ``n_missed_poor`` (of them,
-        not on the registry) and ``missed_poor_rate`` (share) [households].
+        never on the registry), ``n_exited`` (on it in an earlier year, off it now),
+        ``n_wrong_exits`` (of them, below the line) [households]; ``missed_poor_rate``
+        (missed of the truly poor) and ``wrong_exit_rate`` (wrong of the exited) [shares].
     entrants:
         One row per entrant: ``household_id, county_id, is_immigrant, entry_year,
-        entry_reason, main_cause, support_class``.
+        entry_reason, main_cause, support_class, exit_year`` (first year after entry off the
+        registry; NA if it stays on).
     """
 
     registered_by_year: pd.DataFrame
@@ -236,17 +272,26 @@ def living_registry(
     for t in range(1, n_years):
         aged = age_members(aged, years[t], seed)
         poor = income_pc[t] < lines[t]
-        entrant_on = (entry > 0) & np.where(on[t - 1], ~poor | (entry == years[t]), poor)
+        # An entrant stays on while poor, leaves when at or above the line, returns if poor.
+        entrant_on = (entry > 0) & poor
         new = identify_year(
             aged, income_pc[t], ~registered & (entry == 0), lines[t], settings, seed, years[t]
         )
         entry[new] = years[t]
         on[t] = np.where(registered, base_on[t], entrant_on | new)
     entrants = _entrants_table(aged, entry, missed, seed)
+    entrants["exit_year"] = _exit_years(on, entry, years)[entry > 0]
     planned = np.zeros(n, dtype=bool) if planned is None else np.asarray(planned, dtype=bool)
     table = _by_year(households, on, entry, missed, planned, income_pc, years, lines)
     logger.info("living registry: %d entrants after the base year", int((entry > 0).sum()))
     return LivingRegistry(table, entrants)
+
+
+def _exit_years(on: np.ndarray, entry: np.ndarray, years: list[int]) -> pd.arrays.IntegerArray:
+    """First year after entry in which each household is off the registry (Int64; NA never)."""
+    off = ~on & (np.asarray(years)[:, None] > entry[None, :])
+    first = np.asarray(years, dtype=np.int64)[off.argmax(axis=0)]
+    return pd.arrays.IntegerArray(first, np.asarray(~off.any(axis=0), dtype=bool))
 
 
 def _entrants_table(
@@ -294,6 +339,7 @@ def _by_year(
     previous = np.vstack([on[:1], on[:-1]])
     poor = income_pc < np.asarray(lines)[:, None]
     year_of = np.asarray(years)[:, None]
+    exited = ~on & np.vstack([np.zeros_like(on[:1]), np.maximum.accumulate(on, axis=0)[:-1]])
     columns = {
         "n_registered": on,
         "n_registered_base": on & base,
@@ -308,6 +354,9 @@ def _by_year(
         # Missed: poor and never on the registry (the county exit rule's "missed" poor); a
         # household that left and is poor again is a wrong exit, not a missed one.
         "n_missed_poor": poor & ~np.maximum.accumulate(on, axis=0),
+        # Exited: on the registry in an earlier year, off it now; wrong: and still poor.
+        "n_exited": exited,
+        "n_wrong_exits": exited & poor,
     }
     frames = []
     for t, year in enumerate(years):
@@ -322,4 +371,5 @@ def _by_year(
     out["missed_poor_rate"] = out["n_missed_poor"] / out["n_truly_poor"].where(
         out["n_truly_poor"] > 0
     )
-    return out[["county_id", "year", *columns, "missed_poor_rate"]]
+    out["wrong_exit_rate"] = out["n_wrong_exits"] / out["n_exited"].where(out["n_exited"] > 0)
+    return out[["county_id", "year", *columns, "missed_poor_rate", "wrong_exit_rate"]]

@@ -144,10 +144,22 @@ def test_plan_targets_and_the_household_plans_add_up(runs) -> None:
     households = pd.read_parquet(tables / "households.parquet")
     registered = set(households.loc[households["is_registered"], "household_id"])
     assert plans["household_id"].is_unique
-    assert set(plans["household_id"]) <= registered
+    # The base registry's plans give the LP's quotas; the living registry's planned entrants
+    # (issue 10, item 4) follow, each with its entry year and cause.
+    base = plans[plans["entry_year"].isna()]
+    assert set(base["household_id"]) <= registered
     quotas = pd.read_parquet(tables / "allocation_quotas.parquet")
-    assert len(plans) == pytest.approx(quotas["households"].sum(), abs=len(quotas))
+    assert len(base) == pytest.approx(quotas["households"].sum(), abs=len(quotas))
     assert (plans[["cost_fiscal_yuan", "cost_credit_yuan", "cost_household_yuan"]] >= 0).all().all()
+    entrants = pd.read_parquet(tables / "registry_entrants.parquet").set_index("household_id")
+    joined = plans[plans["entry_year"].notna()].set_index("household_id")
+    assert len(joined) > 0 and not set(joined.index) & registered
+    assert (entrants.loc[joined.index, "plan_reason"] == "planned").all()
+    assert (joined["entry_year"] == entrants.loc[joined.index, "entry_year"]).all()
+    assert (
+        joined["main_cause"].notna().all() and (joined["start_year"] > joined["entry_year"]).all()
+    )
+    assert (entrants["plan_reason"] == "planned").sum() == len(joined)
 
 
 @pytest.mark.slow
@@ -573,8 +585,9 @@ def test_household_money_is_what_households_can_bear(runs) -> None:
     assert (lent["credit_yuan"] <= lent["term_income_yuan"] + 1.0).all()
     assert (plans["pools_topup_yuan"] >= 0).all()
     burden = pd.read_parquet(tables / "household_burden.parquet")
-    assert burden["households"].sum() == len(plans)
-    assert burden["pools_topup_yuan"].sum() == pytest.approx(plans["pools_topup_yuan"].sum())
+    base = plans[plans["entry_year"].isna()]  # household_burden is the LP plan's (base registry)
+    assert burden["households"].sum() == len(base)
+    assert burden["pools_topup_yuan"].sum() == pytest.approx(base["pools_topup_yuan"].sum())
     assert (burden["households_over_one_year_income"] == 0).all()
 
 

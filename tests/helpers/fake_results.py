@@ -20,12 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fupinsim.allocate.entrants import ENTRANT_PLAN_COLUMNS, PLAN_REASONS
 from fupinsim.allocate.pairing import cadre_tables
 from fupinsim.assess import county_assessment
 from fupinsim.data import COUNTY_IDS, INCOME_SOURCES, exit_schedule
 from fupinsim.montecarlo import add_mc_error
 from fupinsim.pipeline import RunTables
 from fupinsim.pipeline.assumptions import RANKING_COLUMNS, plans_with_errors
+from fupinsim.pipeline.registry_years import with_entrant_plans
 from fupinsim.pipeline.tables import catalogue_packages, household_burden_table
 from fupinsim.pipeline.validation import validation_table
 from fupinsim.registry.living import LivingRegistry, living_registry
@@ -1056,7 +1058,9 @@ def fake_tables(seed: int = 0) -> dict[str, pd.DataFrame]:
     }
     living = _living_registry(households, household)
     tables["registered_by_year"] = living.registered_by_year
-    tables["registry_entrants"] = living.entrants
+    tables["registry_entrants"] = _entrant_plans(living.entrants)
+    # The pipeline adds the planned entrants' rows (none here: no money left for them).
+    tables["household_plans"] = with_entrant_plans(plans, pd.DataFrame())
     # What the assumptions stage adds (fupinsim.pipeline.assumptions): the MC error of P(met),
     # P(met) with the assumptions sampled, the assumption ranking; and the hindcast.
     tables["target_probability"] = _with_assumptions(target_probability)
@@ -1089,6 +1093,25 @@ def _living_registry(households: pd.DataFrame, household: pd.DataFrame) -> Livin
     on[rows, cols] = household["p_exited"].to_numpy() < 0.5
     lines = np.array([_LINE_2014 * (1.0 + 0.05 * t) for t in range(len(years))])
     return living_registry(households, income, on, years, lines, IdentificationSettings(), 7)
+
+
+def _entrant_plans(entrants: pd.DataFrame) -> pd.DataFrame:
+    """The entrants with the pipeline's plan columns (:data:`ENTRANT_PLAN_COLUMNS`): none
+    planned, ``after_plan`` from the plan's last funding year (2017) on, else ``no_money``."""
+    n = len(entrants)
+    reason = np.where(entrants["entry_year"].to_numpy() >= 2017, "after_plan", "no_money")
+    plans = pd.DataFrame(
+        {
+            "household_id": entrants["household_id"].to_numpy(dtype=np.int64),
+            "type_id": [f"{c}|fake" for c in entrants["county_id"].astype(str)],
+            "plan_reason": pd.Categorical(reason, categories=list(PLAN_REASONS)),
+            "package_id": "",
+            "start_year": pd.array([pd.NA] * n, dtype="Int64"),
+            **{c: np.zeros(n) for c in ENTRANT_PLAN_COLUMNS[5:-1]},
+            "pool": "",
+        }
+    )
+    return entrants.merge(plans[list(ENTRANT_PLAN_COLUMNS)], on="household_id", how="left")
 
 
 def _with_assumptions(target_probability: pd.DataFrame) -> pd.DataFrame:

@@ -98,9 +98,10 @@ def test_entrants_are_paid_from_the_money_left_and_no_more(
     some, _ = _plan(plan_registry, plan_scenario, 60_000.0)
     planned = some[some["plan_reason"] == "planned"]
     assert 0 < len(planned) < (some["plan_reason"] != "no_package").sum()
-    # Carried balance: each pool pays at most what was left by the last year (all years).
-    years = plan_scenario.funding.last_year - plan_scenario.funding.first_year + 1
-    assert (planned.groupby("pool")["cost_fiscal_yuan"].sum() <= 60_000.0 * years + 1).all()
+    # 60,000 yuan left at every year's end: carried over, that is all a pool has to give.
+    assert plan_scenario.funding.carry_over
+    assert (planned.groupby("pool")["cost_fiscal_yuan"].sum() <= 60_000.0 + 1).all()
+    assert (planned["start_year"] >= 2016).all()
     after, _ = _plan(plan_registry, plan_scenario, 1e9, year=plan_scenario.funding.last_year)
     assert (after["plan_reason"] == "after_plan").all()
 
@@ -149,3 +150,23 @@ def test_run_entrants_of_2015_and_2016_have_plans_and_targets_do_not_move(
     assert city.loc[2015, "n_entrants_planned"] == planned[early["entry_year"] == 2015].sum()
     assert (city["n_entrants_planned"] <= city["n_entrants"]).all()
     assert (city["n_leavers_entrants"] <= city["n_leavers"]).all()
+
+
+def test_entrants_wait_for_the_next_year_with_money(
+    plan_registry: Registry, plan_scenario: Scenario
+) -> None:
+    entrants, rows = _entrants(plan_registry, 200, 2015)
+    money = _money(plan_scenario, 1e9)
+    money.loc[money["year"] < 2017, "amount_yuan"] = 0.0  # nothing left before 2017
+    plans = plan_entrants(
+        entrants,
+        rows,
+        plan_registry.villages,
+        rows["true_income_pc"].to_numpy() * 0.8,
+        _base_plan(plan_registry, plan_scenario),
+        money,
+        load_catalogue(plan_scenario),
+        plan_scenario,
+    )
+    planned = plans[plans["plan_reason"] == "planned"]
+    assert len(planned) > 0 and (planned["start_year"] == 2017).all()

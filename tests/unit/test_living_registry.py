@@ -8,8 +8,8 @@ import pytest
 
 from fupinsim import data
 from fupinsim.microsim import simulate
-from fupinsim.pipeline.registry_years import living_registry_stage
-from fupinsim.pipeline.stages import registry_stage
+from fupinsim.pipeline.registry_years import aged_incomes, candidate_incomes, living_registry_stage
+from fupinsim.pipeline.stages import RegistryStage, registry_stage
 from fupinsim.registry import Registry
 from fupinsim.registry.living import age_members, identify_year, living_registry
 from fupinsim.scenario import IdentificationSettings, Scenario
@@ -105,6 +105,20 @@ def test_living_registry_balances_entrants_leavers_and_returns(plan_registry: Re
     assert entrants["main_cause"].notna().all()
     assert (city["n_entrants_missed"] + city["n_entrants_newly_poor"] == city["n_entrants"]).all()
     assert ((city["missed_poor_rate"] >= 0) & (city["missed_poor_rate"] <= 1)).all()
+    # Wrong exits: off the registry after being on it, and below the line (issue 10, item 4).
+    # An entrant leaves the first year after entry at or above the line, not while poor.
+    left = entrants.dropna(subset=["exit_year"])
+    column = pd.Index(hh["household_id"]).get_indexer(left["household_id"])
+    at = np.searchsorted(years, left["exit_year"].to_numpy(dtype=np.int64))
+    assert len(left) > 0 and (income[at, column] >= lines[at]).all()
+    assert city.loc[2014, "n_exited"] == 0 and city.loc[2016, "n_exited"] > 0
+    assert (city["n_wrong_exits"] <= city["n_exited"]).all()
+    rate = city["n_wrong_exits"] / city["n_exited"].where(city["n_exited"] > 0)
+    pd.testing.assert_series_equal(city["wrong_exit_rate"], rate, check_names=False)
+    poor = income < lines[:, None]
+    base_exited = registered & ~base_on[2]  # the third that exit in 2016 (a few return)
+    wrong = (poor[2] & base_exited).sum()
+    assert wrong - city.loc[2016, "n_returns"] <= city.loc[2016, "n_wrong_exits"]
 
 
 @pytest.mark.slow
@@ -124,3 +138,94 @@ def test_run_registry_by_year_shows_entrants_after_2014(plan_scenario: Scenario)
     again = living_registry_stage(setup, final, replications=4)
     pd.testing.assert_frame_equal(first.registered_by_year, again.registered_by_year)
     pd.testing.assert_frame_equal(first.entrants, again.entrants)
+
+
+def test_ageing_moves_wages_with_the_labourers(plan_registry: Registry) -> None:
+    """Issue 10, item 4 (ageing where it changes income): a school leaver joins the labour
+    force at home with the calibrated local wage; a labourer reaching 65 takes his wage away."""
+    hh = plan_registry.households
+    aged = age_members(hh, 2015, seed=1)
+    returns = data.registry_calibration()["returns"]
+    count = {
+        (k, c): f[c].to_numpy(dtype=np.int64)
+        for k, f in (("b", hh), ("a", aged))
+        for c in ("n_labour", "n_away")
+    }
+    home = count["b", "n_labour"] - count["b", "n_away"]
+    home_after = count["a", "n_labour"] - count["a", "n_away"]
+    away_change = count["a", "n_away"] - count["b", "n_away"]
+    expected = (
+        hh["income_wages"].to_numpy()
+        + (home_after - home) * returns["wage_local"]
+        + away_change * returns["wage_away"]
+    )
+    np.testing.assert_allclose(aged["income_wages"], np.maximum(expected, 0.0))
+    joined = aged["n_labour"].to_numpy() > hh["n_labour"].to_numpy()
+    left = aged["n_elderly"].to_numpy() > hh["n_elderly"].to_numpy()
+    assert joined.sum() > 100 and left.sum() > 100
+    assert (aged.loc[joined & ~left, "income_wages"] > hh.loc[joined & ~left, "income_wages"]).all()
+    assert (
+        aged.loc[left & ~joined, "income_wages"] <= hh.loc[left & ~joined, "income_wages"]
+    ).all()
+
+
+@pytest.mark.slow
+def test_aged_members_change_the_simulated_incomes_and_nothing_else(
+    plan_scenario: Scenario,
+) -> None:
+    """The candidates' yearly incomes come from runs with each year's composition: the same
+    draws, so a household whose members did not move has exactly the unaged income."""
+    setup = registry_stage(plan_scenario)
+    hh = setup.households
+    pool = hh[~hh["is_registered"].to_numpy(dtype=bool)].iloc[:3000]
+    unaged = candidate_incomes(setup, pool, 4)
+    aged_income = aged_incomes(setup, pool, 4)
+    np.testing.assert_array_equal(unaged[0], aged_income[0])
+    aged = age_members(pool, 2015, plan_scenario.seed)
+    columns = [*_GROUPS, "n_away", "income_wages"]
+    still = (aged[columns].to_numpy() == pool[columns].to_numpy()).all(axis=1)
+    np.testing.assert_array_equal(unaged[1][still], aged_income[1][still])
+    joined = (aged["n_labour"].to_numpy() > pool["n_labour"].to_numpy()) & (
+        aged["n_elderly"].to_numpy() == pool["n_elderly"].to_numpy()
+    )
+    retired = aged["n_elderly"].to_numpy() > pool["n_elderly"].to_numpy()
+    assert (aged_income[1] - unaged[1])[joined].mean() > 500  # a local wage for the family
+    assert (aged_income[1] - unaged[1])[retired & ~joined].mean() < 0  # a wage for a pension
+
+
+def _per_year_runs(
+    setup: RegistryStage, households: pd.DataFrame, plan: pd.DataFrame | None
+) -> np.ndarray:
+    """The definition of the aged incomes: one whole run per year with that year's members."""
+    scenario = setup.scenario
+    years = [int(y) for y in scenario.years]
+    income = candidate_incomes(setup, households, 4, plan)
+    aged = households
+    for t in range(1, len(years)):
+        aged = age_members(aged, years[t], scenario.seed)
+        income[t] = candidate_incomes(setup, aged, 4, plan)[t]
+    return income
+
+
+@pytest.mark.slow
+def test_aged_incomes_rerun_only_what_ageing_changed_and_are_exact(
+    plan_scenario: Scenario,
+) -> None:
+    """aged_incomes runs again only the households and years the ageing changed (each stretch
+    of equal inputs once, up to its last year): exactly the incomes of one run per year."""
+    setup = registry_stage(plan_scenario)
+    hh = setup.households
+    pool = hh[~hh["is_registered"].to_numpy(dtype=bool)].iloc[:2000]
+    np.testing.assert_array_equal(aged_incomes(setup, pool, 4), _per_year_runs(setup, pool, None))
+    package = sorted(setup.catalogue.packages)[0]
+    some = pool.iloc[::7]
+    plan = pd.DataFrame(
+        {
+            "household_id": some["household_id"].to_numpy(dtype=np.int64),
+            "package_id": package,
+            "start_year": np.int64(2016),
+        }
+    )
+    np.testing.assert_array_equal(
+        aged_incomes(setup, pool, 4, plan), _per_year_runs(setup, pool, plan)
+    )
