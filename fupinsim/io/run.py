@@ -25,7 +25,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,11 @@ def _start_tables(tables: dict[str, pd.DataFrame], folder: Path) -> Callable[[],
     """Start writing ``tables/<name>.csv|.parquet`` (:func:`write_tables`) in one forked
     process (it inherits the tables: nothing is copied or pickled) and return the call that
     waits for it, raising what it raised. CSV formatting is most of a run's writing (≈ 3 s
-    for plan_2015), done meanwhile on the other core."""
+    for plan_2015), done meanwhile on the other core. A daemonic process (a Dask worker of
+    ``fupinsim batch --scheduler local``) may not start children: it writes them itself."""
+    if current_process().daemon:
+        write_tables(tables, folder)
+        return lambda: None
     _TABLES.update(tables=tables, folder=folder)
     pool = ProcessPoolExecutor(1, mp_context=get_context("fork"))
     try:  # with fork, the worker is started (with the tables) on the first submit
