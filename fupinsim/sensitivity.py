@@ -196,10 +196,13 @@ def plan_model(
         households, plans, works = (tables[n] for n in _PLAN_TABLES)
     registered = households[households["is_registered"].to_numpy(dtype=bool)]
     columns = ["household_id", "package_id", "start_year"]
+    # The base plan of the base registry: the living registry's entrants (rows of
+    # household_plans after the base rows, issue 10) are not households the plan was made for.
+    base = plans[plans["household_id"].isin(registered["household_id"])]
     return PlanModel(
         scenario=scenario,
         households=registered.reset_index(drop=True),
-        plan=plans[columns].reset_index(drop=True),
+        plan=base[columns].reset_index(drop=True),
         village_plan=works[["village_id", "package_id", "start_year"]]
         .reset_index(drop=True)
         .copy(),
