@@ -49,7 +49,7 @@ pytestmark = [
 ]
 _NUMBER = re.compile(r"^−?\d[\d,.]*%?$")
 _CJK = "\u3000-\u9fff\uff00-\uffef"
-_RUNS = re.compile(f"[{_CJK}]+|[^\\s\\-–{_CJK}]+")
+_RUNS = re.compile(f"[{_CJK}]+|[A-Za-z]+(?=[−\\d])|[^\\s\\-–{_CJK}]+")
 _STRIP = "()（）;；,.:：·"
 
 
@@ -95,8 +95,10 @@ def pdf_text(pdf: Path, page: int | None = None) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Words and numbers: split at spaces, hyphens (lines may break after one) and between
-    Chinese and other characters (pdftotext may leave no space between them)."""
+    """Words and numbers: split at spaces, hyphens (lines may break after one), between
+    Chinese and other characters and between a word and the number after it (pdftotext may
+    leave no space between them: Chromium 156 prints a table's first row on its units row's
+    line, read as ``wan yuan7.5``)."""
     runs = _RUNS.findall(text)
     return [t.strip(_STRIP) for t in runs if t.strip(_STRIP)]
 
@@ -133,7 +135,12 @@ def assert_nothing_cut(html: str, pdf: Path) -> None:
     printed = Counter(tokens(pdf_text(pdf)))
     lost = {t: n - printed[t] for t, n in cell_numbers(root).items() if printed[t] < n}
     assert not lost, f"numbers of table cells missing from the PDF (cut columns?): {lost}"
-    missing = sorted(header_words(root) - set(printed))
+    # A header word is printed when it is a word of the text or starts one: pdftotext may glue
+    # a wrapped header's word to the next line's (Chromium 156: "In the year" over
+    # "households" is read "Inhouseholds" / "the year", while the page shows it whole).
+    missing = sorted(
+        w for w in header_words(root) - set(printed) if not any(t.startswith(w) for t in printed)
+    )
     assert not missing, f"column header words missing from the PDF: {missing}"
     for cell in last_column_cells(root):
         words = [t for t in tokens(cell) if t.isascii()]
