@@ -32,6 +32,7 @@ __all__ = [
     "RunOptions",
     "SimulateOptions",
     "count_bar",
+    "dask_options",
     "met_text",
     "out_option",
     "planner_errors",
@@ -72,6 +73,28 @@ def out_option(
         else click.Path(file_okay=False, path_type=str)
     )
     return click.option("--out", dest, required=required, default=None, type=kind, help=help)
+
+
+def dask_options(verb: str) -> Callable[[F], F]:
+    """``--scheduler`` and ``--worker-memory`` of a registered-only (national) scenario's
+    chunks on Dask; ``verb`` says what is done with the chunks (``run``, ``project``)."""
+    scheduler = click.option(
+        "--scheduler",
+        default=None,
+        help=f"Registered-only (national) scenarios: {verb} the chunks on Dask, 'local' (a "
+        "LocalCluster of --workers processes) or a scheduler address (tcp://host:8786).",
+    )
+    memory = click.option(
+        "--worker-memory",
+        default="3GiB",
+        show_default=True,
+        help="Memory limit per Dask worker of --scheduler local.",
+    )
+
+    def decorate(command: F) -> F:
+        return scheduler(memory(command))
+
+    return decorate
 
 
 #: Options shared by the commands that simulate (same meaning everywhere).

@@ -17,6 +17,7 @@ from fupinsim.cli_options import (
     RunOptions,
     SimulateOptions,
     count_bar,
+    dask_options,
     met_text,
     out_option,
     planner_errors,
@@ -53,18 +54,7 @@ __all__ = ["run", "simulate"]
     "do not depend on it).",
 )
 @out_option("Folder for the tables (default outputs/<scenario>/simulate).")
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Registered-only (national) scenarios: run the chunks on Dask, 'local' (a "
-    "LocalCluster of --workers processes) or a scheduler address (tcp://host:8786).",
-)
-@click.option(
-    "--worker-memory",
-    default="3GiB",
-    show_default=True,
-    help="Memory limit per Dask worker of --scheduler local.",
-)
+@dask_options("run")
 @planner_errors
 def simulate(
     scenario: str,
@@ -157,18 +147,7 @@ def simulate(
     help="Registered-only (national) scenarios: registered households of the stratified "
     "sample the exit yields come from (default 20,000).",
 )
-@click.option(
-    "--scheduler",
-    default=None,
-    help="Registered-only (national) scenarios: project the chunks on Dask, 'local' (a "
-    "LocalCluster of --workers processes) or a scheduler address (tcp://host:8786).",
-)
-@click.option(
-    "--worker-memory",
-    default="3GiB",
-    show_default=True,
-    help="Memory limit per Dask worker of --scheduler local.",
-)
+@dask_options("project")
 @planner_errors
 def run(
     scenario: str,
